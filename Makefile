@@ -1,0 +1,46 @@
+# make run  — serve the provider on http://127.0.0.1:5000 (SQLite, in-process limits, mails
+#             to instance/outbox) and the demo account portal on http://127.0.0.1:5001
+# make test — install what the tests need and run the whole suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Demo secrets for the shipped clients.yaml (never used outside make run and the tests).
+export IDP_PORTAL_SECRET ?= demo-portal-secret-0123456789abcdef0123
+export IDP_FRANCECONNECT_SECRET ?= demo-franceconnect-secret-0123456789abcdef
+
+.PHONY: run test install browser lint bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/flask --app wsgi idp init-db
+	$(BIN)/flask --app wsgi idp demo
+	$(BIN)/python -m idp.demo_portal & \
+	trap 'kill $$!' EXIT INT TERM; \
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+# Debian's chromium drives the browser tests (Playwright with executable_path); tests that
+# need it skip with a reason when it cannot be installed.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	  || echo "chromium could not be installed: browser tests will be skipped"; }
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

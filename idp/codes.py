@@ -1,0 +1,69 @@
+"""Short codes sent to a person: the login's 6-digit security code, the password change's
+4-digit confirmation code, the provisional code of account creation.
+
+Stored as a keyed HMAC (never in clear, never logged), one live code per (purpose, subject)
+so that a new code replaces the old one; compared in constant time; consumed once by a
+``DELETE`` whose row count says whether this request was the one that used it.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from . import clock, keyed
+from .extensions import db
+from .models import OneTimeCode
+
+
+class Check(enum.Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    EXPIRED = "expired"
+    MISSING = "missing"
+
+
+def issue(purpose: str, subject: str, *, digits: int, ttl: timedelta) -> str:
+    """Make a new code (replacing any previous one) and return it, to be sent once."""
+    code = keyed.digits(digits)
+    now = clock.now()
+    db.session.execute(
+        delete(OneTimeCode).where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject))
+    db.session.add(OneTimeCode(purpose=purpose, subject=subject, created_at=now,
+                               expires_at=now + ttl,
+                               code_hash=keyed.digest("code/" + purpose, f"{subject}:{code}")))
+    db.session.flush()
+    return code
+
+
+def withdraw(purpose: str, subject: str) -> None:
+    db.session.execute(
+        delete(OneTimeCode).where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject))
+
+
+def check(purpose: str, subject: str, submitted: str) -> Check:
+    """Compare and, when right and still valid, consume the code (single use)."""
+    row = db.session.execute(
+        select(OneTimeCode).where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject)
+    ).scalar_one_or_none()
+    if row is None:
+        return Check.MISSING
+    if row.expires_at <= clock.now():
+        return Check.EXPIRED
+    submitted = "".join(ch for ch in submitted if not ch.isspace())
+    if not keyed.same("code/" + purpose, f"{subject}:{submitted}", row.code_hash):
+        return Check.WRONG
+    # Only the request whose DELETE removes the row has used the code.
+    used = db.session.execute(
+        delete(OneTimeCode).where(OneTimeCode.id == row.id,
+                                  OneTimeCode.code_hash == row.code_hash)).rowcount
+    return Check.OK if used == 1 else Check.MISSING
+
+
+def expires_at(purpose: str, subject: str):
+    return db.session.execute(
+        select(OneTimeCode.expires_at).where(OneTimeCode.purpose == purpose,
+                                             OneTimeCode.subject == subject)
+    ).scalar_one_or_none()

@@ -1,0 +1,155 @@
+"""Configuration: defaults, ``IDP_*`` from the environment, validation.
+
+Flask's ``from_prefixed_env("IDP")`` reads ``IDP_X`` into ``X`` (values parsed as JSON when
+they parse, ``IDP_POLICY__CODE_TTL`` into ``POLICY["CODE_TTL"]``). Anything wrong stops the
+start with one line naming the variable (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A missing or wrong setting; its text is the one line shown at start."""
+
+
+def defaults(instance_path: str) -> dict:
+    instance = Path(instance_path)
+    return {
+        "ISSUER": "http://127.0.0.1:5000",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'idp.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": True,
+        # Redis down must not open the door: limits fail closed (issue 6, documented).
+        "RATELIMIT_SWALLOW_ERRORS": False,
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_RATE_LIMIT_PER_IP": "60 per minute",
+        "LOGIN_RATE_LIMIT_PER_NIR": "30 per minute",
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_DEFAULT_SENDER": "Votre Assurance Maladie <ne-pas-repondre@app.assurance-maladie.fr>",
+        "MAIL_TIMEOUT": 10,
+        "MAIL_OUTBOX": str(instance / "outbox"),
+        "CLIENTS_FILE": "clients.yaml",
+        "FRANCECONNECT_DISCOVERY_URL": None,
+        "FRANCECONNECT_CLIENT_ID": None,
+        "FRANCECONNECT_CLIENT_SECRET": None,
+        "FRANCECONNECT_ACR_VALUES": "eidas1",
+        # acr announced for each way of logging in (issue 3: mapped through configuration).
+        "ACR_BY_METHOD": {"pwd_mail": "eidas1", "pwd_device": "eidas1", "pwd": "eidas1"},
+        "POLICY": {},
+        "KEY_ENCRYPTION_KEY": None,
+        "SESSION_COOKIE_NAME": "idp_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,   # the form lives as long as the login journey
+        "PROXY_FIX": None,             # e.g. {"x_for": 1, "x_proto": 1, "x_host": 1}
+        "METRICS_TOKEN": None,         # /metrics needs "Authorization: Bearer <token>" when set
+    }
+
+
+def load(app: Flask, test_config: dict | None) -> None:
+    """Fill ``app.config`` and validate it; raise ConfigError with one clear line."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_prefixed_env("IDP")
+    if test_config:
+        app.config.update(test_config)
+    cfg = app.config
+
+    if not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = _instance_secret(app.instance_path, "secret_key")
+    if not cfg.get("KEY_ENCRYPTION_KEY"):
+        cfg["KEY_ENCRYPTION_KEY"] = _instance_secret(app.instance_path, "key_encryption_key")
+    if len(str(cfg["SECRET_KEY"])) < 32:
+        raise ConfigError("IDP_SECRET_KEY: must be at least 32 characters long")
+    if len(str(cfg["KEY_ENCRYPTION_KEY"])) < 32:
+        raise ConfigError("IDP_KEY_ENCRYPTION_KEY: must be at least 32 characters long")
+
+    issuer = str(cfg["ISSUER"]).rstrip("/")
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"IDP_ISSUER: expected an absolute http(s) URL, got {cfg['ISSUER']!r}")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigError("IDP_ISSUER: http is only allowed on a loopback host; use https")
+    cfg["ISSUER"] = issuer
+    # Every cookie is Secure when the issuer is https (issue 3, issue 6).
+    cfg["SESSION_COOKIE_SECURE"] = parts.scheme == "https"
+
+    uri = str(cfg["SQLALCHEMY_DATABASE_URI"])
+    if not uri.startswith(("sqlite:", "postgresql")):
+        raise ConfigError(
+            "IDP_SQLALCHEMY_DATABASE_URI: expected sqlite:///… or postgresql+psycopg://…")
+    if uri.startswith("postgresql://") or uri.startswith("postgres://"):
+        uri = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    cfg["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri.startswith("sqlite:"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, **cfg["SQLALCHEMY_ENGINE_OPTIONS"]}
+    else:
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **cfg["SQLALCHEMY_ENGINE_OPTIONS"]}
+
+    storage = str(cfg["RATELIMIT_STORAGE_URI"])
+    if not storage.startswith(("memory://", "redis://", "rediss://")):
+        raise ConfigError(
+            f"IDP_RATELIMIT_STORAGE_URI: expected memory:// or redis://…, got {storage!r}")
+    for flag in ("RATELIMIT_ENABLED", "MAIL_USE_TLS", "MAIL_USE_SSL"):
+        cfg[flag] = _boolean(flag, cfg[flag])
+    try:
+        cfg["MAIL_PORT"] = int(cfg["MAIL_PORT"])
+    except (TypeError, ValueError):
+        raise ConfigError(f"IDP_MAIL_PORT: expected a port number, got {cfg['MAIL_PORT']!r}") from None
+
+    fc = [cfg.get(f"FRANCECONNECT_{k}") for k in ("DISCOVERY_URL", "CLIENT_ID", "CLIENT_SECRET")]
+    if any(fc) and not all(fc):
+        raise ConfigError("IDP_FRANCECONNECT_DISCOVERY_URL, _CLIENT_ID and _CLIENT_SECRET "
+                          "must be set together")
+
+    clients = Path(str(cfg["CLIENTS_FILE"]))
+    if not clients.is_absolute():
+        clients = PROJECT_ROOT / clients if not clients.exists() else clients.resolve()
+    if not clients.is_file():
+        raise ConfigError(f"IDP_CLIENTS_FILE: no such file: {clients}")
+    cfg["CLIENTS_FILE"] = str(clients)
+
+
+def _boolean(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"IDP_{name}: expected true or false, got {value!r}")
+
+
+def _instance_secret(instance_path: str, name: str) -> str:
+    """A random secret generated once into the instance folder (single-machine default)."""
+    path = Path(instance_path) / name
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made by another worker or an earlier start
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    for _ in range(50):  # another worker may be writing it right now
+        value = path.read_text().strip()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise ConfigError(f"{path}: empty secret file; delete it to regenerate")

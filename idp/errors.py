@@ -1,0 +1,164 @@
+"""Domain exceptions. They carry facts (dates, counts), never text: ``idp.messages`` turns
+each into the seeds' French sentence, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+class IdpError(Exception):
+    """Base of every domain error. ``message_id`` names its sentence in ``idp.messages``."""
+
+    message_id: str = "generic"
+    field: str | None = None  # the form field the message belongs to, when it is one
+
+    def params(self) -> dict:
+        return {}
+
+
+# -- input -------------------------------------------------------------------------------
+
+@dataclass
+class InvalidNir(IdpError):
+    """The social-security number is not 13 digits, or 15 with a wrong key."""
+    reason: str = "format"   # "format" | "key" | "empty"
+    message_id = "nir_invalid"
+    field = "nir"
+
+
+@dataclass
+class FieldRequired(IdpError):
+    field: str = ""
+    message_id = "field_required"
+
+
+@dataclass
+class PasswordRuleBroken(IdpError):
+    """A new password breaks seed 000's rules; ``rules`` names each one that fails."""
+    rules: tuple[str, ...] = ()
+    message_id = "password_rules"
+    field = "new_password"
+
+    def params(self) -> dict:
+        return {"rules": self.rules}
+
+
+# -- login (seed 004, web, cases 1 to 9) --------------------------------------------------
+
+@dataclass
+class WrongPassword(IdpError):          # case 4 (also an unknown NIR, by design)
+    message_id = "wrong_password"
+
+
+@dataclass
+class WrongCode(IdpError):              # case 5
+    message_id = "wrong_code"
+
+
+@dataclass
+class CodeExpired(IdpError):            # case 2
+    message_id = "code_expired"
+
+
+@dataclass
+class CodeQuotaReached(IdpError):       # case 3
+    until: datetime = None
+    message_id = "code_quota"
+
+    def params(self) -> dict:
+        return {"until": self.until}
+
+
+@dataclass
+class CodeLocked(IdpError):             # case 6
+    until: datetime = None
+    message_id = "code_locked"
+
+    def params(self) -> dict:
+        return {"until": self.until}
+
+
+@dataclass
+class PasswordLocked(IdpError):         # case 7
+    until: datetime = None
+    message_id = "password_locked"
+
+    def params(self) -> dict:
+        return {"until": self.until}
+
+
+@dataclass
+class NoValidatedEmail(IdpError):       # case 1
+    message_id = "no_email"
+
+
+@dataclass
+class AccountClosed(IdpError):          # case 1 bis
+    on: date = None
+    message_id = "account_closed"
+
+    def params(self) -> dict:
+        return {"on": self.on}
+
+
+@dataclass
+class AccountUnattached(IdpError):      # case 8
+    message_id = "account_unattached"
+
+
+@dataclass
+class AttachmentPending(IdpError):      # case 9
+    message_id = "attachment_pending"
+
+
+@dataclass
+class MailNotSent(IdpError):
+    """Our SMTP relay failed: nothing was counted, the person may try again."""
+    message_id = "mail_not_sent"
+
+
+class FlowOutOfStep(IdpError):
+    """A browser submitted a step its flow is not at (double submit, back button)."""
+    message_id = "flow_out_of_step"
+
+
+class FlowExpired(IdpError):
+    message_id = "flow_expired"
+
+
+# -- password change (seed 004, "Changement de mot de passe", cas d'échecs) ---------------
+
+@dataclass
+class ChangeCodeQuotaReached(IdpError):   # cas 1
+    until: datetime = None
+    message_id = "change_code_quota"
+
+    def params(self) -> dict:
+        return {"until": self.until}
+
+
+@dataclass
+class ChangeCodeLocked(IdpError):         # cas 2
+    until: datetime = None
+    message_id = "change_code_locked"
+
+    def params(self) -> dict:
+        return {"until": self.until}
+
+
+@dataclass
+class EmailRecentlyChanged(IdpError):     # cas 3
+    message_id = "email_recently_changed"
+
+
+@dataclass
+class WrongChangeCode(IdpError):
+    message_id = "wrong_change_code"
+    field = "code"
+
+
+@dataclass
+class ChangeCodeExpired(IdpError):
+    message_id = "change_code_expired"
+    field = "code"

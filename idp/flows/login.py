@@ -1,0 +1,257 @@
+"""The ameli login (seed 004, web, "Connexion avec un code de sécurité", cases 1 to 9).
+
+```
+credentials ──password ok, device trusted (or no code asked)──────────► authenticated
+credentials ──password ok──► code_offered ──send──► code_sent ──right code──► authenticated
+code_sent ──resend (quota)──► code_sent          code_sent ──expired──► code_offered
+authenticated ──consent needed──► consent ──accepted──► done        authenticated ──► done
+```
+
+The flow is a ``LoginFlow`` row whose id sits in the Flask session; each transition is a
+compare-and-set on its step, so a double submit cannot send two codes or finish twice.
+Locks and quotas belong to the NIR (``idp.limits``), not to the flow, so a fresh flow meets
+them too. An unknown NIR walks the same edges as a wrong password, at the same cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import update
+
+from .. import accounts, clock, codes, devices, interaction, keyed, limits, mail, sessions
+from ..errors import (
+    CodeExpired,
+    CodeLocked,
+    CodeQuotaReached,
+    FieldRequired,
+    FlowOutOfStep,
+    MailNotSent,
+    PasswordLocked,
+    WrongCode,
+    WrongPassword,
+)
+from ..extensions import db
+from ..models import Account, LoginFlow
+from ..nir import parse_nir
+from ..policy import policy
+
+CREDENTIALS, CODE_OFFERED, CODE_SENT, CONSENT, DONE = (
+    "credentials", "code_offered", "code_sent", "consent", "done")
+CODE_PURPOSE = "login"
+
+
+def _events():
+    return current_app.extensions["idp.events"]
+
+
+def _metrics():
+    return current_app.extensions["idp.metrics"]
+
+
+def start(interaction_id: str | None) -> LoginFlow:
+    now = clock.now()
+    flow = LoginFlow(id=keyed.token(24), interaction_id=interaction_id, step=CREDENTIALS,
+                     created_at=now, expires_at=now + policy().interaction_ttl)
+    db.session.add(flow)
+    db.session.commit()
+    return flow
+
+
+def load(flow_id: str | None) -> LoginFlow | None:
+    if not flow_id or not isinstance(flow_id, str) or len(flow_id) > 64:
+        return None
+    flow = db.session.get(LoginFlow, flow_id)
+    if flow is None or flow.expires_at <= clock.now():
+        return None
+    return flow
+
+
+def advance(flow: LoginFlow, *, allowed: set[str], to: str, **changes) -> None:
+    """Compare-and-set the step: only one request moves a flow out of a step."""
+    moved = db.session.execute(
+        update(LoginFlow)
+        .where(LoginFlow.id == flow.id, LoginFlow.step.in_(allowed),
+               LoginFlow.expires_at > clock.now())
+        .values(step=to, **changes)).rowcount
+    db.session.commit()
+    if moved != 1:
+        raise FlowOutOfStep()
+    db.session.refresh(flow)
+
+
+def nir_key(flow_or_nir) -> str:
+    nir = flow_or_nir if isinstance(flow_or_nir, str) else flow_or_nir.nir
+    return keyed.nir_key(nir)
+
+
+def code_wanted(flow: LoginFlow) -> bool:
+    """Whether this login asks the e-mailed code at all: a client setting
+    (``require_security_code``, default yes), since the seeds' FAQ leaves it open for
+    FranceConnect. A login with no pending request (the account page) always asks it."""
+    details = interaction.details(flow.interaction_id)
+    return details.require_security_code if details is not None else True
+
+
+# -- step 1: NIR and password --------------------------------------------------------------
+
+@dataclass
+class CredentialsOutcome:
+    account: Account
+    method: str      # "pwd_mail": a code is needed; "pwd_device": spared by trust; "pwd"
+
+    @property
+    def needs_code(self) -> bool:
+        return self.method == "pwd_mail"
+
+
+def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
+                       device_cookie: str | None) -> CredentialsOutcome:
+    if flow.step not in (CREDENTIALS, CODE_OFFERED, CODE_SENT):
+        raise FlowOutOfStep()
+    nir = parse_nir(raw_nir).number
+    if not password:
+        raise FieldRequired(field="password")
+    key = nir_key(nir)
+    code_lock = limits.lock_state(key, "code")
+    if code_lock is not None:                                        # case 6 still running
+        raise CodeLocked(until=code_lock)
+    try:
+        reservation = limits.reserve(key, "password", max_attempts=policy().wrong_passwords_before_lock,
+                                     lock_for=policy().wrong_password_lock)
+    except limits.Locked as locked:                                  # case 7
+        raise PasswordLocked(until=locked.until) from None
+    try:
+        account_id, stored = accounts.password_hash_for(nir)
+        right = accounts.verify_password(stored, password)
+    except Exception:
+        reservation.cancel()        # our fault: the attempt is given back, nobody is locked
+        raise
+    if not right:
+        reservation.failure()
+        _events()("login_failed", cause="password", nir_key=key[:16])
+        _metrics().logins.labels("wrong_password").inc()
+        if reservation.locks_until is not None:
+            _events()("lock_set", kind="password", nir_key=key[:16])
+            _metrics().locks.labels("password").inc()
+            raise PasswordLocked(until=reservation.locks_until)     # case 7
+        raise WrongPassword()                                        # case 4
+    reservation.success()
+    accounts.rehash_if_needed(account_id, stored, password)
+    account = db.session.get(Account, account_id)
+    accounts.refuse_if_unusable(account)                             # cases 1, 1 bis, 8, 9
+    if not code_wanted(flow):
+        method = "pwd"
+    elif devices.trusted_device(device_cookie, account.id) is not None:
+        method = "pwd_device"
+    else:
+        method = "pwd_mail"
+    db.session.commit()
+    outcome = CredentialsOutcome(account, method)
+    advance(flow, allowed={CREDENTIALS, CODE_OFFERED, CODE_SENT},
+            to=CODE_OFFERED if outcome.needs_code else CREDENTIALS,
+            nir=nir, account_id=account.id)
+    return outcome
+
+
+# -- step 2: the e-mailed code -------------------------------------------------------------
+
+def send_code(flow: LoginFlow) -> None:
+    """Send a (new) code: counted against the quota only when the mail really left."""
+    if flow.step not in (CODE_OFFERED, CODE_SENT) or flow.account_id is None:
+        raise FlowOutOfStep()
+    p = policy()
+    key = nir_key(flow)
+    try:
+        ticket = limits.take_quota(key, "code_quota", quota=p.code_quota,
+                                   window=p.code_quota_window, block=p.code_quota_block)
+    except limits.QuotaReached as reached:                           # case 3
+        _metrics().locks.labels("code_quota").inc()
+        raise CodeQuotaReached(until=reached.until) from None
+    account = db.session.get(Account, flow.account_id)
+    code = codes.issue(CODE_PURPOSE, flow.id, digits=p.code_digits, ttl=p.code_ttl)
+    db.session.commit()
+    try:
+        mail.send("security_code", account.email, secret=code, code=code,
+                  ttl_minutes=int(p.code_ttl.total_seconds() // 60))
+    except MailNotSent:
+        ticket.cancel()
+        codes.withdraw(CODE_PURPOSE, flow.id)
+        db.session.commit()
+        _metrics().mail_failures.inc()
+        raise
+    resend = flow.step == CODE_SENT
+    advance(flow, allowed={CODE_OFFERED, CODE_SENT}, to=CODE_SENT, code_sent_at=clock.now(),
+            new_code_notice=resend)
+    _metrics().codes_sent.inc()
+    _events()("code_sent", account_id=account.id)
+
+
+def submit_code(flow: LoginFlow, submitted: str) -> Account:
+    if flow.step != CODE_SENT or flow.account_id is None:
+        raise FlowOutOfStep()
+    p = policy()
+    key = nir_key(flow)
+    try:
+        reservation = limits.reserve(key, "code", max_attempts=p.wrong_codes_before_lock,
+                                     lock_for=p.wrong_code_lock)
+    except limits.Locked as locked:                                  # case 6
+        raise CodeLocked(until=locked.until) from None
+    try:
+        outcome = codes.check(CODE_PURPOSE, flow.id, submitted or "")
+        db.session.commit()
+    except Exception:
+        reservation.cancel()
+        raise
+    if outcome is codes.Check.OK:
+        reservation.success()
+        return db.session.get(Account, flow.account_id)
+    if outcome in (codes.Check.EXPIRED, codes.Check.MISSING):       # case 2: not a wrong code
+        reservation.cancel()
+        advance(flow, allowed={CODE_SENT}, to=CODE_OFFERED, new_code_notice=False)
+        raise CodeExpired()
+    reservation.failure()
+    _events()("login_failed", cause="code", account_id=flow.account_id)
+    _metrics().logins.labels("wrong_code").inc()
+    if reservation.locks_until is not None:                          # case 6
+        _events()("lock_set", kind="code", account_id=flow.account_id)
+        _metrics().locks.labels("code").inc()
+        codes.withdraw(CODE_PURPOSE, flow.id)
+        advance(flow, allowed={CODE_SENT}, to=CREDENTIALS)
+        raise CodeLocked(until=reservation.locks_until)
+    raise WrongCode()                                                # case 5
+
+
+# -- the end ------------------------------------------------------------------------------
+
+def acr_for(method: str) -> str | None:
+    return current_app.config["ACR_BY_METHOD"].get(method)
+
+
+def authenticated(flow: LoginFlow, account: Account, *, method: str) -> interaction.AuthResult:
+    """The outcome the tokens will carry: who, when, how. ``amr`` (RFC 8176) claims the
+    one-time code only when it was really entered: a login spared by a trusted device is
+    ``["pwd"]``, with ``remembered_device`` set."""
+    amr = ["pwd", "otp", "mfa"] if method == "pwd_mail" else ["pwd"]
+    result = interaction.AuthResult(
+        account_id=account.id, amr=amr, acr=acr_for(method),
+        auth_time=clock.now().replace(microsecond=0), remembered_device=method == "pwd_device")
+    accounts.record_login(account.id)
+    _events()("login_succeeded", account_id=account.id, amr=amr)
+    _metrics().logins.labels("success").inc()
+    return result
+
+
+def finish(flow: LoginFlow, result: interaction.AuthResult) -> str | None:
+    """Hand the result to the pending authorization request; None when there is none."""
+    advance(flow, allowed={CREDENTIALS, CODE_OFFERED, CODE_SENT, CONSENT}, to=DONE)
+    if flow.interaction_id is None:
+        return None
+    interaction.complete(flow.interaction_id, result)
+    return interaction.resume_url(flow.interaction_id)
+
+
+def open_direct_session(result: interaction.AuthResult) -> str:
+    """A login made directly on our pages (the account page): a provider session of its own."""
+    return sessions.open_session(result).id

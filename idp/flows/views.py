@@ -1,0 +1,183 @@
+"""Thin views over the login machine (``idp.flows.login``): load the flow, call one step,
+render the new step's page or redirect. A browser at the wrong step is shown the right one."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from .. import interaction, messages, sessions
+from ..errors import FlowOutOfStep, IdpError
+from ..extensions import db, limiter
+from ..models import Account
+from . import login as machine
+
+bp = Blueprint("login", __name__)
+FLOW_KEY = "login_flow"
+
+
+def _nir_limit_key() -> str:
+    raw = "".join(ch for ch in request.form.get("nir", "") if ch.isalnum())[:15]
+    return f"nir:{raw[:13]}"
+
+
+def _flow():
+    return machine.load(session.get(FLOW_KEY))
+
+
+def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str | None = None,
+          form_nir: str = ""):
+    details = interaction.details(flow.interaction_id) if flow else None
+    account = db.session.get(Account, flow.account_id) if flow and flow.account_id else None
+    field_errors, banner = {}, None
+    if error is not None:
+        text = messages.for_error(error)
+        if error.field:
+            field_errors[error.field] = text
+        else:
+            banner = text
+    html = render_template(
+        "flows/login.html", flow=flow, step=flow.step if flow else machine.CREDENTIALS,
+        details=details, account=account,
+        masked_email=messages.mask_email(account.email) if account and account.email else None,
+        banner=banner, field_errors=field_errors, notice=notice,
+        form_nir=form_nir or (details.login_hint if details and details.login_hint else ""),
+        franceconnect_enabled=bool(current_app.config.get("FRANCECONNECT_CLIENT_ID"))
+        and not (details and details.franceconnect_branding))
+    return make_response(html, status)
+
+
+@bp.get("/login")
+def show():
+    iid = request.args.get("interaction")
+    flow = _flow()
+    notice = None
+    if iid is not None and (flow is None or flow.interaction_id != iid):
+        if interaction.details(iid) is None:
+            return render_template("error.html", message_id="interaction_expired"), 400
+        flow = machine.start(iid)
+        session[FLOW_KEY] = flow.id
+    elif flow is None:
+        if session.get(FLOW_KEY):
+            notice = messages.text("flow_expired")
+        flow = machine.start(None)
+        session[FLOW_KEY] = flow.id
+    if flow.step == machine.DONE:
+        flow = machine.start(flow.interaction_id if interaction.details(flow.interaction_id) else None)
+        session[FLOW_KEY] = flow.id
+    return _page(flow, notice=notice)
+
+
+@bp.post("/login")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_IP"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_NIR"], key_func=_nir_limit_key)
+def submit_credentials():
+    flow = _flow()
+    if flow is None:
+        return _restart()
+    form_nir = request.form.get("nir", "")
+    try:
+        outcome = machine.submit_credentials(flow, form_nir, request.form.get("password", ""),
+                                             request.cookies.get(machine.devices.COOKIE_NAME))
+    except IdpError as error:
+        return _page(flow, error=error, status=_status(error), form_nir=form_nir)
+    if outcome.needs_code:
+        return redirect(url_for("login.show"), 303)
+    return _finish(flow, machine.authenticated(flow, outcome.account, method=outcome.method))
+
+
+@bp.post("/login/code/send")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_IP"])
+def send_code():
+    flow = _flow()
+    if flow is None:
+        return _restart()
+    try:
+        machine.send_code(flow)
+    except IdpError as error:
+        return _page(flow, error=error, status=_status(error))
+    return redirect(url_for("login.show"), 303)
+
+
+@bp.post("/login/code")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_IP"])
+def submit_code():
+    flow = _flow()
+    if flow is None:
+        return _restart()
+    try:
+        account = machine.submit_code(flow, request.form.get("code", ""))
+    except IdpError as error:
+        return _page(flow, error=error, status=_status(error))
+    result = machine.authenticated(flow, account, method="pwd_mail")
+    response = _finish(flow, result)
+    if request.form.get("remember_device"):
+        value, expires = machine.devices.trust(account.id, request.user_agent.string or "")
+        db.session.commit()
+        response.set_cookie(machine.devices.COOKIE_NAME, value, expires=expires, httponly=True,
+                            samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+        current_app.extensions["idp.events"]("device_trusted", account_id=account.id)
+    return response
+
+
+@bp.post("/login/consent")
+def consent():
+    flow = _flow()
+    if flow is None or flow.step != machine.CONSENT:
+        return _restart()
+    pending = session.get("pending_result")
+    details = interaction.details(flow.interaction_id)
+    if not pending or details is None:
+        return _restart()
+    result = interaction.AuthResult.from_json(pending)
+    if request.form.get("decision") != "accept":
+        return redirect(details.cancel_url, 303)
+    sessions.grant_consent(result.account_id, details.client_id, details.scope)
+    return _complete(flow, result)
+
+
+def _finish(flow, result):
+    details = interaction.details(flow.interaction_id)
+    if details is not None and details.consent and not sessions.has_consent(
+            result.account_id, details.client_id, details.scope) or (
+            details is not None and details.prompt_consent):
+        machine.advance(flow, allowed={machine.CREDENTIALS, machine.CODE_OFFERED, machine.CODE_SENT},
+                        to=machine.CONSENT)
+        session["pending_result"] = result.to_json()
+        return redirect(url_for("login.show"), 303)
+    return _complete(flow, result)
+
+
+def _complete(flow, result):
+    resume = machine.finish(flow, result)
+    session.pop("pending_result", None)
+    if resume is not None:
+        return redirect(resume, 303)
+    # A login on our own pages: the session is renewed and opened here.
+    sid = machine.open_direct_session(result)
+    session.clear()
+    session["sid"] = sid
+    return redirect(url_for("account.home"), 303)
+
+
+def _restart():
+    session.pop(FLOW_KEY, None)
+    return redirect(url_for("login.show"), 303)
+
+
+def _status(error: IdpError) -> int:
+    return 409 if isinstance(error, FlowOutOfStep) else 200
+
+
+@bp.app_context_processor
+def _inject():
+    return {"msg": messages.text, "request_id": g.get("request_id")}

@@ -1,0 +1,122 @@
+"""The seam between the protocol (``idp.oidc``) and the journeys (``idp.flows``).
+
+Like node-oidc-provider's ``interactionDetails`` / ``interactionFinished``:
+
+1. ``oidc`` validates an authorization request and, when a login is needed, stores it with
+   ``start()`` and sends the browser to the login pages with the interaction's id;
+2. ``flows`` reads what it needs with ``details()``, runs the journey, and ends with
+   ``complete(id, AuthResult(...))``, then redirects to ``resume_url(id)``;
+3. ``oidc`` takes the result once with ``take()``, checks it against the request, opens the
+   provider session and issues the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+
+from . import clock, keyed
+from .extensions import db
+from .models import Interaction
+from .policy import policy
+
+
+@dataclass
+class AuthResult:
+    """Who logged in, when and how (what the tokens will say)."""
+    account_id: int
+    amr: list[str]
+    acr: str | None
+    auth_time: datetime
+    remembered_device: bool = False
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["auth_time"] = self.auth_time.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "AuthResult":
+        return cls(**{**data, "auth_time": datetime.fromisoformat(data["auth_time"])})
+
+
+@dataclass
+class Details:
+    """What the login pages may know of the pending request."""
+    id: str
+    client_id: str
+    client_name: str
+    login_hint: str | None
+    force_login: bool
+    require_security_code: bool
+    franceconnect_branding: bool
+    cancel_url: str | None     # where "Revenir sur …" sends the person (an access_denied)
+    ui_locales: str | None
+    scope: str
+    consent: bool              # the client asks for consent (no ``skip_consent``)
+    prompt_consent: bool       # the request says ``prompt=consent``
+
+
+def start(client_id: str, params: dict, display: dict) -> str:
+    now = clock.now()
+    interaction = Interaction(id=keyed.token(24), client_id=client_id,
+                              params={"request": params, "display": display},
+                              created_at=now, expires_at=now + policy().interaction_ttl)
+    db.session.add(interaction)
+    db.session.commit()
+    return interaction.id
+
+
+def _live(interaction_id: str | None) -> Interaction | None:
+    if not interaction_id or len(interaction_id) > 64:
+        return None
+    row = db.session.get(Interaction, interaction_id)
+    if row is None or row.consumed_at is not None or row.expires_at <= clock.now():
+        return None
+    return row
+
+
+def details(interaction_id: str | None) -> Details | None:
+    row = _live(interaction_id)
+    if row is None:
+        return None
+    display = row.params["display"]
+    return Details(id=row.id, client_id=row.client_id, client_name=display["client_name"],
+                   login_hint=display.get("login_hint"), force_login=display["force_login"],
+                   require_security_code=display["require_security_code"],
+                   franceconnect_branding=display["franceconnect_branding"],
+                   cancel_url=f"/authorize/cancel/{row.id}",
+                   ui_locales=display.get("ui_locales"), scope=display.get("scope", ""),
+                   consent=display.get("consent", False),
+                   prompt_consent=display.get("prompt_consent", False))
+
+
+def complete(interaction_id: str, result: AuthResult) -> bool:
+    done = db.session.execute(
+        update(Interaction).where(Interaction.id == interaction_id,
+                                  Interaction.consumed_at.is_(None),
+                                  Interaction.expires_at > clock.now())
+        .values(result=result.to_json())).rowcount
+    db.session.commit()
+    return done == 1
+
+
+def take(interaction_id: str) -> tuple[dict, dict, AuthResult | None] | None:
+    """The stored request and its result, once (a second resume finds nothing)."""
+    row = _live(interaction_id)
+    if row is None:
+        return None
+    taken = db.session.execute(
+        update(Interaction).where(Interaction.id == row.id, Interaction.consumed_at.is_(None))
+        .values(consumed_at=clock.now())).rowcount
+    db.session.commit()
+    if taken != 1:
+        return None
+    result = AuthResult.from_json(row.result) if row.result else None
+    return row.params["request"], row.params["display"], result
+
+
+def resume_url(interaction_id: str) -> str:
+    return f"/authorize/resume/{interaction_id}"

@@ -1,0 +1,55 @@
+"""Compose and send the mails: through SMTP (Flask-Mail) when ``MAIL_SERVER`` is set,
+otherwise into the outbox folder (``instance/outbox/*.eml``) with the code printed in the log
+so that a newcomer can log in with no mail server. Outside that demo outbox, no code or
+link is ever logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+from flask import current_app, render_template
+from flask_mail import Message
+
+from .errors import MailNotSent
+from .extensions import mail
+
+log = logging.getLogger("idp.mail")
+
+
+def send(template: str, to: str, *, secret: str | None = None, **context) -> None:
+    """Render ``mail/<template>.txt`` and send it; raise MailNotSent when our relay fails.
+    ``secret`` is the code or link the mail carries (printed only in outbox mode)."""
+    from .messages import MAIL_SUBJECTS
+    body = render_template(f"mail/{template}.txt", **context)
+    subject = MAIL_SUBJECTS[template]
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    if not current_app.config.get("MAIL_SERVER"):
+        _to_outbox(template, subject, sender, to, body, secret)
+        return
+    try:
+        mail.send(Message(subject=subject, recipients=[to], body=body, sender=sender))
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        log.warning("mail %s not sent: %s", template, exc.__class__.__name__)
+        raise MailNotSent() from None
+    current_app.extensions["idp.metrics"].mail_sent(template)
+
+
+def _to_outbox(template, subject, sender, to, body, secret) -> None:
+    folder = Path(current_app.config["MAIL_OUTBOX"])
+    folder.mkdir(parents=True, exist_ok=True)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = to
+    message.set_content(body)
+    path = folder / f"{time.time_ns()}-{os.getpid()}-{template}.eml"
+    path.write_bytes(bytes(message))
+    # Demo only: the outbox stands in for a mailbox, so its codes are shown.
+    log.warning("outbox: %s to %s saved as %s%s", template, to, path.name,
+                f" — code/link: {secret}" if secret else "")

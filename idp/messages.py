@@ -1,0 +1,318 @@
+"""Every French sentence a person sees, by id, and the Paris-time formats they print.
+
+Source: seed 004 (web login, cases 1 to 9; password change, "Cas d'échecs"; step pages and
+mails), seed 003 ("Dernière connexion le …"), seed 002 (validation link "7 jours"). Sentences
+the seeds do not give are worded here in their tone (short, formal "vous").
+
+Each template is a whole sentence (or the seed's whole block) with named placeholders, ready
+for gettext: nothing is assembled from fragments. A placeholder may carry a format spec that
+names one of the formats below, e.g. ``{until:dash}``; ``{labels:list}`` joins a list.
+Where the seed breaks a notice into lines (cases 1 bis, 4, 5) the template keeps a ``\\n``;
+pages render it as a line break (CSS ``white-space: pre-line``) or as a space.
+
+Numbers that come from the policy (3 attempts, 15 minutes, 48 hours) are parameters; when
+the caller does not pass them they are read from the running app's policy, else from the
+``Policy`` defaults (which are the seeds' values).
+
+Times are stored in UTC (``idp.clock``); Paris time is for display only, here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+
+from .errors import IdpError
+from .policy import Policy
+
+PARIS = ZoneInfo("Europe/Paris")
+
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+          "septembre", "octobre", "novembre", "décembre")
+
+
+# -- Paris time ------------------------------------------------------------------------------
+
+def to_paris(dt: datetime) -> datetime:
+    """The same instant on a Paris wall clock. A naive datetime is taken as UTC."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(PARIS)
+
+
+def fmt_dash(dt: datetime) -> str:
+    """"05/01/2023 - 15h05" (seed 004, cases 3 and 6)."""
+    p = to_paris(dt)
+    return f"{p:%d/%m/%Y} - {p:%H}h{p:%M}"
+
+
+def fmt_long(dt: datetime) -> str:
+    """"mercredi 4 janvier 2023 15:47" (seed 004, case 7: day of month without zero)."""
+    p = to_paris(dt)
+    return f"{DAYS[p.weekday()]} {p.day} {MONTHS[p.month - 1]} {p.year} {p:%H:%M}"
+
+
+def fmt_comma(dt: datetime) -> str:
+    """"16/09/2023, 14h32" (seed 004, password change, cas 1 and 2)."""
+    p = to_paris(dt)
+    return f"{p:%d/%m/%Y}, {p:%H}h{p:%M}"
+
+
+def fmt_changed(dt: datetime) -> str:
+    """"vendredi 06 juin 2025 à 14:27" (seed 004, password-changed mail: day with zero)."""
+    p = to_paris(dt)
+    return f"{DAYS[p.weekday()]} {p:%d} {MONTHS[p.month - 1]} {p.year} à {p:%H:%M}"
+
+
+def fmt_date(d: date | datetime) -> str:
+    """"12/04/2024" (seed 004, case 1 bis). A datetime is first put on Paris time."""
+    if isinstance(d, datetime):
+        d = to_paris(d)
+    return f"{d:%d/%m/%Y}"
+
+
+def fmt_last_login(dt: datetime) -> str:
+    """"29/06/2021 à 14:16" (seed 003, "Dernière connexion le …")."""
+    p = to_paris(dt)
+    return f"{p:%d/%m/%Y} à {p:%H:%M}"
+
+
+def duration_text(delta: timedelta) -> str:
+    """A policy delay in words for a mail ("15 minutes", "1 heure", "7 jours"): the largest
+    unit that divides it exactly."""
+    seconds = int(delta.total_seconds())
+    for size, one, many in ((86400, "jour", "jours"), (3600, "heure", "heures"),
+                            (60, "minute", "minutes")):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {one if n == 1 else many}"
+    return f"{seconds} secondes"
+
+
+FORMATS = {"dash": fmt_dash, "long": fmt_long, "comma": fmt_comma, "changed": fmt_changed,
+           "date": fmt_date, "last_login": fmt_last_login}
+
+
+# -- the sentences --------------------------------------------------------------------------
+
+MESSAGES: dict[str, str] = {
+    # input
+    "nir_invalid.empty": "Veuillez saisir votre numéro de sécurité sociale.",
+    "nir_invalid.format": "Le numéro de sécurité sociale doit comporter 13 chiffres, ou 15 avec"
+                          " la clé. Merci de vérifier votre saisie.",
+    "nir_invalid.key": "La clé saisie ne correspond pas à votre numéro de sécurité sociale."
+                       " Merci de vérifier votre saisie.",
+    "field_required": "Ce champ est obligatoire.",
+    "password_rules": "Votre nouveau mot de passe ne respecte pas les règles suivantes :"
+                      " {labels:list}.",
+
+    # login, seed 004 web, cases 1 to 9
+    "no_email": "Un code de sécurité envoyé par mail est nécessaire pour vous connecter. Or,"
+                " vous n'avez pas d'adresse mail renseignée dans votre compte. Merci de"
+                " contacter votre caisse d'assurance maladie.",
+    "account_closed": "Votre compte a été désactivé le {on:date}.\n"
+                      "Si vous souhaitez le réactiver, cliquez sur le lien \"Créer un compte\""
+                      " situé en bas de cet écran.\n"
+                      "Munissez-vous de votre carte vitale et de votre RIB.",
+    "code_expired": "Le code de sécurité n'a pas été saisi dans les {minutes} minutes. Merci"
+                    " d'en demander un nouveau.",
+    "code_quota": "Le nombre maximum de demandes de code a été atteint. L'accès au service est"
+                  " bloqué jusqu'au {until:dash} (heure de Paris). À la fin du blocage, pensez"
+                  " à vérifier le dossier Spam ou Indésirable de votre boîte mail.",
+    "wrong_password": "Le mot de passe saisi est incorrect. Merci de le vérifier.\n"
+                      "Attention: votre compte sera bloqué après {attempts} tentatives"
+                      " infructueuses.",
+    "wrong_code": "Le code de sécurité saisi est erroné. Merci de le vérifier.\n"
+                  "Attention: votre compte sera bloqué après {attempts} tentatives"
+                  " infructueuses.",
+    "code_locked": "Les informations saisies sont erronées. L'accès au service est bloqué"
+                   " jusqu'au {until:dash} (heure de Paris).",
+    "password_locked": "Pour des raisons de sécurité, l'accès à votre compte ameli est bloqué"
+                       " jusqu'au {until:long} (heure de Paris). Si vous n'êtes pas sûr de"
+                       " votre mot de passe, cliquez sur le lien « Mot de passe oublié ? »"
+                       " ci-dessous.",
+    "account_unattached": "Une mise à jour de votre dossier est nécessaire pour accéder à votre"
+                          " compte. Merci de prendre contact avec votre caisse.",
+    "attachment_pending": "Votre rattachement à votre caisse d'assurance maladie est en cours,"
+                          " vous pourrez bientôt bénéficier de votre compte ameli.",
+    "mail_not_sent": "Le mail contenant votre code de sécurité n'a pas pu être envoyé. Aucune"
+                     " demande n'a été décomptée : merci de réessayer dans quelques instants.",
+    "flow_out_of_step": "Cette étape de votre demande a déjà été traitée. Merci de poursuivre"
+                        " à partir de cette page.",
+    "flow_expired": "Votre demande de connexion a expiré. Merci de recommencer.",
+
+    # login, seed 004 web, steps 1 to 3 and the app's notice after a resend
+    "code_needed": "Pour accéder à votre compte ameli, la saisie d'un code de sécurité est"
+                   " nécessaire.",
+    "code_will_go_to": "Ce code sera envoyé à l'adresse mail associée à votre compte :",
+    "no_access_to_mail": "Si vous n'avez plus accès à cette adresse mail, merci de contacter"
+                         " votre caisse d'assurance maladie.",
+    "new_code_sent": "Un nouveau code vient de vous être envoyé, merci de vérifier votre boîte"
+                     " e-mail, y compris dans le dossier SPAM ou indésirable avant de renouveler"
+                     " votre demande.",
+    "remember_device_help": "Vous vous connectez avec votre appareil personnel (ordinateur,"
+                            " smartphone ou tablette) ? Cochez cette case pour ne plus saisir"
+                            " de code de sécurité pendant 6 mois.",
+
+    # password change, seed 004 "Changement de mot de passe", cas d'échecs
+    "change_blocked_title": "Impossible de modifier le mot de passe de votre compte ameli",
+    "change_code_needed": "La saisie d'un code de confirmation est nécessaire pour sécuriser le"
+                          " changement de mot de passe de votre compte ameli.",
+    "change_code_quota": "Selon nos informations, vous avez déjà demandé {count} codes de"
+                         " confirmation et l'accès au service est bloqué jusqu'au"
+                         " {until:comma} - heure de Paris.",
+    "change_code_locked": "Suite à un trop grand nombre d'actions infructueuses, l'accès au"
+                          " service est bloqué jusqu'au {until:comma} - heure de Paris.",
+    "email_recently_changed": "Une nouvelle adresse mail a été enregistrée dans votre compte"
+                              " ameli depuis moins de {hours} heures. Pour des raisons de"
+                              " sécurité, l'accès au changement de mot de passe de votre compte"
+                              " ameli est donc impossible pendant ce délai.",
+    "wrong_change_code": "Le code de confirmation saisi est erroné. Merci de le vérifier.\n"
+                         "Attention: l'accès au service sera bloqué après {attempts} tentatives"
+                         " infructueuses.",
+    "change_code_expired": "Le code de confirmation n'a pas été saisi dans les {minutes}"
+                           " minutes. Merci de cliquer sur « Renvoyer le code par mail » pour"
+                           " en obtenir un nouveau.",
+
+    # pages of our own (sessions, CSRF, rate limits, faults)
+    "session_cookie_reset": "Votre session a été réinitialisée. Merci de vous reconnecter.",
+    "csrf_failed": "La page a expiré. Merci de recommencer.",
+    "too_many_requests": "Vous avez effectué trop de demandes en peu de temps. Merci de"
+                         " patienter quelques instants avant de réessayer.",
+    "rate_limit_unavailable": "Pour des raisons de sécurité, le service est momentanément"
+                              " indisponible. Merci de réessayer dans quelques instants.",
+    "service_unavailable": "Le service est momentanément indisponible. Merci de réessayer dans"
+                           " quelques instants.",
+    "generic": "Une erreur est survenue. Merci de réessayer dans quelques instants.",
+    # -- pages of the protocol and the site
+    "unknown_client": "Le service qui vous a dirigé ici n'est pas reconnu. Merci de revenir sur"
+                      " le site de ce service et de recommencer.",
+    "bad_redirect_uri": "L'adresse de retour demandée par le service n'est pas enregistrée."
+                        " Pour votre sécurité, la connexion ne peut pas continuer.",
+    "invalid_request": "La demande de connexion est incomplète ou incorrecte. Merci de revenir"
+                       " sur le site du service et de recommencer.",
+    "interaction_expired": "Votre demande de connexion a expiré ou a déjà été utilisée. Merci"
+                           " de revenir sur le site du service et de recommencer.",
+    "logout_bad_hint": "La demande de déconnexion n'a pas pu être vérifiée.",
+    "logout_bad_redirect": "L'adresse de retour après déconnexion n'est pas enregistrée pour"
+                           " ce service.",
+    "logged_out": "Vous êtes déconnecté de votre compte ameli.",
+    "not_found": "La page demandée n'existe pas.",
+    "server_error": "Une erreur est survenue de notre côté. Merci de réessayer dans quelques"
+                    " instants.",
+}
+
+# Ids whose sentence depends on one parameter: ``text("nir_invalid", reason="key")`` reads
+# "nir_invalid.key". The value given names the whole sentence, never a fragment of one.
+VARIANTS: dict[str, tuple[str, str]] = {"nir_invalid": ("reason", "format")}
+
+# Parameters taken from the policy when the caller does not give them.
+_POLICY_DEFAULTS = {
+    "code_expired": {"minutes": lambda p: _minutes(p.code_ttl)},
+    "wrong_password": {"attempts": lambda p: p.wrong_passwords_before_lock},
+    "wrong_code": {"attempts": lambda p: p.wrong_codes_before_lock},
+    "change_code_quota": {"count": lambda p: p.change_code_quota},
+    "email_recently_changed": {
+        "hours": lambda p: int(p.password_change_after_email_change.total_seconds() // 3600)},
+    "wrong_change_code": {"attempts": lambda p: p.wrong_change_codes_before_lock},
+    "change_code_expired": {"minutes": lambda p: _minutes(p.change_code_ttl)},
+}
+
+MAIL_SUBJECTS: dict[str, str] = {
+    "security_code": "Votre code de sécurité pour vous connecter à votre compte ameli",
+    "change_code": "Votre code de confirmation pour modifier votre mot de passe ameli",
+    "password_changed": "Le mot de passe de votre compte ameli a été modifié",
+    "provisional_code": "Votre code provisoire pour activer votre compte ameli",
+    "email_validation": "Validez votre adresse mail pour votre compte ameli",
+    "email_changed_notice": "L'adresse mail de votre compte ameli a été modifiée",
+    "password_reset": "Réinitialisation du mot de passe de votre compte ameli",
+}
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)
+
+
+class _Formatter(string.Formatter):
+    """``str.format`` plus the named formats: ``{until:dash}``, ``{labels:list}``."""
+
+    def format_field(self, value, format_spec):
+        if format_spec in FORMATS:
+            return FORMATS[format_spec](value)
+        if format_spec == "list":
+            return " ; ".join(str(v) for v in value)
+        return super().format_field(value, format_spec)
+
+
+_formatter = _Formatter()
+
+
+def _policy() -> Policy:
+    """The running app's policy when there is one, else the seeds' defaults."""
+    if has_app_context() and "idp.policy" in current_app.extensions:
+        return current_app.extensions["idp.policy"]
+    return Policy()
+
+
+def text(message_id: str, /, **params) -> str:
+    """The French sentence for ``message_id``, its named parameters formatted."""
+    if message_id in VARIANTS:
+        name, default = VARIANTS[message_id]
+        message_id = f"{message_id}.{params.get(name) or default}"
+    try:
+        template = MESSAGES[message_id]
+    except KeyError:
+        raise KeyError(f"no French sentence for message id {message_id!r}") from None
+    defaults = _POLICY_DEFAULTS.get(message_id)
+    if defaults:
+        missing = [k for k in defaults if params.get(k) is None]
+        if missing:
+            pol = _policy()
+            params = {**params, **{k: defaults[k](pol) for k in missing}}
+    return _formatter.format(template, **params)
+
+
+def for_error(err: IdpError, **extra) -> str:
+    """The sentence for a domain error. Its dataclass fields (``reason``, ``field``) and its
+    ``params()`` feed the template; ``extra`` adds what only the caller knows."""
+    params: dict = {}
+    if dataclasses.is_dataclass(err):
+        params.update((f.name, getattr(err, f.name)) for f in dataclasses.fields(err))
+    params.update(err.params())
+    params.update(extra)
+    if err.message_id == "password_rules" and "labels" not in params:
+        params["labels"] = _rule_labels(params.get("rules", ()))
+    return text(err.message_id, **params)
+
+
+def _rule_labels(rules: Iterable[str]) -> list[str]:
+    """The seed-000 labels of the broken password rules, from ``idp.passwords.rule_labels``
+    (a mapping rule → label, or a function of the rules)."""
+    # Imported late: the password rules are a sibling module, not a dependency of text().
+    from . import passwords
+
+    labels = passwords.rule_labels
+    if isinstance(labels, Mapping):
+        return [labels[r] for r in rules]
+    return list(labels(tuple(rules)))
+
+
+# -- addresses --------------------------------------------------------------------------------
+
+def mask_email(address: str) -> str:
+    """"v***@y***.fr" as the seeds show it: first letter of the local part, first letter of
+    the domain, then the last dot and the top-level domain."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at:
+        return f"{domain[:1]}***"
+    head, dot, tld = domain.rpartition(".")
+    if not dot:
+        head, tld = domain, ""
+    masked = f"{local[:1]}***@{head[:1]}***"
+    return f"{masked}.{tld}" if tld else masked

@@ -1,0 +1,19 @@
+"""The protocol: Authlib's authorization server, its endpoints, keys and client registry.
+
+It meets the login journeys only through ``idp.interaction``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .clients import ClientsFileError, RegistryHolder
+
+__all__ = ["init_app", "ClientsFileError"]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["idp.clients"] = RegistryHolder(app.config["CLIENTS_FILE"])
+    from .endpoints import bp
+    from .server import Server
+    app.extensions["idp.server"] = Server(app)
+    app.register_blueprint(bp)

@@ -1,0 +1,370 @@
+"""The authorization endpoint (OIDC Core §3.1.2), as a list of small named checks.
+
+Authorization code flow only, by GET or POST; ``response_mode`` query or form_post; PKCE S256
+only (required of public clients); request objects (RFC 9101) accepted when signed by the
+client's key; ``iss`` in every authorization response, errors included (RFC 9207).
+
+Errors go to the redirect URI only once the client and that URI are verified; before that
+they are shown on a French page and never redirected (RFC 6749 §4.1.2.1).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from flask import current_app, render_template, request, session
+
+from .. import clock, sessions
+from ..extensions import db
+from ..interaction import AuthResult
+from ..models import Account
+from ..policy import policy
+from . import client_keys, keys, tokens
+from .server import query_client
+
+PROMPTS = {"none", "login", "consent", "select_account"}
+PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+MAX_PARAM_LENGTH = 4096
+EIDAS_ORDER = {"eidas1": 1, "eidas2": 2, "eidas3": 3}
+
+
+class PageError(Exception):
+    """An error shown on our own page: no verified redirect URI to send it to."""
+
+    def __init__(self, message_id: str, status: int = 400):
+        super().__init__(message_id)
+        self.message_id = message_id
+        self.status = status
+
+
+class AuthError(OAuth2Error):
+    """An error sent to the verified redirect URI."""
+
+    def __init__(self, error: str, description: str = ""):
+        super().__init__(description=description)
+        self.error = error
+
+
+@dataclass
+class AuthRequest:
+    client: object
+    redirect_uri: str
+    params: dict
+    response_mode: str = "query"
+    state: str | None = None
+    scope: str = ""
+    prompts: set = field(default_factory=set)
+    max_age: int | None = None
+    claims: dict | None = None
+    essential_acr: list | None = None
+    acr_values: list | None = None
+    hint_subject: str | None = None
+
+
+# -- reading the request -----------------------------------------------------------------
+
+def collect_params() -> dict:
+    source = request.form if request.method == "POST" else request.args
+    params = {}
+    for key in source:
+        values = source.getlist(key)
+        if len(values) > 1:
+            raise AuthError("invalid_request", f"Parameter '{key}' is repeated.")
+        if len(values[0]) > MAX_PARAM_LENGTH and key != "request":
+            raise AuthError("invalid_request", f"Parameter '{key}' is too long.")
+        params[key] = values[0]
+    return params
+
+
+def check_client_and_redirect(params: dict) -> tuple[object, str]:
+    client = query_client(params.get("client_id"))
+    if client is None:
+        raise PageError("unknown_client")
+    redirect_uri = params.get("redirect_uri")
+    if not redirect_uri or not client.check_redirect_uri(redirect_uri):
+        raise PageError("bad_redirect_uri")
+    return client, redirect_uri
+
+
+def resolve_request_object(params: dict, client) -> dict:
+    """RFC 9101: a signed request object replaces the query parameters; never half-read."""
+    if "request_uri" in params:
+        raise AuthError("request_uri_not_supported", "Pass the request object by value.")
+    if "request" not in params:
+        return params
+    if not (client.jwks or client.jwks_uri):
+        raise AuthError("request_not_supported", "This client has no keys to sign requests.")
+    compact = params["request"]
+    try:
+        header = json.loads(_b64(compact.split(".")[0]))
+        alg = header.get("alg")
+        expected = getattr(client, "request_object_signing_alg", None)
+        if alg in (None, "none") or alg not in ("RS256", "ES256", "PS256") or (expected and alg != expected):
+            raise ValueError("alg")
+        from joserfc import jws
+        obj = jws.deserialize_compact(compact, client_keys.verification_keys(client, header.get("kid")),
+                                      algorithms=[alg])
+        claims = json.loads(obj.payload)
+    except Exception:
+        raise AuthError("invalid_request_object", "The request object is not signed by this client.") from None
+    if not isinstance(claims, dict) or claims.get("client_id") != client.client_id:
+        raise AuthError("invalid_request_object", "The request object names another client.")
+    if "iss" in claims and claims["iss"] != client.client_id:
+        raise AuthError("invalid_request_object", "Wrong 'iss' in the request object.")
+    aud = claims.get("aud")
+    if aud is not None and current_app.config["ISSUER"] not in (aud if isinstance(aud, list) else [aud]):
+        raise AuthError("invalid_request_object", "Wrong 'aud' in the request object.")
+    if "exp" in claims and (not isinstance(claims["exp"], (int, float)) or claims["exp"] < clock.timestamp()):
+        raise AuthError("invalid_request_object", "The request object has expired.")
+    if "response_type" in params and claims.get("response_type") not in (None, params["response_type"]):
+        raise AuthError("invalid_request_object", "'response_type' differs from the request object.")
+    merged = {k: v if isinstance(v, str) else json.dumps(v) for k, v in claims.items()
+              if k not in ("iss", "aud", "exp", "iat", "nbf", "jti")}
+    merged["client_id"] = client.client_id
+    return merged
+
+
+def _b64(part: str) -> bytes:
+    import base64
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def validate(params: dict) -> AuthRequest:
+    """Every check of the request; raises PageError or AuthError (with a verified URI)."""
+    client, redirect_uri = check_client_and_redirect(params)
+    req = AuthRequest(client=client, redirect_uri=redirect_uri, params=params,
+                      state=params.get("state"))
+    mode = params.get("response_mode", "query")
+    if mode in ("query", "form_post"):
+        req.response_mode = mode
+    elif mode:
+        raise _bound(req, "invalid_request", "Unsupported 'response_mode'.")
+    try:
+        params = resolve_request_object(params, client)
+        if params.get("redirect_uri", redirect_uri) != redirect_uri:
+            raise AuthError("invalid_request_object", "'redirect_uri' differs from the request object.")
+        req.params = params
+        req.state = params.get("state")
+        for check in (check_response_type, check_scope, check_pkce, check_prompt, check_max_age,
+                      check_claims, check_acr, check_nonce, check_id_token_hint):
+            check(req)
+    except AuthError as error:
+        raise _bound(req, error.error, error.description) from None
+    return req
+
+
+def _bound(req: AuthRequest, error: str, description: str = "") -> "RedirectError":
+    return RedirectError(req, error, description)
+
+
+class RedirectError(Exception):
+    def __init__(self, req: AuthRequest, error: str, description: str = ""):
+        super().__init__(error)
+        self.req = req
+        self.error = error
+        self.description = description
+
+
+def check_response_type(req):
+    rt = req.params.get("response_type")
+    if not rt:
+        raise AuthError("invalid_request", "Missing 'response_type'.")
+    if rt != "code":
+        raise AuthError("unsupported_response_type", "Only the authorization code flow is supported.")
+
+
+def check_scope(req):
+    scope = req.client.get_allowed_scope(req.params.get("scope", ""))
+    if not scope or "openid" not in scope.split():
+        raise AuthError("invalid_scope", "The 'openid' scope is required.")
+    req.scope = scope
+
+
+def check_pkce(req):
+    challenge = req.params.get("code_challenge")
+    method = req.params.get("code_challenge_method")
+    if challenge is None:
+        if method:
+            raise AuthError("invalid_request", "'code_challenge_method' without 'code_challenge'.")
+        if req.client.requires_pkce:
+            raise AuthError("invalid_request", "PKCE (S256) is required for this client.")
+        return
+    if method != "S256":
+        raise AuthError("invalid_request", "Only the S256 'code_challenge_method' is supported.")
+    if not PKCE_CHALLENGE.match(challenge):
+        raise AuthError("invalid_request", "Invalid 'code_challenge'.")
+
+
+def check_prompt(req):
+    prompts = set((req.params.get("prompt") or "").split())
+    if not prompts <= PROMPTS:
+        raise AuthError("invalid_request", "Unsupported 'prompt' value.")
+    if "none" in prompts and len(prompts) > 1:
+        raise AuthError("invalid_request", "'prompt=none' cannot be combined.")
+    req.prompts = prompts
+
+
+def check_max_age(req):
+    raw = req.params.get("max_age")
+    if raw is None:
+        default = getattr(req.client, "default_max_age", None)
+        req.max_age = int(default) if default is not None else None
+        return
+    if not raw.isdigit():
+        raise AuthError("invalid_request", "'max_age' must be a non-negative integer.")
+    req.max_age = int(raw)
+
+
+def check_claims(req):
+    raw = req.params.get("claims")
+    if raw is None:
+        return
+    try:
+        claims = json.loads(raw)
+    except ValueError:
+        raise AuthError("invalid_request", "'claims' is not valid JSON.") from None
+    if not isinstance(claims, dict) or any(
+            k not in ("userinfo", "id_token") or not isinstance(v, (dict, type(None)))
+            for k, v in claims.items()):
+        raise AuthError("invalid_request", "'claims' must be an object with userinfo and id_token.")
+    req.claims = claims
+    acr = (claims.get("id_token") or {}).get("acr")
+    if isinstance(acr, dict) and acr.get("essential"):
+        values = acr.get("values") or ([acr["value"]] if "value" in acr else None)
+        req.essential_acr = values or []
+
+
+def achievable_acrs() -> set[str]:
+    return set(current_app.config["ACR_BY_METHOD"].values())
+
+
+def check_acr(req):
+    raw = req.params.get("acr_values")
+    if raw:
+        req.acr_values = raw.split()
+    wanted = req.essential_acr if req.essential_acr else req.acr_values
+    if wanted and not (set(wanted) & achievable_acrs()):
+        # Never answer with a lower or false acr (FRANCECONNECT.md §8).
+        raise AuthError("unmet_authentication_requirements",
+                        "The requested authentication level cannot be met.")
+
+
+def check_nonce(req):
+    nonce = req.params.get("nonce")
+    if nonce is not None and not nonce:
+        raise AuthError("invalid_request", "Empty 'nonce'.")
+
+
+def check_id_token_hint(req):
+    hint = req.params.get("id_token_hint")
+    if not hint:
+        return
+    try:
+        claims = keys.verify(hint)
+    except ValueError:
+        raise AuthError("invalid_request", "'id_token_hint' is not an ID token of ours.") from None
+    aud = claims.get("aud")
+    if req.client.client_id not in (aud if isinstance(aud, list) else [aud]):
+        raise AuthError("invalid_request", "'id_token_hint' was issued to another client.")
+    req.hint_subject = claims.get("sub")
+
+
+# -- deciding: issue now, ask for a login, or fail ----------------------------------------
+
+def login_reasons(req: AuthRequest, live) -> list[str]:
+    """Why the current provider session cannot answer this request (empty: it can)."""
+    from .claims import subject_for
+    if live is None:
+        return ["no_session"]
+    reasons = []
+    if req.prompts & {"login", "select_account"}:
+        reasons.append("prompt")
+    if req.max_age is not None and (clock.now() - live.auth_time) > timedelta(seconds=req.max_age):
+        reasons.append("max_age")
+    if req.hint_subject is not None:
+        account = db.session.get(Account, live.account_id)
+        if account is None or subject_for(account, req.client) != req.hint_subject:
+            reasons.append("hint")
+    if not acr_satisfied(req, live.acr):
+        reasons.append("acr")
+    return reasons
+
+
+def acr_satisfied(req: AuthRequest, acr: str | None) -> bool:
+    wanted = req.essential_acr or (req.acr_values if req.acr_values else None)
+    if not wanted:
+        return True
+    if acr in wanted:
+        return True
+    rank = EIDAS_ORDER.get(acr or "", 0)
+    return any(EIDAS_ORDER.get(w, 99) <= rank for w in wanted if w in EIDAS_ORDER)
+
+
+def consent_needed(req: AuthRequest, account_id: int) -> bool:
+    if "consent" in req.prompts:
+        return True
+    if req.client.skip_consent:
+        return False
+    return not sessions.has_consent(account_id, req.client.client_id, req.scope)
+
+
+def display_for(req: AuthRequest) -> dict:
+    return {
+        "client_name": req.client.client_name or req.client.client_id,
+        "login_hint": req.params.get("login_hint"),
+        "force_login": bool(req.prompts & {"login", "select_account"}) or req.max_age is not None,
+        "require_security_code": bool(req.client.require_security_code),
+        "franceconnect_branding": bool(getattr(req.client, "franceconnect_branding", False)),
+        "ui_locales": req.params.get("ui_locales"),
+        "scope": req.scope,
+        "consent": not req.client.skip_consent,
+        "prompt_consent": "consent" in req.prompts,
+    }
+
+
+# -- responses ---------------------------------------------------------------------------
+
+def respond(req: AuthRequest, values: dict):
+    """Send parameters to the client by its response mode, with ``iss`` (RFC 9207)."""
+    values = {**values, "iss": current_app.config["ISSUER"]}
+    if req.state is not None:
+        values["state"] = req.state
+    if req.response_mode == "form_post":
+        response = current_app.make_response(
+            (render_template("oidc/form_post.html", action=req.redirect_uri, values=values), 200))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    separator = "&" if "?" in req.redirect_uri else "?"
+    response = current_app.redirect(req.redirect_uri + separator + urlencode(values), 303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_response(exc: RedirectError):
+    values = {"error": exc.error}
+    if exc.description:
+        values["error_description"] = exc.description
+    return respond(exc.req, values)
+
+
+def issue_code(req: AuthRequest, result: AuthResult, sid: str):
+    from .. import keyed
+    code = keyed.token(32)
+    now = clock.now()
+    tokens.save_code(
+        code, client_id=req.client.client_id, account_id=result.account_id,
+        redirect_uri=req.redirect_uri, scope=req.scope, nonce=req.params.get("nonce"),
+        claims=req.claims, code_challenge=req.params.get("code_challenge"),
+        code_challenge_method=req.params.get("code_challenge_method"),
+        auth_time=result.auth_time, acr=result.acr, amr=result.amr, sid=sid,
+        expires_at=now + policy().authorization_code_ttl)
+    return respond(req, {"code": code})
+
+
+def current_session():
+    return sessions.live(session.get("sid"))

@@ -1,0 +1,308 @@
+"""The protocol's HTTP endpoints: discovery, JWKS, authorize, token, userinfo, revocation,
+introspection and RP-initiated logout."""
+
+from __future__ import annotations
+
+import json
+
+from authlib.oauth2.rfc6750.errors import InvalidTokenError
+from flask import Blueprint, current_app, redirect, render_template, request, session
+
+from .. import clock, interaction, sessions
+from ..extensions import csrf, db
+from ..models import Account, ProviderSession
+from . import authorize as az
+from . import claims as claims_mod
+from . import id_token, keys, logout, tokens
+from .server import query_client
+
+bp = Blueprint("oidc", __name__)
+
+
+def _json(body: bytes | dict, status: int = 200, cache: str = "no-store", headers=None):
+    data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+    response = current_app.response_class(data, status=status, mimetype="application/json")
+    response.headers["Cache-Control"] = cache
+    for k, v in (headers or {}).items():
+        response.headers[k] = v
+    return response
+
+
+# -- discovery and keys --------------------------------------------------------------------
+
+def discovery_document(app) -> dict:
+    issuer = app.config["ISSUER"]
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/jwks",
+        "end_session_endpoint": f"{issuer}/end_session",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "scopes_supported": list(claims_mod.SCOPES_SUPPORTED),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": list(keys.SUPPORTED_ALGS),
+        "id_token_encryption_alg_values_supported": ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES"],
+        "id_token_encryption_enc_values_supported": ["A256GCM", "A128CBC-HS256"],
+        "userinfo_signing_alg_values_supported": list(keys.SUPPORTED_ALGS),
+        "userinfo_encryption_alg_values_supported": ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES"],
+        "userinfo_encryption_enc_values_supported": ["A256GCM", "A128CBC-HS256"],
+        "request_object_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
+                                                  "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
+                                                       "private_key_jwt", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                          "client_secret_post", "private_key_jwt"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": list(claims_mod.CLAIMS_SUPPORTED),
+        "claims_parameter_supported": True,
+        "request_parameter_supported": True,
+        "request_uri_parameter_supported": False,
+        "acr_values_supported": sorted(set(app.config["ACR_BY_METHOD"].values())),
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "ui_locales_supported": ["fr-FR"],
+        "claim_types_supported": ["normal"],
+        "authorization_response_iss_parameter_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+    }
+
+
+@bp.get("/.well-known/openid-configuration")
+@bp.get("/.well-known/oauth-authorization-server")
+def discovery():
+    body = current_app.extensions.get("idp.discovery_bytes")
+    if body is None:
+        body = json.dumps(discovery_document(current_app), separators=(",", ":")).encode()
+        current_app.extensions["idp.discovery_bytes"] = body
+    return _json(body, cache="public, max-age=3600")
+
+
+@bp.get("/jwks")
+def jwks():
+    response = _json(keys.jwks_bytes(), cache="public, max-age=60")
+    response.mimetype = "application/jwk-set+json"
+    return response
+
+
+# -- authorize -----------------------------------------------------------------------------
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt
+def authorize():
+    try:
+        req = az.validate(az.collect_params())
+    except az.PageError as error:
+        return _page_error(error.message_id, error.status)
+    except az.AuthError as error:          # raised before a client was verified
+        return _page_error("invalid_request", 400, error.description)
+    except az.RedirectError as error:
+        return az.error_response(error)
+    return _decide(req, az.current_session())
+
+
+def _decide(req, live):
+    reasons = az.login_reasons(req, live)
+    if not reasons:
+        if az.consent_needed(req, live.account_id):
+            if "none" in req.prompts:
+                return az.error_response(az.RedirectError(req, "consent_required"))
+            return _to_login(req)
+        sessions.add_client(live, req.client.client_id)
+        return az.issue_code(req, _result_of(live), live.id)
+    if "none" in req.prompts:
+        error = "login_required" if reasons == ["no_session"] or "hint" in reasons or "max_age" in reasons \
+            else "interaction_required"
+        return az.error_response(az.RedirectError(req, error))
+    return _to_login(req)
+
+
+def _result_of(live: ProviderSession):
+    return interaction.AuthResult(account_id=live.account_id, amr=live.amr, acr=live.acr,
+                                  auth_time=live.auth_time)
+
+
+def _to_login(req):
+    display = az.display_for(req)
+    live = az.current_session()
+    display["session_account_id"] = live.account_id if live else None
+    display["reuse_session"] = bool(live and not az.login_reasons(req, live))
+    iid = interaction.start(req.client.client_id, req.params, display)
+    return redirect(f"/login?interaction={iid}", 303)
+
+
+@bp.get("/authorize/resume/<iid>")
+def resume(iid):
+    taken = interaction.take(iid)
+    if taken is None:
+        return _page_error("interaction_expired", 400)
+    params, _display, result = taken
+    try:
+        req = az.validate(params)
+    except az.PageError as error:
+        return _page_error(error.message_id, error.status)
+    except az.RedirectError as error:
+        return az.error_response(error)
+    if result is None:
+        return az.error_response(az.RedirectError(req, "access_denied", "The login was not completed."))
+    if not az.acr_satisfied(req, result.acr):
+        return az.error_response(az.RedirectError(req, "unmet_authentication_requirements"))
+    live = az.current_session()
+    if live is None or live.account_id != result.account_id or live.auth_time != result.auth_time:
+        # A new login: a new provider session, and a new Flask session (no fixation).
+        if live is not None:
+            logout.end_session(live, notify=live.account_id != result.account_id)
+        live = sessions.open_session(result)
+        session.clear()
+        session["sid"] = live.id
+    sessions.add_client(live, req.client.client_id)
+    return az.issue_code(req, result, live.id)
+
+
+@bp.get("/authorize/cancel/<iid>")
+def cancel(iid):
+    """"Revenir sur FranceConnect" and other cancels: ``access_denied`` with the ``state``."""
+    taken = interaction.take(iid)
+    if taken is None:
+        return _page_error("interaction_expired", 400)
+    try:
+        req = az.validate(taken[0])
+    except az.PageError as error:
+        return _page_error(error.message_id, error.status)
+    except az.RedirectError as error:
+        return az.error_response(error)
+    return az.error_response(az.RedirectError(req, "access_denied", "The user cancelled the login."))
+
+
+def _page_error(message_id: str, status: int, detail: str = ""):
+    return render_template("oidc/error.html", message_id=message_id, detail=detail), status
+
+
+# -- token, revocation, introspection ------------------------------------------------------
+
+@bp.post("/token")
+@csrf.exempt
+def token():
+    response = current_app.extensions["idp.server"].create_token_response()
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.post("/revoke")
+@csrf.exempt
+def revoke():
+    return current_app.extensions["idp.server"].create_endpoint_response("revocation")
+
+
+@bp.post("/introspect")
+@csrf.exempt
+def introspect():
+    response = current_app.extensions["idp.server"].create_endpoint_response("introspection")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- userinfo ------------------------------------------------------------------------------
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    from_header = header[7:].strip() if header[:7].lower() == "bearer " else None
+    from_form = request.form.get("access_token") if request.method == "POST" else None
+    if from_header and from_form:
+        return None  # RFC 6750 §2: one method only
+    return from_header or from_form
+
+
+def _invalid_token(description: str):
+    error = InvalidTokenError(description=description, realm="idp")
+    status, body, headers = error()
+    return _json(dict(body), status, headers=dict(headers))
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo():
+    value = _bearer()
+    if not value:
+        response = _json({"error": "invalid_request"}, 401)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="idp"'
+        if request.headers.get("Authorization"):
+            return _invalid_token("Malformed authorization header.")
+        return response
+    row = tokens.find_access_token(value)
+    if row is None or "openid" not in row.scope.split() or not tokens.use_access_token(row):
+        return _invalid_token("The access token is invalid, expired or revoked.")
+    if row.sid:
+        live = db.session.get(ProviderSession, row.sid)
+        if live is not None and live.ended_at is not None:
+            return _invalid_token("The session of this token has ended.")
+    account = db.session.get(Account, row.account_id)
+    client = query_client(row.client_id)
+    if account is None or client is None:
+        return _invalid_token("The access token is no longer valid.")
+    data = claims_mod.user_claims(account, client, row.scope, row.claims, "userinfo")
+    sign_alg = client.userinfo_signed_response_alg
+    enc_alg = client.userinfo_encrypted_response_alg
+    if not sign_alg and not enc_alg:
+        return _json(data)
+    now = clock.timestamp()
+    payload = {**data, "iss": current_app.config["ISSUER"], "aud": client.client_id, "iat": now}
+    body = id_token.seal_for(client, payload, sign_alg or "RS256", enc_alg,
+                             client.userinfo_encrypted_response_enc)
+    response = current_app.response_class(body, mimetype="application/jwt")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- RP-initiated logout -------------------------------------------------------------------
+
+@bp.route("/end_session", methods=["GET", "POST"])
+@csrf.exempt
+def end_session():
+    params = request.form if request.method == "POST" else request.args
+    hint = params.get("id_token_hint")
+    client = query_client(params.get("client_id")) if params.get("client_id") else None
+    hint_claims = None
+    if hint:
+        try:
+            hint_claims = keys.verify(hint)   # an expired hint is fine (RP-Initiated Logout §2)
+        except ValueError:
+            return _page_error("logout_bad_hint", 400)
+        aud = hint_claims.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if client is None:
+            client = query_client(audiences[0]) if audiences else None
+        elif client.client_id not in audiences:
+            return _page_error("logout_bad_hint", 400)
+    target = params.get("post_logout_redirect_uri")
+    if target and (client is None or target not in (client.post_logout_redirect_uris or [])):
+        return _page_error("logout_bad_redirect", 400)
+
+    live = az.current_session()
+    hinted_sid = (hint_claims or {}).get("sid")
+    if live is None and hinted_sid:
+        # The browser no longer carries our session (FranceConnect calls with an old hint):
+        # end the session the hint names.
+        live = sessions.live(hinted_sid)
+    if live is not None:
+        logout.end_session(live)
+    session.pop("sid", None)
+    if target:
+        state = params.get("state")
+        sep = "&" if "?" in target else "?"
+        url = target + (sep + "state=" + _quote(state) if state is not None else "")
+        return redirect(url, 303)
+    return render_template("oidc/logged_out.html")
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+    return quote(value, safe="")

@@ -1,0 +1,289 @@
+"""Authlib's authorization server, wired to our stores: the token endpoint (authorization
+code and refresh grants, PKCE, client authentication), revocation and introspection.
+
+Where Authlib's defaults depart from the specs, the provider follows the specs:
+* PKCE: only S256 (RFC 9700 §2.1.1); a missing ``code_verifier`` when a challenge was sent is
+  ``invalid_grant`` (RFC 7636 §4.6: the verification failed), and a verifier without a
+  challenge is refused (downgrade, RFC 9700 §4.8.2).
+* A replayed code fails and revokes what it issued; refresh tokens rotate and a reuse
+  revokes the family (``idp.oidc.tokens``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from flask import current_app
+
+from .. import clock, keyed
+from ..extensions import db
+from ..models import Account, ProviderSession, Token
+from ..policy import policy
+from . import client_keys, id_token, tokens
+
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
+def registry():
+    holder = current_app.extensions["idp.clients"]
+    return holder.current
+
+
+def query_client(client_id):
+    if not isinstance(client_id, str):
+        return None
+    return registry().get(client_id)
+
+
+# -- what a stored row looks like to Authlib ---------------------------------------------
+
+class _CodeView:
+    def __init__(self, row):
+        self.row = row
+        self.code_challenge = row.code_challenge
+        self.code_challenge_method = row.code_challenge_method
+
+    def get_redirect_uri(self):
+        return self.row.redirect_uri
+
+    def get_scope(self):
+        return self.row.scope
+
+    def get_nonce(self):
+        return self.row.nonce
+
+
+class _RefreshView:
+    def __init__(self, row: Token):
+        self.row = row
+
+    def get_scope(self):
+        return self.row.scope
+
+    def check_client(self, client):
+        return self.row.client_id == client.client_id
+
+
+class _TokenView:
+    """What revocation and introspection see of a token row."""
+
+    def __init__(self, row: Token, kind: str):
+        self.row = row
+        self.kind = kind
+
+    def check_client(self, client):
+        return self.row.client_id == client.client_id
+
+    def get_scope(self):
+        return self.row.scope
+
+
+# -- grants --------------------------------------------------------------------------------
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+    def query_authorization_code(self, code, client):
+        row = tokens.consume_code(code, client.client_id)
+        return _CodeView(row) if row is not None else None
+
+    def delete_authorization_code(self, authorization_code):
+        pass  # consumed atomically in query_authorization_code
+
+    def authenticate_user(self, authorization_code):
+        row = authorization_code.row
+        self.request.code_row = row
+        return db.session.get(Account, row.account_id)
+
+    def save_authorization_code(self, code, request):  # the authorize endpoint saves its own
+        raise NotImplementedError
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        row = tokens.find_refresh_token(refresh_token)
+        if row is None:
+            return None
+        if row.rotated_at is not None:
+            tokens.revoke_family(row)      # a rotated token came back: the family is stolen
+            return None
+        if not tokens.refresh_usable(row):
+            return None
+        return _RefreshView(row)
+
+    def authenticate_user(self, refresh_token):
+        row = refresh_token.row
+        session = db.session.get(ProviderSession, row.sid) if row.sid else None
+        if session is not None and session.ended_at is not None and session.ended_at <= clock.now():
+            return None  # logged out: the refresh token ended with the session
+        if not tokens.rotate_refresh_token(row):
+            raise InvalidGrantError("The refresh token was already used.")
+        self.request.refresh_row = row
+        return db.session.get(Account, row.account_id)
+
+    def revoke_old_credential(self, refresh_token):
+        pass  # rotated in authenticate_user
+
+
+class Pkce(CodeChallenge):
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_verifier(self, grant, result):
+        request = grant.request
+        row = request.authorization_code.row
+        verifier = request.form.get("code_verifier")
+        if row.code_challenge and not verifier:
+            raise InvalidGrantError("Missing 'code_verifier': PKCE verification failed.")
+        if not row.code_challenge and verifier:
+            raise InvalidRequestError("A 'code_verifier' was sent for a code issued without PKCE.")
+        return super().validate_code_verifier(grant, result)
+
+
+class PrivateKeyJwt(JWTBearerClientAssertion):
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, issuer):
+        super().__init__(validate_jti=True)
+        self.issuer = issuer
+
+    def get_audiences(self):
+        # RFC 7523 §3: the token endpoint URL; the issuer is accepted too (OIDC Core §9).
+        return [f"{self.issuer}/token", self.issuer]
+
+    def validate_jti(self, claims, jti):
+        """A client assertion is single use: its jti is recorded once (a primary key, so two
+        concurrent uses cannot both pass); the purge forgets it after it expires."""
+        from sqlalchemy.exc import IntegrityError
+
+        from ..models import Throttle
+        key = keyed.digest("assertion-jti", f"{claims.get('iss')}|{jti}")
+        db.session.add(Throttle(key=key, kind="assertion-jti", attempts=1,
+                                locked_until=clock.now() + timedelta(minutes=10)))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            return False
+        return True
+
+    def resolve_client_public_key(self, client):
+        return client_keys.verification_keys(client)
+
+
+# -- revocation and introspection --------------------------------------------------------
+
+def _find_any(token_string):
+    row = tokens.find_access_token(token_string)
+    if row is not None:
+        return _TokenView(row, "access_token")
+    row = tokens.find_refresh_token(token_string)
+    if row is not None:
+        return _TokenView(row, "refresh_token")
+    return None
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = AUTH_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        return _find_any(token_string)
+
+    def revoke_token(self, token, request):
+        # Revoking either half ends the grant: the family goes (RFC 7009 §2.1 allows it).
+        tokens.revoke_family(token.row)
+        current_app.extensions["idp.events"]("token_revoked", client_id=token.row.client_id,
+                                             account_id=token.row.account_id)
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = AUTH_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        return _find_any(token_string)
+
+    def check_permission(self, token, client, request):
+        # A client may introspect only its own tokens (RFC 7662 §4: no token scanning).
+        return token.row.client_id == client.client_id
+
+    def introspect_token(self, token):
+        row = token.row
+        now = clock.now()
+        if token.kind == "access_token":
+            active = (row.revoked_at is None and row.access_expires_at > now
+                      and not (row.single_use and row.access_used_at is not None))
+            exp = row.access_expires_at
+        else:
+            active = tokens.refresh_usable(row, now)
+            exp = row.refresh_expires_at
+        if not active:
+            return {"active": False}
+        account = db.session.get(Account, row.account_id)
+        client = query_client(row.client_id)
+        return {
+            "active": True, "scope": row.scope, "client_id": row.client_id,
+            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
+            "exp": int(exp.timestamp()), "iat": int(row.issued_at.timestamp()),
+            "sub": id_token.subject(account, client), "aud": row.client_id,
+            "iss": current_app.config["ISSUER"],
+        }
+
+
+# -- the server --------------------------------------------------------------------------
+
+class Server(AuthorizationServer):
+    def __init__(self, app):
+        super().__init__()
+        self.init_app(app, query_client=query_client, save_token=self.save_token_row)
+        issuer = app.config["ISSUER"]
+        self.register_grant(AuthorizationCodeGrant, [Pkce(required=True), id_token.IdTokenExtension()])
+        self.register_grant(RefreshTokenGrant, [id_token.IdTokenExtension()])
+        self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD,
+                                         PrivateKeyJwt(issuer))
+        self.register_endpoint(Revocation)
+        self.register_endpoint(Introspection)
+        self.register_token_generator("default", self.generate_bearer)
+
+    def generate_bearer(self, grant_type, client, user=None, scope=None, expires_in=None,
+                        include_refresh_token=True):
+        lifetime = getattr(client, "access_token_lifetime", None)
+        ttl = timedelta(seconds=lifetime) if lifetime else policy().access_token_ttl
+        token = {"token_type": "Bearer", "access_token": keyed.token(32),
+                 "expires_in": int(ttl.total_seconds()), "scope": scope or ""}
+        if include_refresh_token and client.check_grant_type("refresh_token"):
+            token["refresh_token"] = keyed.token(32)
+        return token
+
+    def save_token_row(self, token, request):
+        now = clock.now()
+        code = getattr(request, "code_row", None)
+        previous = getattr(request, "refresh_row", None)
+        source = code or previous
+        client = request.client
+        refresh = token.get("refresh_token")
+        ttl = timedelta(seconds=token["expires_in"])
+        row = Token(
+            family=previous.family if previous else keyed.token(16),
+            client_id=client.client_id, account_id=source.account_id, scope=token["scope"],
+            claims=source.claims, access_token_hash=tokens.token_digest(token["access_token"]),
+            refresh_token_hash=tokens.token_digest(refresh) if refresh else None,
+            issued_at=now, access_expires_at=now + ttl,
+            refresh_expires_at=(previous.refresh_expires_at if previous
+                                else now + policy().refresh_token_ttl) if refresh else None,
+            single_use=bool(getattr(client, "single_use_access_token", False)),
+            code_hash=code.code_hash if code else previous.code_hash,
+            sid=source.sid, auth_time=source.auth_time, acr=source.acr, amr=source.amr)
+        db.session.add(row)
+        db.session.commit()
+        request.token_row = row
+        current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
+                                             account_id=source.account_id)

@@ -1,0 +1,113 @@
+"""The token store: authorization codes, access and refresh tokens (hashed, never in clear).
+
+* A code is consumed by one atomic ``UPDATE … WHERE used_at IS NULL``; a second use is a
+  replay, which revokes every token issued from it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+* A refresh token rotates on every use by the same kind of statement; presenting a rotated
+  one is a reuse, which revokes the whole family (RFC 9700 §4.14.2).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from .. import clock, keyed
+from ..extensions import db
+from ..models import AuthorizationCode, Token
+
+
+def code_digest(code: str) -> str:
+    return keyed.digest("authorization-code", code)
+
+
+def token_digest(value: str) -> str:
+    return keyed.digest("token", value)
+
+
+# -- authorization codes -----------------------------------------------------------------
+
+def save_code(code: str, **fields) -> None:
+    now = clock.now()
+    db.session.add(AuthorizationCode(code_hash=code_digest(code), created_at=now, **fields))
+    db.session.commit()
+
+
+def consume_code(code: str, client_id: str) -> AuthorizationCode | None:
+    """The code's row if this request is the first to use it within its lifetime; on a
+    replay, revoke what the first use issued and return None."""
+    digest = code_digest(code)
+    now = clock.now()
+    used = db.session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.code_hash == digest, AuthorizationCode.client_id == client_id,
+               AuthorizationCode.used_at.is_(None), AuthorizationCode.expires_at > now)
+        .values(used_at=now)).rowcount
+    row = db.session.get(AuthorizationCode, digest)
+    if used == 1:
+        db.session.commit()
+        return row
+    if row is not None and row.client_id == client_id and row.used_at is not None:
+        revoke_where(Token.code_hash == digest)
+    db.session.commit()
+    return None
+
+
+# -- access and refresh tokens -----------------------------------------------------------
+
+def find_access_token(value: str) -> Token | None:
+    """The live token row for an access token, or None (expired, revoked, unknown)."""
+    row = db.session.execute(
+        select(Token).where(Token.access_token_hash == token_digest(value))
+    ).scalar_one_or_none()
+    if row is None or row.revoked_at is not None or row.access_expires_at <= clock.now():
+        return None
+    return row
+
+
+def use_access_token(row: Token) -> bool:
+    """Count a use; a single-use access token answers once (atomic)."""
+    if not row.single_use:
+        return True
+    used = db.session.execute(
+        update(Token).where(Token.id == row.id, Token.access_used_at.is_(None))
+        .values(access_used_at=clock.now())).rowcount
+    db.session.commit()
+    return used == 1
+
+
+def find_refresh_token(value: str) -> Token | None:
+    return db.session.execute(
+        select(Token).where(Token.refresh_token_hash == token_digest(value))
+    ).scalar_one_or_none()
+
+
+def rotate_refresh_token(row: Token) -> bool:
+    """Mark the refresh token used; False (and the family revoked) when it was used before."""
+    now = clock.now()
+    moved = db.session.execute(
+        update(Token).where(Token.id == row.id, Token.rotated_at.is_(None),
+                            Token.revoked_at.is_(None))
+        .values(rotated_at=now)).rowcount
+    if moved != 1:
+        revoke_where(Token.family == row.family)
+        db.session.commit()
+        return False
+    return True
+
+
+def revoke_where(*conditions) -> int:
+    return db.session.execute(
+        update(Token).where(*conditions, Token.revoked_at.is_(None))
+        .values(revoked_at=clock.now())).rowcount
+
+
+def revoke_family(row: Token) -> None:
+    revoke_where(Token.family == row.family)
+    db.session.commit()
+
+
+def refresh_usable(row: Token, now: datetime | None = None) -> bool:
+    now = now or clock.now()
+    return (row.revoked_at is None and row.rotated_at is None
+            and row.refresh_expires_at is not None and row.refresh_expires_at > now)

@@ -1,0 +1,105 @@
+"""Every delay and limit of the ameli login and account, in one place.
+
+The seeds' numbers are the product: each appears once, named, with its source. A value the
+seeds do not give still has a field here, with a comment saying why it was chosen.
+
+Built once in ``create_app`` from the ``POLICY`` config mapping; durations given through the
+environment are seconds (``IDP_POLICY__CODE_TTL=600``). Read it with ``policy()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Delays and limits of the login and the account (seeds 000-004)."""
+
+    # -- the e-mailed security code (seed 004, web, "Connexion avec un code de sécurité")
+    code_digits: int = 6                                  # "Code de sécurité à 6 chiffres"
+    code_ttl: timedelta = timedelta(minutes=15)           # "valable seulement 15 minutes"
+    code_quota: int = 5                                   # case 3: "5 codes par heure glissante"
+    code_quota_window: timedelta = timedelta(hours=1)     # ... a sliding hour ...
+    code_quota_block: timedelta = timedelta(hours=1)      # ... "L'assuré est bloqué une heure"
+    wrong_codes_before_lock: int = 3                      # case 6: three wrong codes ...
+    wrong_code_lock: timedelta = timedelta(minutes=15)    # ... "bloqué pendant 15 minutes"
+    wrong_passwords_before_lock: int = 3                  # case 7: three wrong passwords ...
+    wrong_password_lock: timedelta = timedelta(minutes=15)  # ... "bloqué pendant 15 minutes"
+    # "6 mois" (case 3 of step 3, FAQ). Decided once as 183 days (half of 366) rather than
+    # calendar months, so that the boundary is the same instant whatever the start date.
+    device_trust: timedelta = timedelta(days=183)
+
+    # -- password change (seed 004, "Changement de mot de passe")
+    change_code_digits: int = 4                           # "Code à 4 chiffres"
+    change_code_ttl: timedelta = timedelta(minutes=15)    # "dans les 15 minutes suivant sa réception"
+    change_code_quota: int = 3                            # échec 1: "déjà demandé 3 codes"
+    change_code_quota_window: timedelta = timedelta(hours=1)  # chosen: the login's sliding hour
+    change_code_quota_block: timedelta = timedelta(hours=1)   # chosen: the seeds give no duration
+    wrong_change_codes_before_lock: int = 3               # échec 2: "trop grand nombre d'actions"
+    wrong_change_code_lock: timedelta = timedelta(minutes=15)  # chosen: like the login's case 6
+    password_change_after_email_change: timedelta = timedelta(hours=48)  # échec 3
+
+    # -- password rules (seed 000)
+    password_min_length: int = 6                          # "entre 6 et 50 caractères"
+    password_max_length: int = 50
+
+    # -- account creation and recovery (seeds 002, 003, 004 FAQ)
+    email_validation_ttl: timedelta = timedelta(days=7)   # seed 002: "validité de 7 jours"
+    provisional_code_ttl: timedelta = timedelta(days=30)  # chosen: a postal letter must arrive
+    provisional_code_attempts: int = 3                    # chosen: like every other code
+    provisional_code_lock: timedelta = timedelta(minutes=15)
+    password_reset_ttl: timedelta = timedelta(hours=1)    # chosen: the seeds give no duration
+
+    # -- argon2id cost for passwords (OWASP: m=19 MiB, t=2, p=1 at least)
+    argon2_memory_kib: int = 65536
+    argon2_time_cost: int = 3
+    argon2_parallelism: int = 4
+
+    # -- OpenID Connect lifetimes
+    interaction_ttl: timedelta = timedelta(minutes=30)    # a login journey, start to end
+    authorization_code_ttl: timedelta = timedelta(seconds=60)  # RFC 9700 / ASVS 10.4.3
+    access_token_ttl: timedelta = timedelta(minutes=10)
+    id_token_ttl: timedelta = timedelta(minutes=10)
+    refresh_token_ttl: timedelta = timedelta(days=30)     # absolute lifetime of a family
+    session_ttl: timedelta = timedelta(hours=12)          # provider session (NIST AAL2: 12 h)
+    # A retired signing key stays published this long, so that every token it signed (and an
+    # id_token_hint shown at logout, which may be old) can still be verified.
+    signing_key_retention: timedelta = timedelta(days=7)
+
+    @classmethod
+    def from_mapping(cls, values: dict | None) -> "Policy":
+        """Build from config: durations as seconds or timedelta, counts as integers."""
+        values = dict(values or {})
+        kwargs = {}
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for name, raw in values.items():
+            key = name.lower()
+            if key not in fields:
+                raise ValueError(f"IDP_POLICY__{name.upper()}: unknown policy setting")
+            default = fields[key].default
+            try:
+                if isinstance(default, timedelta):
+                    value = raw if isinstance(raw, timedelta) else timedelta(seconds=float(raw))
+                    if value <= timedelta(0):
+                        raise ValueError
+                else:
+                    value = int(raw)
+                    if value < 1:
+                        raise ValueError
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"IDP_POLICY__{name.upper()}: expected a positive "
+                    f"{'number of seconds' if isinstance(default, timedelta) else 'integer'},"
+                    f" got {raw!r}") from None
+            kwargs[key] = value
+        return cls(**kwargs)
+
+
+def policy() -> Policy:
+    """The running application's policy."""
+    return current_app.extensions["idp.policy"]

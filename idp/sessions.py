@@ -1,0 +1,73 @@
+"""The provider's login session (``sid``) and consents: what lets a second client log in
+without asking again, and what logout ends."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from . import clock, keyed
+from .extensions import db
+from .interaction import AuthResult
+from .models import Consent, ProviderSession
+from .policy import policy
+
+
+def open_session(result: AuthResult) -> ProviderSession:
+    now = clock.now()
+    row = ProviderSession(id=keyed.token(24), account_id=result.account_id,
+                          auth_time=result.auth_time, amr=result.amr, acr=result.acr,
+                          created_at=now, expires_at=now + policy().session_ttl, clients=[])
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def live(sid: str | None) -> ProviderSession | None:
+    if not sid or not isinstance(sid, str) or len(sid) > 64:
+        return None
+    row = db.session.get(ProviderSession, sid)
+    if row is None or row.ended_at is not None or row.expires_at <= clock.now():
+        return None
+    return row
+
+
+def add_client(row: ProviderSession, client_id: str) -> None:
+    if client_id not in (row.clients or []):
+        row.clients = [*(row.clients or []), client_id]
+        db.session.commit()
+
+
+def end(sid: str) -> ProviderSession | None:
+    """End a session (logout); returns it when this call ended it."""
+    ended = db.session.execute(
+        update(ProviderSession).where(ProviderSession.id == sid, ProviderSession.ended_at.is_(None))
+        .values(ended_at=clock.now())).rowcount
+    db.session.commit()
+    return db.session.get(ProviderSession, sid) if ended == 1 else None
+
+
+def end_all(account_id: int, except_sid: str | None = None) -> list[ProviderSession]:
+    rows = db.session.execute(
+        select(ProviderSession).where(ProviderSession.account_id == account_id,
+                                      ProviderSession.ended_at.is_(None))).scalars().all()
+    ended = [row for row in rows if row.id != except_sid]
+    for row in ended:
+        row.ended_at = clock.now()
+    db.session.commit()
+    return ended
+
+
+def has_consent(account_id: int, client_id: str, scope: str) -> bool:
+    row = db.session.get(Consent, (account_id, client_id))
+    return row is not None and set(scope.split()) <= set(row.scope.split())
+
+
+def grant_consent(account_id: int, client_id: str, scope: str) -> None:
+    row = db.session.get(Consent, (account_id, client_id))
+    if row is None:
+        db.session.add(Consent(account_id=account_id, client_id=client_id, scope=scope,
+                               granted_at=clock.now()))
+    else:
+        row.scope = " ".join(sorted(set(row.scope.split()) | set(scope.split())))
+        row.granted_at = clock.now()
+    db.session.commit()
