@@ -38,7 +38,7 @@ def init_db():
     from flask_migrate import upgrade
 
     from .oidc import keys
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
     made = keys.ensure_keys()
     click.echo(f"database at the latest schema; signing keys created: {len(made)}")
 

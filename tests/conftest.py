@@ -52,7 +52,7 @@ def _sqlite_template(tmp_path_factory):
     app = create_app(_base_config(folder, uri))
     with app.app_context():
         from flask_migrate import upgrade
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         from idp.extensions import db
         db.engine.dispose()
     return folder / "template.db"
@@ -74,7 +74,7 @@ def _pg_database(worker_id):
     app = create_app(_base_config(Path("/tmp"), uri))
     with app.app_context():
         from flask_migrate import upgrade
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         from idp.extensions import db
         db.engine.dispose()
     return uri
