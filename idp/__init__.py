@@ -41,6 +41,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         _tune_engine(db.engine)
     app.extensions["idp.events"] = events.record
+    from . import audit
+    audit.init_app(app)
     app.extensions["idp.metrics"] = Metrics()
 
     if app.config.get("PROXY_FIX"):

@@ -3,8 +3,6 @@ and password checks that cost the same whether or not the NIR has an account."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import current_app
 from sqlalchemy import select
 
@@ -58,7 +56,7 @@ def refuse_if_unusable(account: Account) -> None:
     """The account states the seeds answer with their own message, once the password has
     been verified (never before: that would tell who has an account)."""
     if account.status == "resigned":
-        raise AccountClosed(on=account.closed_on or date.today())
+        raise AccountClosed(on=account.closed_on or clock.now().date())
     if account.status == "unattached":
         raise AccountUnattached()
     if account.status == "pending":

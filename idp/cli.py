@@ -158,3 +158,5 @@ def main() -> None:
 
     from . import create_app
     FlaskGroup(create_app=create_app)(args=["idp", *sys.argv[1:]])
+from .account_cli import letters_cli, registry_cli; idp_cli.add_command(registry_cli); idp_cli.add_command(letters_cli)  # noqa: E402,E702,I001
+from .ops_cli import audit_cli, purge_command; idp_cli.add_command(purge_command); idp_cli.add_command(audit_cli)  # noqa: E402,E702,I001

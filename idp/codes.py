@@ -12,6 +12,8 @@ import enum
 from datetime import timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import clock, keyed
 from .extensions import db
@@ -25,17 +27,44 @@ class Check(enum.Enum):
     MISSING = "missing"
 
 
+def _upsert(purpose: str, subject: str, **values) -> None:
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(OneTimeCode).values(purpose=purpose, subject=subject, **values)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[OneTimeCode.purpose, OneTimeCode.subject],
+        set_={k: statement.excluded[k] for k in values}))
+
+
 def issue(purpose: str, subject: str, *, digits: int, ttl: timedelta) -> str:
-    """Make a new code (replacing any previous one) and return it, to be sent once."""
+    """Make a new code (replacing any previous one) and return it, to be sent once.
+
+    One upsert on (purpose, subject): two requests racing for the same subject (a double
+    click, four workers) both succeed and the last one's code is the live one, instead of a
+    DELETE-then-INSERT that lets the second INSERT hit the unique constraint."""
     code = keyed.digits(digits)
     now = clock.now()
-    db.session.execute(
-        delete(OneTimeCode).where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject))
-    db.session.add(OneTimeCode(purpose=purpose, subject=subject, created_at=now,
-                               expires_at=now + ttl,
-                               code_hash=keyed.digest("code/" + purpose, f"{subject}:{code}")))
+    _upsert(purpose, subject, created_at=now, expires_at=now + ttl,
+            code_hash=keyed.digest("code/" + purpose, f"{subject}:{code}"))
     db.session.flush()
     return code
+
+
+def current(purpose: str, subject: str) -> dict | None:
+    """The live code's stored fields (its hash, never the code), to put back with
+    ``restore`` when the mail carrying its replacement could not be sent."""
+    row = db.session.execute(
+        select(OneTimeCode.code_hash, OneTimeCode.created_at, OneTimeCode.expires_at)
+        .where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject)).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def restore(purpose: str, subject: str, saved: dict | None) -> None:
+    """Undo an ``issue`` whose mail never left: the code the person already holds stays
+    valid (or there is none again)."""
+    if saved is None:
+        withdraw(purpose, subject)
+    else:
+        _upsert(purpose, subject, **saved)
 
 
 def withdraw(purpose: str, subject: str) -> None:

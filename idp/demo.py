@@ -28,4 +28,6 @@ def load_demo() -> list[str]:
                         email_verified=verified, status=status, fund="CPAM de Paris")
         lines.append(f"demo account {nir} ({given} {family}, {status}) — password {DEMO_PASSWORD}")
     db.session.commit()
+    from .registry_demo import load_demo_people
+    lines.extend(load_demo_people())
     return lines or ["demo accounts already loaded"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from . import clock, keyed
@@ -44,7 +44,7 @@ def trusted_device(cookie: str | None, account_id: int) -> TrustedDevice | None:
         return None
     try:
         data = _serializer().loads(cookie, max_age=int(policy().device_trust.total_seconds()))
-    except BadSignature:
+    except (BadData, ValueError, TypeError):   # tampered, expired, garbage: not trusted
         return None
     if not isinstance(data, dict) or data.get("a") != account_id or not isinstance(data.get("d"), str):
         return None

@@ -162,3 +162,26 @@ class WrongChangeCode(IdpError):
 class ChangeCodeExpired(IdpError):
     message_id = "change_code_expired"
     field = "code"
+
+
+# -- the account's life (issue 4: registration, activation, reset, account page) ----------
+
+class FormInvalid(IdpError):
+    """Several fields of one form are wrong: ``errors`` maps each field to (message id,
+    parameters), so that every error is shown beside its field."""
+    message_id = "field_required"
+
+    def __init__(self, errors: dict | None = None):
+        super().__init__()
+        self.errors = errors or {}
+
+
+@dataclass
+class ActivationRefused(IdpError):
+    """Wrong provisional code, wrong Carte Vitale or IBAN, unknown NIR: one answer."""
+    message_id = "activation_refused"
+
+
+@dataclass
+class ActivationExpired(IdpError):
+    message_id = "activation_expired"

@@ -146,6 +146,9 @@ def take_quota(key: str, kind: str, *, quota: int, window: timedelta,
     if locked_until is not None and locked_until > now:
         db.session.commit()
         raise QuotaReached(locked_until)
+    # Requests older than the window never count again: forget them (the table stays small).
+    db.session.execute(delete(QuotaEvent).where(
+        QuotaEvent.key == key, QuotaEvent.kind == kind, QuotaEvent.at <= now - window))
     used = db.session.execute(
         select(func.count()).select_from(QuotaEvent)
         .where(QuotaEvent.key == key, QuotaEvent.kind == kind, QuotaEvent.at > now - window)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -222,7 +222,90 @@ _POLICY_DEFAULTS = {
         "hours": lambda p: int(p.password_change_after_email_change.total_seconds() // 3600)},
     "wrong_change_code": {"attempts": lambda p: p.wrong_change_codes_before_lock},
     "change_code_expired": {"minutes": lambda p: _minutes(p.change_code_ttl)},
+    "activation_refused": {"attempts": lambda p: p.provisional_code_attempts},
 }
+
+MESSAGES.update({
+    # FranceConnect as our upstream provider (issue 5, idp.flows.franceconnect)
+    "fc_unavailable": "FranceConnect n'est pas disponible pour le moment. Vous pouvez vous"
+                      " connecter avec votre numéro de sécurité sociale et votre mot de passe.",
+    "fc_invalid_token": "La réponse de FranceConnect n'a pas pu être vérifiée. Par sécurité, la"
+                        " connexion n'a pas abouti. Vous pouvez réessayer ou vous connecter avec"
+                        " votre numéro de sécurité sociale et votre mot de passe.",
+    "fc_low_acr": "Le niveau de sécurité de la connexion FranceConnect est insuffisant pour"
+                  " accéder à votre compte ameli. Vous pouvez vous connecter avec votre numéro"
+                  " de sécurité sociale et votre mot de passe.",
+    "fc_state_mismatch": "La connexion avec FranceConnect n'a pas pu être vérifiée (demande"
+                         " inconnue ou expirée). Merci de recommencer depuis la page de"
+                         " connexion.",
+    "fc_cancelled": "La connexion avec FranceConnect a été annulée. Vous pouvez vous connecter"
+                    " avec votre numéro de sécurité sociale et votre mot de passe.",
+    "fc_no_match": "Nous n'avons pas retrouvé automatiquement votre compte ameli à partir de"
+                   " votre identité FranceConnect.",
+    "fc_ambiguous": "Votre identité FranceConnect correspond à plusieurs assurés : nous ne"
+                    " pouvons pas retrouver votre compte ameli automatiquement.",
+    "fc_no_account": "Votre identité FranceConnect ne correspond à aucun compte ameli actif que"
+                     " nous puissions relier automatiquement.",
+    "fc_link_intro": "Pour relier votre identité FranceConnect à votre compte ameli, connectez-"
+                     "vous une seule fois avec votre numéro de sécurité sociale et votre mot de"
+                     " passe. Ensuite, FranceConnect suffira.",
+    "fc_link_expired": "La connexion avec FranceConnect a expiré. Merci de recommencer depuis"
+                       " la page de connexion.",
+    "fc_already_linked": "Ce compte ameli est déjà relié à une autre identité FranceConnect."
+                         " Merci de contacter votre caisse d'assurance maladie.",
+    "fc_logout_state": "Vous êtes déconnecté de votre compte ameli, mais la déconnexion de"
+                       " FranceConnect n'a pas pu être vérifiée. Fermez votre navigateur pour"
+                       " terminer la déconnexion.",
+})
+
+
+MESSAGES.update({
+    # the account's life (issue 4): creation, activation, reset, the account page
+    "registration_requested": "Votre demande a bien été prise en compte. Si les informations"
+                              " saisies correspondent à celles connues de l'Assurance Maladie,"
+                              " vous allez recevoir un code provisoire par mail ou, à défaut,"
+                              " par courrier postal.",
+    "birthdate_invalid": "La date de naissance doit être saisie au format JJ/MM/AAAA.",
+    "postal_code_invalid": "Le code postal doit comporter 5 chiffres.",
+    "activation_refused": "Les informations saisies ne permettent pas d'activer un compte ameli."
+                          " Merci de les vérifier.\nAttention: l'accès au service sera bloqué"
+                          " après {attempts} tentatives infructueuses.",
+    "activation_proof_needed": "Merci de saisir votre code provisoire, ou le numéro de série de"
+                               " votre carte Vitale et votre IBAN.",
+    "activation_expired": "Votre demande d'activation a expiré. Merci de recommencer.",
+    "terms_required": "Vous devez accepter les conditions générales d'utilisation pour créer"
+                      " votre compte.",
+    "email_invalid": "L'adresse mail saisie n'est pas valide. Merci de la vérifier.",
+    "email_taken": "Cette adresse mail est déjà utilisée pour un autre compte ameli. L'adresse"
+                   " mail doit être unique et personnelle.",
+    "mobile_invalid": "Le numéro de téléphone portable doit comporter 10 chiffres et commencer"
+                      " par 06 ou 07.",
+    "account_created": "Votre compte ameli est créé. Cliquez sur le lien de validation envoyé à"
+                       " votre adresse mail (attention, sa validité est limitée), puis"
+                       " connectez-vous avec votre nouveau mot de passe.",
+    "email_validated": "Votre adresse mail est validée. Vous pouvez vous connecter à votre"
+                       " compte ameli.",
+    "link_invalid": "Ce lien n'est plus valable : il a expiré ou a déjà été utilisé. Merci de"
+                    " renouveler votre demande.",
+    "reset_requested": "Si les informations saisies correspondent à un compte ameli, un mail"
+                       " contenant un lien sécurisé vient d'être envoyé à l'adresse mail de ce"
+                       " compte.",
+    "password_reset_done": "Votre mot de passe a été modifié. Vous pouvez vous connecter à"
+                           " votre compte ameli avec votre nouveau mot de passe.",
+    "password_changed_done": "Votre mot de passe a été modifié. Un mail de confirmation vous a"
+                             " été envoyé.",
+    "change_code_sent_to": "Indiquez ci-dessous le code qui vous a été envoyé par mail à"
+                           " l'adresse suivante",
+    "email_change_sent": "Un lien de validation a été envoyé à votre nouvelle adresse mail."
+                         " Elle remplacera l'adresse actuelle une fois ce lien utilisé.",
+    "contact_saved": "Vos coordonnées ont été enregistrées.",
+    "device_revoked": "Cet appareil n'est plus reconnu : un code de sécurité sera demandé à la"
+                      " prochaine connexion depuis cet appareil.",
+    "account_closed_done": "Votre compte ameli a été résilié le {on:date}.",
+    "close_confirm_required": "Merci de cocher la case pour confirmer la résiliation de votre"
+                              " compte ameli.",
+})
+
 
 MAIL_SUBJECTS: dict[str, str] = {
     "security_code": "Votre code de sécurité pour vous connecter à votre compte ameli",
@@ -292,15 +375,12 @@ def for_error(err: IdpError, **extra) -> str:
 
 
 def _rule_labels(rules: Iterable[str]) -> list[str]:
-    """The seed-000 labels of the broken password rules, from ``idp.passwords.rule_labels``
-    (a mapping rule → label, or a function of the rules)."""
+    """The seed-000 labels of the broken password rules (``idp.passwords.rule_labels``)."""
     # Imported late: the password rules are a sibling module, not a dependency of text().
     from . import passwords
 
-    labels = passwords.rule_labels
-    if isinstance(labels, Mapping):
-        return [labels[r] for r in rules]
-    return list(labels(tuple(rules)))
+    labels = dict(passwords.rule_labels(_policy()))
+    return [labels[r] for r in rules]
 
 
 # -- addresses --------------------------------------------------------------------------------

@@ -278,3 +278,66 @@ class Consent(db.Model):
     client_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     scope: Mapped[str] = mapped_column(Text)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- FranceConnect as our upstream provider (issue 5, idp.franceconnect) ------------------
+
+class FranceConnectLogin(db.Model):
+    """A login made through FranceConnect: its ID token, kept for the ``id_token_hint`` of
+    the logout; found again by (account, auth_time) from the provider session."""
+
+    __tablename__ = "franceconnect_login"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    id_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    __table_args__ = (Index("ix_franceconnect_login_account_time", "account_id", "auth_time"),)
+
+
+# -- the account's life (issue 4: idp.registration, idp.password_reset) ------------------
+
+class AccountAction(db.Model):
+    """The server-side record a signed link (or an activation in progress) names: single
+    use (``used_at``), with its own deadline. ``purpose``: activation, email_validation,
+    password_reset."""
+
+    __tablename__ = "account_action"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    nir: Mapped[str | None] = mapped_column(String(13))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"),
+                                                   index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Letter(db.Model):
+    """A postal letter carrying a provisional code, queued for ``letters export`` (which
+    issues the code then, so that no code is ever stored in clear)."""
+
+    __tablename__ = "letter"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nir: Mapped[str] = mapped_column(String(13), index=True)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# -- production: the audit trail (issue 6) -------------------------------------------------
+
+class AuditEvent(db.Model):
+    """One security event (``idp.events.record``): ids and outcomes only, the NIR as its
+    keyed hash (``nir_key``), never in clear."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    nir_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    client_id: Mapped[str | None] = mapped_column(String(128))
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict | None] = mapped_column(JSON)

@@ -61,9 +61,11 @@ def _sqlite_template(tmp_path_factory):
 @pytest.fixture(scope="session")
 def _pg_database(worker_id):
     if not PG_UP:
-        return None
+        yield None
+        return
     import sqlalchemy as sa
-    name = f"idp_test_{worker_id}"
+    # A database of this run's own: parallel runs (two checkouts, xdist workers) never meet.
+    name = f"idp_test_{os.getpid()}_{worker_id}"
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -77,7 +79,11 @@ def _pg_database(worker_id):
         upgrade(directory=app.extensions["migrate"].directory, revision="heads")
         from idp.extensions import db
         db.engine.dispose()
-    return uri
+    yield uri
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -1,15 +1,23 @@
-"""The account page ("Mes informations"), behind the provider session."""
+"""The account page ("Mes informations", seeds 000, 003, 004), behind the provider session:
+identity, masked NIR, fund, address, mobile, contact authorizations, last login, trusted
+devices (each revocable), "Paramètres de compte": "Mon mot de passe", "Résilier mon compte
+ameli"."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from sqlalchemy import select
 
-from .. import devices, messages, sessions
+from .. import addresses, clock, devices, messages, registration, sessions
+from ..errors import IdpError
 from ..extensions import db
-from ..models import Account
+from ..models import Account, AccountAction
 from ..nir import parse_nir
+from ..password_change import revoke_access
+from .forms import field_errors
 
 bp = Blueprint("account", __name__)
+NOTICE_KEY = "account_notice"
 
 
 def current_account():
@@ -17,6 +25,36 @@ def current_account():
     if live is None:
         return None, None
     return live, db.session.get(Account, live.account_id)
+
+
+def _pending_email(account: Account) -> str | None:
+    return db.session.execute(
+        select(AccountAction.email).where(
+            AccountAction.account_id == account.id, AccountAction.purpose == "email_validation",
+            AccountAction.used_at.is_(None), AccountAction.expires_at > clock.now(),
+            AccountAction.email != account.email)
+        .order_by(AccountAction.created_at.desc())).scalar()
+
+
+def _page(account, *, errors=None, notice=None, status=200):
+    return render_template(
+        "flows/account.html", account=account, masked_nir=parse_nir(account.nir).masked,
+        masked_email=messages.mask_email(account.email) if account.email else None,
+        pending_email=_pending_email(account),
+        last_login=messages.fmt_last_login(account.previous_login_at)
+        if account.previous_login_at else None,
+        devices=devices.live_devices(account.id), errors=errors or {},
+        notice=notice or _notice()), status
+
+
+def _notice():
+    found = session.pop(NOTICE_KEY, None)
+    return messages.text(found[0], **found[1]) if found else None
+
+
+def _done(message_id: str, **params):
+    session[NOTICE_KEY] = (message_id, params)
+    return redirect(url_for("account.home"), 303)
 
 
 @bp.get("/")
@@ -29,9 +67,67 @@ def home():
     live, account = current_account()
     if account is None:
         return redirect(url_for("login.show"), 303)
-    return render_template(
-        "flows/account.html", account=account, masked_nir=parse_nir(account.nir).masked,
-        masked_email=messages.mask_email(account.email) if account.email else None,
-        last_login=messages.fmt_last_login(account.previous_login_at)
-        if account.previous_login_at else None,
-        devices=devices.live_devices(account.id))
+    return _page(account)
+
+
+@bp.post("/compte/coordonnees")
+def contacts():
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    form = request.form
+    mobile = registration.registry.normalise_mobile(form.get("mobile", ""))
+    if mobile and not (len(mobile) == 10 and mobile[:2] in ("06", "07") and mobile.isdigit()):
+        return _page(account, errors={"mobile": messages.text("mobile_invalid")}, status=400)
+    account.mobile = mobile or None
+    account.contact_email = bool(form.get("contact_email"))
+    account.contact_mobile = bool(form.get("contact_mobile"))
+    account.contact_sms = bool(form.get("contact_sms"))
+    db.session.commit()
+    return _done("contact_saved")
+
+
+@bp.post("/compte/adresse-mail")
+def change_email():
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    try:
+        addresses.request_email_change(
+            account, request.form.get("email", ""),
+            make_link=lambda t: url_for("registration.validate_email", token=t, _external=True))
+    except IdpError as error:
+        errors, _ = field_errors(error)
+        return _page(account, errors=errors, status=400)
+    return _done("email_change_sent")
+
+
+@bp.post("/compte/appareils/<device_id>/revoquer")
+def revoke_device(device_id):
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    devices.revoke(account.id, device_id[:64])
+    db.session.commit()
+    return _done("device_revoked")
+
+
+@bp.route("/compte/resilier", methods=["GET", "POST"])
+def close():
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    errors = {}
+    if request.method == "POST":
+        if request.form.get("confirm"):
+            closed_on = messages.to_paris(clock.now()).date()
+            account.status, account.closed_on = "resigned", closed_on
+            db.session.commit()
+            revoke_access(account.id)
+            session.clear()
+            return render_template(
+                "flows/notice.html", title="Résilier mon compte ameli",
+                notice=messages.text("account_closed_done", on=closed_on),
+                links=[(url_for("login.show"), "J'accède à mon compte ameli")])
+        errors["confirm"] = messages.text("close_confirm_required")
+    return render_template("flows/account_close.html", errors=errors), 400 if errors else 200

@@ -4,13 +4,19 @@
 credentials ──password ok, device trusted (or no code asked)──────────► authenticated
 credentials ──password ok──► code_offered ──send──► code_sent ──right code──► authenticated
 code_sent ──resend (quota)──► code_sent          code_sent ──expired──► code_offered
+code_sent ──3rd wrong code (case 6)──► credentials
 authenticated ──consent needed──► consent ──accepted──► done        authenticated ──► done
+any step ──"Changer de numéro", flow gone or expired──► a new flow at credentials
 ```
+
+Errors keep the step (wrong password, wrong code, quota, mail not sent, account states):
+the page of the same step is shown again with the seed's sentence.
 
 The flow is a ``LoginFlow`` row whose id sits in the Flask session; each transition is a
 compare-and-set on its step, so a double submit cannot send two codes or finish twice.
 Locks and quotas belong to the NIR (``idp.limits``), not to the flow, so a fresh flow meets
-them too. An unknown NIR walks the same edges as a wrong password, at the same cost.
+them too. An unknown NIR walks the same edges as a wrong password, at the same cost (a dummy
+argon2 verification), and is counted under the same keyed NIR hash.
 """
 
 from __future__ import annotations
@@ -147,6 +153,7 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
         method = "pwd_device"
     else:
         method = "pwd_mail"
+    codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
     db.session.commit()
     outcome = CredentialsOutcome(account, method)
     advance(flow, allowed={CREDENTIALS, CODE_OFFERED, CODE_SENT},
@@ -170,14 +177,16 @@ def send_code(flow: LoginFlow) -> None:
         _metrics().locks.labels("code_quota").inc()
         raise CodeQuotaReached(until=reached.until) from None
     account = db.session.get(Account, flow.account_id)
+    previous = codes.current(CODE_PURPOSE, flow.id)
     code = codes.issue(CODE_PURPOSE, flow.id, digits=p.code_digits, ttl=p.code_ttl)
     db.session.commit()
     try:
         mail.send("security_code", account.email, secret=code, code=code,
                   ttl_minutes=int(p.code_ttl.total_seconds() // 60))
     except MailNotSent:
+        # Our fault: the request is not counted and the code already received still works.
         ticket.cancel()
-        codes.withdraw(CODE_PURPOSE, flow.id)
+        codes.restore(CODE_PURPOSE, flow.id, previous)
         db.session.commit()
         _metrics().mail_failures.inc()
         raise
@@ -207,7 +216,12 @@ def submit_code(flow: LoginFlow, submitted: str) -> Account:
     if outcome is codes.Check.OK:
         reservation.success()
         return db.session.get(Account, flow.account_id)
-    if outcome in (codes.Check.EXPIRED, codes.Check.MISSING):       # case 2: not a wrong code
+    if outcome is codes.Check.MISSING:
+        # At code_sent the code is gone only when a concurrent request (a double click) has
+        # just used it: not a wrong code, and not case 2 either.
+        reservation.cancel()
+        raise FlowOutOfStep()
+    if outcome is codes.Check.EXPIRED:                               # case 2: not a wrong code
         reservation.cancel()
         advance(flow, allowed={CODE_SENT}, to=CODE_OFFERED, new_code_notice=False)
         raise CodeExpired()

@@ -1,5 +1,10 @@
 """Thin views over the login machine (``idp.flows.login``): load the flow, call one step,
-render the new step's page or redirect. A browser at the wrong step is shown the right one."""
+render the new step's page or redirect. A browser at the wrong step is shown the right one.
+
+Cookies never block anybody (seed 004 FAQ, "The requested url is rejected"): a session cookie
+that does not verify is an empty session (Flask), a flow id that no longer names a live flow
+starts a clean journey with a French notice, and a bad trust cookie only means "ask the code".
+"""
 
 from __future__ import annotations
 
@@ -14,24 +19,58 @@ from flask import (
     session,
     url_for,
 )
+from flask_limiter.util import get_remote_address
 
-from .. import interaction, messages, sessions
-from ..errors import FlowOutOfStep, IdpError
+from .. import interaction, keyed, messages, sessions
+from ..errors import FlowOutOfStep, IdpError, InvalidNir
 from ..extensions import db, limiter
 from ..models import Account
+from ..nir import parse_nir
 from . import login as machine
 
 bp = Blueprint("login", __name__)
 FLOW_KEY = "login_flow"
+INTERACTION_KEY = "login_interaction"   # to resume the right request after a stale flow
+NOTICE_KEY = "login_notice"
+
+
+def _per_ip() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT_PER_IP"]
+
+
+def _per_nir() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT_PER_NIR"]
 
 
 def _nir_limit_key() -> str:
-    raw = "".join(ch for ch in request.form.get("nir", "") if ch.isalnum())[:15]
-    return f"nir:{raw[:13]}"
+    """Flask-Limiter's key for "per NIR": the typed NIR (normalised, so that spaces do not
+    make a new bucket), else the flow's; keyed-hashed so that Redis never holds a NIR."""
+    raw = request.form.get("nir")
+    if raw is not None:
+        try:
+            nir = parse_nir(raw).number
+        except InvalidNir:
+            nir = "".join(ch for ch in raw if ch.isalnum())[:13].upper()
+    else:
+        flow = _flow()
+        nir = flow.nir if flow is not None else None
+    if not nir:
+        return "ip:" + get_remote_address()
+    return "nir:" + keyed.nir_key(nir)[:32]
 
 
 def _flow():
     return machine.load(session.get(FLOW_KEY))
+
+
+def _new_flow(iid: str | None):
+    flow = machine.start(iid)
+    session[FLOW_KEY] = flow.id
+    if iid is None:
+        session.pop(INTERACTION_KEY, None)
+    else:
+        session[INTERACTION_KEY] = iid
+    return flow
 
 
 def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str | None = None,
@@ -60,64 +99,73 @@ def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str
 def show():
     iid = request.args.get("interaction")
     flow = _flow()
-    notice = None
+    notice = session.pop(NOTICE_KEY, None)
+    notice = messages.text(notice) if notice in ("flow_expired",) else None
     if iid is not None and (flow is None or flow.interaction_id != iid):
         if interaction.details(iid) is None:
             return render_template("error.html", message_id="interaction_expired"), 400
-        flow = machine.start(iid)
-        session[FLOW_KEY] = flow.id
+        flow = _new_flow(iid)
     elif flow is None:
         if session.get(FLOW_KEY):
             notice = messages.text("flow_expired")
-        flow = machine.start(None)
-        session[FLOW_KEY] = flow.id
+        flow = _new_flow(None)
     if flow.step == machine.DONE:
-        flow = machine.start(flow.interaction_id if interaction.details(flow.interaction_id) else None)
-        session[FLOW_KEY] = flow.id
+        flow = _new_flow(flow.interaction_id if interaction.details(flow.interaction_id) else None)
     return _page(flow, notice=notice)
 
 
+@bp.get("/login/restart")
+def restart():
+    """"Changer de numéro de sécurité sociale": the same request, a clean journey."""
+    flow = _flow()
+    iid = flow.interaction_id if flow is not None else session.get(INTERACTION_KEY)
+    _new_flow(iid if isinstance(iid, str) and interaction.details(iid) else None)
+    return redirect(url_for("login.show"), 303)
+
+
 @bp.post("/login")
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_IP"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_NIR"], key_func=_nir_limit_key)
+@limiter.limit(_per_ip)
+@limiter.limit(_per_nir, key_func=_nir_limit_key)
 def submit_credentials():
     flow = _flow()
-    if flow is None:
-        return _restart()
+    if flow is None or flow.step == machine.DONE:
+        return _restart(done=flow is not None)
     form_nir = request.form.get("nir", "")
     try:
         outcome = machine.submit_credentials(flow, form_nir, request.form.get("password", ""),
                                              request.cookies.get(machine.devices.COOKIE_NAME))
     except IdpError as error:
-        return _page(flow, error=error, status=_status(error), form_nir=form_nir)
+        return _error_page(flow, error, form_nir=form_nir)
     if outcome.needs_code:
         return redirect(url_for("login.show"), 303)
     return _finish(flow, machine.authenticated(flow, outcome.account, method=outcome.method))
 
 
 @bp.post("/login/code/send")
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_IP"])
+@limiter.limit(_per_ip)
+@limiter.limit(_per_nir, key_func=_nir_limit_key)
 def send_code():
     flow = _flow()
-    if flow is None:
-        return _restart()
+    if flow is None or flow.step == machine.DONE:
+        return _restart(done=flow is not None)
     try:
         machine.send_code(flow)
     except IdpError as error:
-        return _page(flow, error=error, status=_status(error))
+        return _error_page(flow, error)
     return redirect(url_for("login.show"), 303)
 
 
 @bp.post("/login/code")
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_IP"])
+@limiter.limit(_per_ip)
+@limiter.limit(_per_nir, key_func=_nir_limit_key)
 def submit_code():
     flow = _flow()
-    if flow is None:
-        return _restart()
+    if flow is None or flow.step == machine.DONE:
+        return _restart(done=flow is not None)
     try:
         account = machine.submit_code(flow, request.form.get("code", ""))
     except IdpError as error:
-        return _page(flow, error=error, status=_status(error))
+        return _error_page(flow, error)
     result = machine.authenticated(flow, account, method="pwd_mail")
     response = _finish(flow, result)
     if request.form.get("remember_device"):
@@ -169,13 +217,29 @@ def _complete(flow, result):
     return redirect(url_for("account.home"), 303)
 
 
-def _restart():
+def _restart(*, done: bool = False):
+    """A POST whose flow is gone (expired, deleted, a session cookie that did not verify):
+    a clean journey for the same authorization request when it is still live, and a notice
+    saying so in French. Nothing is counted. A flow already done (the second request of a
+    double click) is not "expired": the login page simply opens again."""
+    iid = session.get(INTERACTION_KEY)
     session.pop(FLOW_KEY, None)
+    if not done:
+        session[NOTICE_KEY] = "flow_expired"
+    if isinstance(iid, str) and interaction.details(iid) is not None:
+        return redirect(url_for("login.show", interaction=iid), 303)
     return redirect(url_for("login.show"), 303)
 
 
-def _status(error: IdpError) -> int:
-    return 409 if isinstance(error, FlowOutOfStep) else 200
+def _error_page(flow, error: IdpError, *, form_nir: str = ""):
+    """The same step's page with the error; a flow that a concurrent request has just
+    finished (double click) sends the browser on instead of showing a stale step."""
+    if isinstance(error, FlowOutOfStep):
+        db.session.refresh(flow)
+        if flow.step == machine.DONE:
+            return _restart(done=True)
+        return _page(flow, error=error, status=409)
+    return _page(flow, error=error, form_nir=form_nir)
 
 
 @bp.app_context_processor

@@ -17,6 +17,12 @@ are not registration names:
   client's logins (seed 004's FAQ leaves it open for FranceConnect).
 * ``require_pkce`` (default false): PKCE for a confidential client; public clients always
   need it. FranceConnect sends no ``code_challenge`` (FRANCECONNECT.md §9).
+* ``login_branding: franceconnect``: the login page of this client's requests carries
+  FranceConnect's branding (logos, grey Marianne background, "Revenir sur FranceConnect")
+  and no FranceConnect button (FRANCECONNECT.md §14).
+* ``access_token_lifetime`` (seconds, 1 to 3600; default: the policy's) and
+  ``single_use_access_token`` (default false): FranceConnect+ asks an identity provider for
+  single-use or very short-lived access tokens (FRANCECONNECT.md §9).
 
 Redirect URIs match exactly (RFC 9700 §2.1), with the one exception of RFC 8252 §7.3: a
 loopback IP redirect registered without a port accepts any port. Private-use schemes
@@ -73,7 +79,10 @@ _FIELDS: dict[str, type] = {
     "backchannel_logout_session_required": bool, "default_acr_values": list,
     "default_max_age": int, "require_auth_time": bool,
     "skip_consent": bool, "require_security_code": bool, "require_pkce": bool,
+    "login_branding": str, "access_token_lifetime": int, "single_use_access_token": bool,
 }
+LOGIN_BRANDINGS = ("franceconnect",)
+MAX_ACCESS_TOKEN_LIFETIME = 3600
 _KIND = {str: "a string", list: "a list", dict: "a mapping", bool: "true or false",
          int: "an integer"}
 
@@ -118,6 +127,9 @@ class Client(ClientMixin):
     skip_consent: bool = False
     require_security_code: bool = True
     require_pkce: bool = False
+    login_branding: str | None = None
+    access_token_lifetime: int | None = None         # seconds; None: the policy's
+    single_use_access_token: bool = False
     # hex SHA-256 of the secret (from the environment or the file's hash); never the secret
     secret_sha256: str | None = field(default=None, repr=False)
 
@@ -130,6 +142,11 @@ class Client(ClientMixin):
         return self.is_public or self.require_pkce
 
     @property
+    def franceconnect_branding(self) -> bool:
+        """Read by the authorize endpoint to dress the login page for FranceConnect."""
+        return self.login_branding == "franceconnect"
+
+    @property
     def sector_identifier(self) -> str | None:
         """The host that pairwise subjects are computed for (OIDC Core §8.1)."""
         return _sector_of(self.sector_identifier_uri, self.redirect_uris)
@@ -138,7 +155,8 @@ class Client(ClientMixin):
     def client_metadata(self) -> dict:
         """The registration metadata (no secret), as Authlib's userinfo and end-session
         endpoints read it."""
-        skip = {"secret_sha256", "skip_consent", "require_security_code", "require_pkce"}
+        skip = {"secret_sha256", "skip_consent", "require_security_code", "require_pkce",
+                "login_branding", "access_token_lifetime", "single_use_access_token"}
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name not in skip and getattr(self, f.name) not in (None, [])}
 
@@ -529,6 +547,14 @@ def _check_protocol(values: dict, error) -> None:
     subject_type = values.get("subject_type", "public")
     if subject_type not in SUBJECT_TYPES:
         error("subject_type", f"subject_type '{subject_type}' is not public or pairwise")
+    branding = values.get("login_branding")
+    if branding is not None and branding not in LOGIN_BRANDINGS:
+        error("login_branding", f"login_branding '{branding}' is not one of "
+              f"{', '.join(LOGIN_BRANDINGS)}")
+    lifetime = values.get("access_token_lifetime")
+    if lifetime is not None and not 1 <= lifetime <= MAX_ACCESS_TOKEN_LIFETIME:
+        error("access_token_lifetime", "access_token_lifetime: expected seconds between 1 and "
+              f"{MAX_ACCESS_TOKEN_LIFETIME}")
 
 
 def _check_algorithms(values: dict, error) -> list[tuple[str, str]]:

@@ -1,0 +1,34 @@
+"""Operations commands: ``idp purge`` and ``idp audit show NIR`` (issue 6)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from . import audit, purge
+
+
+@click.command("purge", help="Delete expired codes, flows, sessions and tokens in batches.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@with_appcontext
+def purge_command(batch_size: int) -> None:
+    counts = purge.purge(batch_size)
+    for name, count in counts.items():
+        click.echo(f"{name}: {count}")
+
+
+audit_cli = AppGroup("audit", help="Read the security audit trail.")
+
+
+@audit_cli.command("show", help="One person's security events, oldest first.")
+@click.argument("nir")
+def audit_show(nir: str) -> None:
+    from .cli import _nir
+    number = _nir(nir)
+    for row in audit.trail(number):
+        click.echo(json.dumps({"at": row.at.isoformat(), "event": row.event,
+                               "account_id": row.account_id, "client_id": row.client_id,
+                               "outcome": row.outcome, "request_id": row.request_id,
+                               **(row.details or {})}, default=str, ensure_ascii=False))

@@ -1,0 +1,81 @@
+"""The forgotten password (seed 004 FAQ, "Que fait l'assuré en cas d'oubli de mot de
+passe ?"): unrelated to the login's security code. The NIR and the birth date ask for a mail
+with a signed, single-use, time-limited link (``idp.links``, ``Policy.password_reset_ttl``);
+the link leads to a new password under seed 000's rules. The answer is the same whether or
+not the NIR has an account; requests are counted on the NIR either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from . import accounts, keyed, limits, links, mail, messages
+from .errors import CodeQuotaReached, FormInvalid, InvalidNir, MailNotSent
+from .extensions import db
+from .models import Account, AccountAction
+from .nir import parse_nir
+from .password_change import _birthdate, set_password
+from .passwords import check_new_password
+from .policy import policy
+from .registration import parse_birthdate
+
+log = logging.getLogger("idp.password")
+PURPOSE = "password_reset"
+
+
+def request(raw_nir: str, raw_birthdate: str, *, make_link: Callable[[str], str]) -> None:
+    errors = {}
+    try:
+        nir = parse_nir(raw_nir).number
+    except InvalidNir as exc:
+        errors["nir"] = ("nir_invalid", {"reason": exc.reason})
+    born = parse_birthdate(raw_birthdate)
+    if born is None:
+        errors["birthdate"] = ("birthdate_invalid", {})
+    if errors:
+        raise FormInvalid(errors=errors)
+    p = policy()
+    try:
+        ticket = limits.take_quota(keyed.nir_key(nir), "reset_quota", quota=p.code_quota,
+                                   window=p.code_quota_window, block=p.code_quota_block)
+    except limits.QuotaReached as reached:
+        raise CodeQuotaReached(until=reached.until) from None
+    account = accounts.by_nir(nir)
+    if account is None or account.status == "resigned" or not account.email \
+            or account.birthdate != born.isoformat():
+        db.session.rollback()
+        return
+    _, token = links.create(PURPOSE, ttl=p.password_reset_ttl, account_id=account.id)
+    db.session.commit()
+    link = make_link(token)
+    try:
+        mail.send("password_reset", account.email, secret=link, link=link,
+                  ttl_text=messages.duration_text(p.password_reset_ttl))
+    except MailNotSent:
+        ticket.cancel()          # said to nobody: the page answers the same
+
+
+def live(token: str | None) -> AccountAction | None:
+    return links.live(PURPOSE, token)
+
+
+def reset(token: str, *, new: str, confirmation: str) -> Account | None:
+    """Set the new password; None when the link is no longer valid. The locks from wrong
+    passwords lift, every session, device and token of the account is revoked."""
+    row = live(token)
+    account = db.session.get(Account, row.account_id) if row is not None else None
+    if account is None:
+        return None
+    failing = check_new_password(
+        new or "", confirmation=confirmation or "", nir=account.nir,
+        birthdate=_birthdate(account.birthdate), policy=policy(),
+        current_password_matches=accounts.verify_password(account.password_hash, new or ""))
+    if failing:
+        raise FormInvalid(errors={"new_password": ("password_rules", {"rules": tuple(failing)})})
+    if not links.use(row):
+        db.session.rollback()
+        return None
+    set_password(account, new, keep_sid=None)
+    limits.clear(keyed.nir_key(account.nir), ("password",))
+    return account

@@ -1,0 +1,115 @@
+"""idp.limits on the real databases: consecutive failures that lock, quotas over a sliding
+window, and what a fault of ours gives back (seed 004, cases 3, 6, 7)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+LOCK = timedelta(minutes=15)
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+def _reserve(key="k", kind="password"):
+    from idp import limits
+    return limits.reserve(key, kind, max_attempts=3, lock_for=LOCK)
+
+
+def test_the_third_reserved_attempt_sets_the_lock_itself(ctx, clock):
+    from idp import limits
+    first, second, third = _reserve(), _reserve(), _reserve()
+    assert (first.attempt, second.attempt, third.attempt) == (1, 2, 3)
+    assert first.locks_until is None and second.locks_until is None
+    assert third.locks_until == clock.now() + LOCK
+    with pytest.raises(limits.Locked) as refused:
+        _reserve()
+    assert refused.value.until == third.locks_until
+
+
+def test_the_lock_ends_at_its_minute_and_the_count_starts_again(ctx, clock):
+    from idp import limits
+    for _ in range(3):
+        _reserve().failure()
+    clock.shift(LOCK - timedelta(microseconds=1))
+    with pytest.raises(limits.Locked):
+        _reserve()
+    clock.shift(timedelta(microseconds=1))
+    assert _reserve().attempt == 1
+
+
+def test_success_clears_the_count_and_a_cancel_gives_the_attempt_back(ctx):
+    _reserve().failure()
+    _reserve().success()
+    assert _reserve().attempt == 1
+    _reserve().failure()
+    third = _reserve()
+    assert third.locks_until is not None
+    third.cancel()                                  # our fault: no lock, attempt returned
+    assert _reserve().attempt == 3
+
+
+def test_counters_are_per_key_and_per_kind(ctx):
+    for _ in range(3):
+        _reserve("a", "password")
+    assert _reserve("b", "password").attempt == 1
+    assert _reserve("a", "code").attempt == 1
+
+
+def _take(**kw):
+    from idp import limits
+    return limits.take_quota("k", "code_quota", quota=5, window=timedelta(hours=1),
+                             block=timedelta(hours=1), **kw)
+
+
+def test_the_sixth_request_in_the_window_blocks_for_the_block_duration(ctx, clock):
+    from idp import limits
+    for _ in range(5):
+        _take()
+        clock.shift(timedelta(minutes=1))
+    with pytest.raises(limits.QuotaReached) as blocked:
+        _take()
+    assert blocked.value.until == clock.now() + timedelta(hours=1)
+    clock.shift(timedelta(minutes=59, seconds=59))
+    with pytest.raises(limits.QuotaReached):
+        _take()
+    clock.shift(timedelta(seconds=1))
+    _take()
+
+
+def test_a_cancelled_ticket_is_not_counted(ctx):
+    from idp import limits
+    for _ in range(10):
+        _take().cancel()
+    for _ in range(5):
+        _take()
+    with pytest.raises(limits.QuotaReached):
+        _take()
+
+
+def test_clear_lifts_every_lock_and_count_of_a_key(ctx):
+    from idp import limits
+    for _ in range(3):
+        _reserve()
+    for _ in range(5):
+        _take()
+    assert limits.clear("k") == 2
+    assert _reserve().attempt == 1
+    _take()
+
+
+def test_requests_older_than_the_window_are_forgotten(ctx, clock):
+    from sqlalchemy import func, select
+
+    from idp.extensions import db
+    from idp.models import QuotaEvent
+    for _ in range(4):
+        _take()
+    clock.shift(timedelta(hours=1))
+    _take()
+    assert db.session.execute(select(func.count()).select_from(QuotaEvent)).scalar_one() == 1

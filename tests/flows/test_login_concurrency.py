@@ -1,0 +1,161 @@
+"""The limits hold under attack: 30 concurrent requests against one account, served by a real
+gunicorn with 4 worker processes sharing the test database (SQLite and PostgreSQL).
+
+What "evaluated" means here, and how it is measured:
+* a wrong password is evaluated when argon2 has verified it; the flow logs exactly one
+  ``login_failed`` event (cause ``password``) after each verification that fails, and none
+  for an attempt refused by the lock before any verification. Counting those lines in the
+  workers' log counts the argon2 verifications of wrong passwords;
+* a wrong code is evaluated when compared; likewise one ``login_failed`` (cause ``code``)
+  per comparison that fails;
+* a code is sent when the SMTP server received the mail: the test's aiosmtpd counts them.
+The throttle row and the quota table are read too, as a second witness.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import rows
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+ATTACKERS = 30
+
+
+@pytest.fixture
+def gunicorn(app, app_config, person, smtp, tmp_path):
+    """gunicorn -w 4 on the test database, with cheap argon2 and our SMTP server."""
+    port = app_config["_PORT"]
+    log = tmp_path / "gunicorn.log"
+    env = {**os.environ,
+           "IDP_SQLALCHEMY_DATABASE_URI": app_config["SQLALCHEMY_DATABASE_URI"],
+           "IDP_SECRET_KEY": app_config["SECRET_KEY"],
+           "IDP_KEY_ENCRYPTION_KEY": app_config["KEY_ENCRYPTION_KEY"],
+           "IDP_ISSUER": f"http://127.0.0.1:{port}",
+           "IDP_RATELIMIT_ENABLED": "false",          # the account locks and quotas stay on
+           "IDP_MAIL_SERVER": "127.0.0.1", "IDP_MAIL_PORT": str(smtp.port),
+           "IDP_MAIL_OUTBOX": str(tmp_path / "outbox"),
+           "IDP_POLICY__ARGON2_MEMORY_KIB": "1024", "IDP_POLICY__ARGON2_TIME_COST": "1",
+           "IDP_POLICY__ARGON2_PARALLELISM": "1"}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}",
+             "--graceful-timeout", "2", "wsgi:app"], cwd=ROOT, env=env, stdout=out, stderr=out)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_it_answers(base, process, log)
+        yield base, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_it_answers(base, process, log):
+    import time
+    for _ in range(300):                       # process start-up, not a rule of time
+        if process.poll() is not None:
+            raise AssertionError("gunicorn stopped:\n" + log.read_text()[-3000:])
+        try:
+            if requests.get(base + "/healthz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("gunicorn did not answer:\n" + log.read_text()[-3000:])
+
+
+def _login_page(base):
+    http = requests.Session()
+    page = http.get(base + "/login")
+    return http, CSRF.search(page.text).group(1)
+
+
+def _all_at_once(calls):
+    """Run the calls in threads released together; return their responses."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def _events(log: Path, cause: str) -> int:
+    return sum(1 for line in log.read_text().splitlines()
+               if '"event": "login_failed"' in line and f'"cause": "{cause}"' in line)
+
+
+def test_30_concurrent_wrong_passwords_on_4_workers_evaluate_only_3(app, gunicorn, person):
+    from idp.models import Throttle
+    base, log = gunicorn
+    people = [_login_page(base) for _ in range(ATTACKERS)]   # 30 browsers, 30 flows
+    answers = _all_at_once([
+        (lambda http=http, token=token: http.post(base + "/login", data={
+            "csrf_token": token, "nir": person.nir, "password": "Pas-le-bon-1"}))
+        for http, token in people])
+    assert all(a is not None and a.status_code == 200 for a in answers)
+    locked = [a for a in answers if "est bloqué jusqu'au" in html.unescape(a.text)]
+    wrong = [a for a in answers if "Le mot de passe saisi est incorrect" in a.text]
+    assert len(locked) + len(wrong) == ATTACKERS
+    assert _events(log, "password") == 3
+    assert [t.attempts for t in rows(app, Throttle, kind="password")] == [3]
+    assert len(wrong) <= 2
+
+
+def test_30_concurrent_wrong_codes_on_4_workers_evaluate_only_3(app, gunicorn, person, smtp):
+    from idp.models import Throttle
+    base, log = gunicorn
+    http, token = _login_page(base)
+    http.post(base + "/login", data={"csrf_token": token, "nir": person.nir,
+                                     "password": person.password})
+    http.post(base + "/login/code/send", data={"csrf_token": token})
+    code = smtp.code_for(person.email)
+    cookies = http.cookies.get_dict()
+    wrong = [f"{(int(code) + i) % 1000000:06d}" for i in range(1, ATTACKERS + 1)]
+    answers = _all_at_once([
+        (lambda guess=guess: requests.post(base + "/login/code", cookies=cookies, data={
+            "csrf_token": token, "code": guess}, allow_redirects=False))
+        for guess in wrong])
+    assert all(a is not None and a.status_code in (200, 409) for a in answers)
+    assert _events(log, "code") == 3
+    assert [t.attempts for t in rows(app, Throttle, kind="code")] == [3]
+    assert any("Les informations saisies sont erronées" in a.text for a in answers)
+
+
+def test_30_concurrent_code_requests_on_4_workers_send_only_5_mails(app, gunicorn, person, smtp):
+    from idp.models import QuotaEvent
+    base, _log = gunicorn
+    http, token = _login_page(base)
+    http.post(base + "/login", data={"csrf_token": token, "nir": person.nir,
+                                     "password": person.password})
+    cookies = http.cookies.get_dict()
+    answers = _all_at_once([
+        (lambda: requests.post(base + "/login/code/send", cookies=cookies,
+                               data={"csrf_token": token}, allow_redirects=False))
+        for _ in range(ATTACKERS)])
+    assert all(a is not None and a.status_code in (200, 303, 409) for a in answers), \
+        [a.status_code for a in answers if a is not None]
+    assert len(smtp.to(person.email)) == 5
+    assert len(rows(app, QuotaEvent)) == 5
+    assert sum("Le nombre maximum de demandes de code" in a.text for a in answers) >= 20

@@ -1,0 +1,59 @@
+"""Flask-Limiter, the outer shield in front of the account locks and code quotas: per IP and
+per NIR, on memory:// and redis:// storage, answered with a French 429 page."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+
+import pytest
+from conftest import says
+
+WRONG = "Pas-le-bon-1"
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["memory://", "redis://127.0.0.1:6379/0"])
+def limiter_storage(request):
+    if request.param.startswith("redis") and not _redis_up():
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    return request.param
+
+
+@pytest.fixture
+def app_config(app_config, limiter_storage):
+    from idp.extensions import limiter
+    # The limiter is a process-wide singleton that keeps the first app's key prefix: reset it,
+    # so that each test (and each xdist worker) counts in Redis under a prefix of its own.
+    limiter._key_prefix = ""
+    return {**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": limiter_storage,
+            "RATELIMIT_KEY_PREFIX": "idp-test-" + uuid.uuid4().hex,
+            "LOGIN_RATE_LIMIT_PER_NIR": "3 per minute", "LOGIN_RATE_LIMIT_PER_IP": "6 per minute"}
+
+
+def test_the_per_nir_limit_answers_a_french_429_page_whatever_the_spacing(browser, person):
+    browser.get("/login")
+    for typed in ("2690299341732", "2 69 02 99 341 732", "269 02 99 341 732"):
+        assert browser.submit_credentials(typed, WRONG).status_code == 200
+    page = browser.submit_credentials("26902 99341732", WRONG)
+    assert page.status_code == 429
+    assert says(page, "Vous avez effectué trop de demandes en peu de temps. Merci de patienter "
+                      "quelques instants avant de réessayer.")
+    browser.get("/login")
+    assert browser.submit_credentials("1840175056123", WRONG).status_code == 200   # another NIR
+
+
+def test_the_per_ip_limit_holds_across_nirs(browser):
+    browser.get("/login")
+    nirs = ["1840175056123", "2690299341732", "1750513055001", "2800269123005",
+            "1920733063004", "2010631555006"]
+    for nir in nirs:
+        assert browser.submit_credentials(nir, WRONG).status_code == 200
+    assert browser.submit_credentials("1840175056124", WRONG).status_code == 429

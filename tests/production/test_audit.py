@@ -1,0 +1,67 @@
+"""The audit trail: security events as rows keyed by the NIR's keyed hash, read by the CLI."""
+
+import sqlalchemy as sa
+
+from idp import keyed
+
+AUTHORIZE = {"client_id": "portal", "response_type": "code", "scope": "openid",
+             "redirect_uri": "http://127.0.0.1:5001/callback", "state": "s1", "nonce": "n1",
+             "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+             "code_challenge_method": "S256"}
+
+
+def _rows(app):
+    from idp.extensions import db
+    from idp.models import AuditEvent
+    with app.app_context():
+        return [(r.event, r.nir_key, r.account_id, r.outcome, r.request_id)
+                for r in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))]
+
+
+def test_a_failed_then_successful_login_leaves_rows_read_back_by_nir_without_the_nir_in_clear(
+        app, server, browser, person, smtp):
+    browser.get("/authorize", params=AUTHORIZE)
+    page = browser.submit_credentials(person.nir, "not the password 1!")
+    assert page.status_code == 200
+    browser.submit_credentials(person.nir, person.password)
+    browser.ask_code()
+    response = browser.submit_code(smtp.code_for(person.email))
+    assert response.status_code == 303
+
+    rows = _rows(app)
+    events = [r[0] for r in rows]
+    assert events[:1] == ["login_failed"] and "code_sent" in events and "login_succeeded" in events
+    failed = rows[0]
+    with app.app_context():
+        assert failed[1] == keyed.nir_key(person.nir)[:16]
+    assert failed[3] == "password" and failed[4]
+    assert all(person.nir not in repr(r) for r in rows)
+
+    result = app.test_cli_runner().invoke(args=["idp", "audit", "show", person.nir])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split('"event": "')[1].split('"')[0] for line in lines] == events
+    assert person.nir not in result.output
+
+
+def test_the_audit_of_another_person_is_empty(app, person):
+    result = app.test_cli_runner().invoke(args=["idp", "audit", "show", "1850575123456"])
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_a_login_goes_on_when_the_audit_table_cannot_be_written(app, server, browser, person, smtp):
+    from idp.extensions import db
+    from idp.models import AuditEvent
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE audit_event"))
+    try:
+        browser.get("/authorize", params=AUTHORIZE)
+        page = browser.submit_credentials(person.nir, person.password)
+        assert "Recevoir un code de sécurité" in page.text
+        browser.ask_code()
+        response = browser.submit_code(smtp.code_for(person.email))
+        assert response.status_code == 303
+    finally:
+        with app.app_context():
+            AuditEvent.__table__.create(db.engine)
