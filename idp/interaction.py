@@ -57,6 +57,8 @@ class Details:
     scope: str
     consent: bool              # the client asks for consent (no ``skip_consent``)
     prompt_consent: bool       # the request says ``prompt=consent``
+    reuse_session: bool        # a live provider session answers it: only consent is missing
+    session_account_id: int | None
 
 
 def start(client_id: str, params: dict, display: dict) -> str:
@@ -90,7 +92,9 @@ def details(interaction_id: str | None) -> Details | None:
                    cancel_url=f"/authorize/cancel/{row.id}",
                    ui_locales=display.get("ui_locales"), scope=display.get("scope", ""),
                    consent=display.get("consent", False),
-                   prompt_consent=display.get("prompt_consent", False))
+                   prompt_consent=display.get("prompt_consent", False),
+                   reuse_session=display.get("reuse_session", False),
+                   session_account_id=display.get("session_account_id"))
 
 
 def complete(interaction_id: str, result: AuthResult) -> bool:

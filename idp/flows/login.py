@@ -231,7 +231,9 @@ def submit_code(flow: LoginFlow, submitted: str) -> Account:
     if reservation.locks_until is not None:                          # case 6
         _events()("lock_set", kind="code", account_id=flow.account_id)
         _metrics().locks.labels("code").inc()
-        codes.withdraw(CODE_PURPOSE, flow.id)
+        # The code is left in place (not withdrawn): attempts reserved before this one are
+        # still evaluated against it, so the count stays exact; the flow goes back to the
+        # credentials step, where no code is accepted, and new credentials void it.
         advance(flow, allowed={CODE_SENT}, to=CREDENTIALS)
         raise CodeLocked(until=reservation.locks_until)
     raise WrongCode()                                                # case 5

@@ -105,6 +105,9 @@ def show():
         if interaction.details(iid) is None:
             return render_template("error.html", message_id="interaction_expired"), 400
         flow = _new_flow(iid)
+        consenting = _consent_for_live_session(flow)
+        if consenting is not None:
+            return consenting
     elif flow is None:
         if session.get(FLOW_KEY):
             notice = messages.text("flow_expired")
@@ -112,6 +115,22 @@ def show():
     if flow.step == machine.DONE:
         flow = _new_flow(flow.interaction_id if interaction.details(flow.interaction_id) else None)
     return _page(flow, notice=notice)
+
+
+def _consent_for_live_session(flow):
+    """The provider session already answers the request and only consent is missing: ask it
+    without a new login (the session's own result goes on to the relying party)."""
+    details = interaction.details(flow.interaction_id)
+    live = sessions.live(session.get("sid"))
+    if (details is None or not details.reuse_session or live is None
+            or live.account_id != details.session_account_id):
+        return None
+    result = interaction.AuthResult(account_id=live.account_id, amr=live.amr, acr=live.acr,
+                                    auth_time=live.auth_time)
+    machine.advance(flow, allowed={machine.CREDENTIALS}, to=machine.CONSENT,
+                    account_id=live.account_id)
+    session["pending_result"] = result.to_json()
+    return redirect(url_for("login.show"), 303)
 
 
 @bp.get("/login/restart")
