@@ -84,6 +84,18 @@ class _TokenView:
     def get_scope(self):
         return self.row.scope
 
+    def is_expired(self):
+        now = clock.now()
+        if self.kind == "access_token":
+            return self.row.access_expires_at <= now
+        return self.row.refresh_expires_at is None or self.row.refresh_expires_at <= now
+
+    def is_revoked(self):
+        if self.kind == "access_token":
+            return self.row.revoked_at is not None or (
+                self.row.single_use and self.row.access_used_at is not None)
+        return not tokens.refresh_usable(self.row)
+
 
 # -- grants --------------------------------------------------------------------------------
 
