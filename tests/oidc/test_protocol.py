@@ -5,8 +5,8 @@ Authlib's CodeIDToken checks of iss, aud, exp, iat and nonce)."""
 from __future__ import annotations
 
 import base64
-import html
 import hashlib
+import html
 import secrets
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
