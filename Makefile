@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 export IDP_PORTAL_SECRET ?= demo-portal-secret-0123456789abcdef0123
 export IDP_FRANCECONNECT_SECRET ?= demo-franceconnect-secret-0123456789abcdef
 
-.PHONY: run test install browser lint bench clean
+.PHONY: run test install browser lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,6 @@ test: $(STAMP) browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-
-bench: $(STAMP)
-	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
