@@ -81,14 +81,17 @@ def collect_params() -> dict:
     return params
 
 
-def check_client_and_redirect(params: dict) -> tuple[object, str]:
+def check_client(params: dict):
     client = query_client(params.get("client_id"))
     if client is None:
         raise PageError("unknown_client")
-    redirect_uri = params.get("redirect_uri")
+    return client
+
+
+def check_redirect(client, redirect_uri: str | None) -> str:
     if not redirect_uri or not client.check_redirect_uri(redirect_uri):
         raise PageError("bad_redirect_uri")
-    return client, redirect_uri
+    return redirect_uri
 
 
 def resolve_request_object(params: dict, client) -> dict:
@@ -135,8 +138,19 @@ def _b64(part: str) -> bytes:
 
 
 def validate(params: dict) -> AuthRequest:
-    """Every check of the request; raises PageError or AuthError (with a verified URI)."""
-    client, redirect_uri = check_client_and_redirect(params)
+    """Every check of the request; raises PageError, or RedirectError once the client and its
+    redirect URI are verified. The redirect URI may come from a signed request object only
+    (RFC 9101 §5), so the request object is read before the URI is checked; when it is bad,
+    the error is redirected only to a registered ``redirect_uri`` given beside it."""
+    client = check_client(params)
+    outer = params
+    try:
+        params = resolve_request_object(params, client)
+    except AuthError as error:
+        req = AuthRequest(client=client, redirect_uri=check_redirect(client, outer.get("redirect_uri")),
+                          params=outer, state=outer.get("state"))
+        raise _bound(req, error.error, error.description) from None
+    redirect_uri = check_redirect(client, params.get("redirect_uri"))
     req = AuthRequest(client=client, redirect_uri=redirect_uri, params=params,
                       state=params.get("state"))
     mode = params.get("response_mode", "query")
@@ -145,11 +159,8 @@ def validate(params: dict) -> AuthRequest:
     elif mode:
         raise _bound(req, "invalid_request", "Unsupported 'response_mode'.")
     try:
-        params = resolve_request_object(params, client)
-        if params.get("redirect_uri", redirect_uri) != redirect_uri:
+        if "redirect_uri" in outer and outer["redirect_uri"] != redirect_uri:
             raise AuthError("invalid_request_object", "'redirect_uri' differs from the request object.")
-        req.params = params
-        req.state = params.get("state")
         for check in (check_response_type, check_scope, check_pkce, check_prompt, check_max_age,
                       check_claims, check_acr, check_nonce, check_id_token_hint):
             check(req)
