@@ -290,3 +290,28 @@ def test_logout_never_redirects_to_an_unregistered_uri(browser, person, smtp, se
         "id_token_hint": id_token, "post_logout_redirect_uri": "https://evil.example/"},
         allow_redirects=False)
     assert answer.status_code == 400 and "Location" not in answer.headers
+
+
+def test_login_hint_prefills_the_number_and_unknown_parameters_are_ignored(browser, person):
+    params, _ = authorize_params(login_hint=person.nir, ui_locales="fr-FR", foo="bar")
+    page = browser.get("/authorize", params=params)
+    assert page.status_code == 200 and f'value="{person.nir}"' in page.text
+
+
+def test_an_id_token_hint_issued_to_another_client_is_refused(browser, person, smtp, server):
+    query, verifier = login(browser, person, smtp)
+    id_token = exchange(server, query["code"][0], verifier).json()["id_token"]
+    _, challenge = pkce()
+    answer = browser.get("/authorize", params={
+        "client_id": "mobile-app", "response_type": "code", "scope": "openid",
+        "redirect_uri": "http://127.0.0.1/callback", "state": "h", "code_challenge": challenge,
+        "code_challenge_method": "S256", "id_token_hint": id_token}, allow_redirects=False)
+    query = parse_qs(urlparse(answer.headers["Location"]).query)
+    assert query["error"] == ["invalid_request"] and query["state"] == ["h"]
+
+
+def test_prompt_none_with_a_live_session_answers_at_once(browser, person, smtp):
+    login(browser, person, smtp)
+    params, _ = authorize_params(prompt="none")
+    answer = browser.get("/authorize", params=params, allow_redirects=False)
+    assert "code" in parse_qs(urlparse(answer.headers["Location"]).query)
