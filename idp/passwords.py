@@ -1,87 +1,122 @@
 """Passwords: argon2id hashing, and the rules of seed 000 ("Votre code personnel doit : …").
 
-Allowed characters: ASCII letters, digits and the ASCII specials
-``!"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~`` (no space, no accented letter): the seed says "ne contenir
-que des caractères autorisés" without listing them; this is the printable ASCII set.
+Each rule has a stable id, used by the templates and by ``static/password.js``; they are
+listed in display order in ``RULE_LABELS`` with the seed's wording. Decisions the seed leaves
+open:
+
+- "ne contenir que des caractères autorisés" does not list them. Allowed here: ASCII letters,
+  ASCII digits and the 32 ASCII specials ``!"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~`` — printable
+  ASCII without the space. So no space, no accented letter, no control character: a code
+  personnel must be typeable on any keyboard and have a single Unicode form.
+- "ne pas contenir … votre date de naissance ou une partie de celle-ci": the date written
+  DDMMYYYY, DDMMYY, YYYYMMDD, DD/MM/YYYY, and its parts YYYY (the year) and DDMM (day and
+  month). The NIR is refused whole (13 characters, Corsican letters in either case).
+- "être saisi deux fois à l'identique" is our wording for the confirmation field.
 """
 
 from __future__ import annotations
 
-import re
 import string
 from datetime import date
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.exceptions import InvalidHashError, VerificationError
 
-from .policy import Policy
+if TYPE_CHECKING:  # only a type here: keeps this module free of Flask (idp.policy imports it)
+    from .policy import Policy
 
-SPECIALS = string.punctuation
-ALLOWED = set(string.ascii_letters + string.digits + SPECIALS)
-RULES = ("length", "case", "digit_or_special", "allowed", "no_personal", "different", "confirmation")
+LOWER = frozenset(string.ascii_lowercase)
+UPPER = frozenset(string.ascii_uppercase)
+DIGITS = frozenset(string.digits)
+SPECIALS = frozenset(string.punctuation)     # the 32 ASCII specials, as in password.js
+ALLOWED = LOWER | UPPER | DIGITS | SPECIALS
+
+# Seed 000, word for word; the length label is rebuilt from the policy by ``rule_labels``.
+RULE_LABELS: dict[str, str] = {
+    "length": "comporter entre 6 et 50 caractères",
+    "case": "contenir des caractères latins minuscules et majuscules",
+    "digit_or_special": "contenir un chiffre ou un caractère spécial",
+    "allowed": "ne contenir que des caractères autorisés",
+    "no_personal": "ne pas contenir votre n° de sécurité sociale, votre date de naissance "
+                   "ou une partie de celle-ci",
+    # Seed 000 says "code personnel", the old name; the pages and seed 004 say "mot de passe".
+    "different": "être différent de votre mot de passe actuel",
+    "confirmation": "être saisi deux fois à l'identique",
+}
+RULES = tuple(RULE_LABELS)
+
+
+def rule_labels(policy: Policy) -> list[tuple[str, str]]:
+    """(rule id, French label) in display order, with the policy's length bounds."""
+    labels = dict(RULE_LABELS)
+    labels["length"] = (f"comporter entre {policy.password_min_length} et "
+                        f"{policy.password_max_length} caractères")
+    return list(labels.items())
 
 
 class Hasher:
+    """argon2id with the policy's cost; one per application (building it hashes once)."""
+
     def __init__(self, policy: Policy):
         self._ph = PasswordHasher(time_cost=policy.argon2_time_cost,
                                   memory_cost=policy.argon2_memory_kib,
                                   parallelism=policy.argon2_parallelism, type=Type.ID)
-        self._dummy = self._ph.hash("dummy password for unknown accounts")
+        # Made once, with the same parameters as every real hash: verifying against it costs
+        # what a real verification costs, so an unknown NIR cannot be told by its timing.
+        self._dummy = self._ph.hash("no account has this password")
 
     def hash(self, password: str) -> str:
         return self._ph.hash(password)
 
     def verify(self, stored_hash: str, password: str) -> bool:
+        """True when ``password`` matches; False on a mismatch or an unreadable hash."""
         try:
             return self._ph.verify(stored_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+        except (VerificationError, InvalidHashError):   # VerifyMismatchError is a VerificationError
             return False
 
     def needs_rehash(self, stored_hash: str) -> bool:
+        """True when the hash was made with other parameters than the policy's (or is
+        unreadable): the caller rehashes after a successful login."""
         try:
             return self._ph.check_needs_rehash(stored_hash)
         except InvalidHashError:
             return True
 
     def dummy_verify(self, password: str) -> None:
-        """Same cost as a real verification: an unknown NIR answers in the same time."""
+        """A verification of the same cost as ``verify``, whose answer is thrown away."""
         self.verify(self._dummy, password)
 
 
-def rule_labels(policy: Policy) -> list[tuple[str, str]]:
-    return [
-        ("length", f"comporter entre {policy.password_min_length} et "
-                   f"{policy.password_max_length} caractères"),
-        ("case", "contenir des caractères latins minuscules et majuscules"),
-        ("digit_or_special", "contenir un chiffre ou un caractère spécial"),
-        ("allowed", "ne contenir que des caractères autorisés"),
-        ("no_personal", "ne pas contenir votre n° de sécurité sociale, votre date de naissance "
-                        "ou une partie de celle-ci"),
-        ("different", "être différent de votre mot de passe actuel"),
-        ("confirmation", "être saisi deux fois à l'identique"),
-    ]
-
-
-def _birthdate_forms(birthdate: date) -> list[str]:
+def _birthdate_forms(birthdate: date) -> tuple[str, ...]:
     d, m, y = f"{birthdate.day:02d}", f"{birthdate.month:02d}", f"{birthdate.year:04d}"
-    return [d + m + y, d + m + y[2:], y + m + d, f"{d}/{m}/{y}", y, d + m]
+    return (d + m + y, d + m + y[2:], y + m + d, f"{d}/{m}/{y}", y, d + m)
 
 
 def check_new_password(password: str, *, confirmation: str | None, nir: str | None,
                        birthdate: date | None, current_password_matches: bool = False,
                        policy: Policy) -> list[str]:
-    """The ids of the rules ``password`` breaks, in display order (empty: it is accepted)."""
+    """The ids of the rules ``password`` breaks, in display order; empty when it is accepted.
+
+    ``nir`` is the 13-character number (a 15-character one is cut to 13); ``confirmation``
+    None skips that rule (a form without the field); ``current_password_matches`` is the
+    caller's verification of ``password`` against the current hash.
+    """
+    chars = set(password)
     failing = []
     if not policy.password_min_length <= len(password) <= policy.password_max_length:
         failing.append("length")
-    if not (re.search(r"[a-z]", password) and re.search(r"[A-Z]", password)):
+    if not (chars & LOWER and chars & UPPER):
         failing.append("case")
-    if not any(ch.isdigit() or ch in SPECIALS for ch in password):
+    if not chars & (DIGITS | SPECIALS):
         failing.append("digit_or_special")
-    if any(ch not in ALLOWED for ch in password):
+    if not chars <= ALLOWED:
         failing.append("allowed")
-    personal = ([nir] if nir else []) + (_birthdate_forms(birthdate) if birthdate else [])
-    if any(p and p in password for p in personal):
+    personal = list(_birthdate_forms(birthdate)) if birthdate else []
+    if nir:
+        personal.append(nir[:13].upper())
+    if any(part in password.upper() for part in personal):
         failing.append("no_personal")
     if current_password_matches:
         failing.append("different")
@@ -91,10 +126,22 @@ def check_new_password(password: str, *, confirmation: str | None, nir: str | No
 
 
 def strength(password: str) -> str:
-    """"Niveau indicatif de sécurité": one point per character class present (lower, upper,
-    digit, special) plus one from 10 characters and one from 14; 0-2 faible, 3-4 moyen,
-    5-6 fort."""
-    score = sum(bool(re.search(p, password)) for p in (r"[a-z]", r"[A-Z]", r"\d"))
-    score += any(ch in SPECIALS for ch in password)
+    """The "Niveau indicatif de sécurité" of seed 000, only a guide (the rules decide).
+
+    One point for each line that holds, then the level from the total:
+
+    ============================================  ======
+    contains a lower-case letter a-z               +1
+    contains an upper-case letter A-Z              +1
+    contains a digit 0-9                           +1
+    contains an ASCII special (``SPECIALS``)       +1
+    is 10 characters long or more                  +1
+    is 14 characters long or more                  +1
+    ============================================  ======
+
+    0-2 "faible", 3-4 "moyen", 5-6 "fort". ``static/password.js`` computes the same.
+    """
+    chars = set(password)
+    score = sum(bool(chars & cls) for cls in (LOWER, UPPER, DIGITS, SPECIALS))
     score += (len(password) >= 10) + (len(password) >= 14)
     return "faible" if score <= 2 else "moyen" if score <= 4 else "fort"
