@@ -70,6 +70,10 @@ class Policy:
     # A retired signing key stays published this long, so that every token it signed (and an
     # id_token_hint shown at logout, which may be old) can still be verified.
     signing_key_retention: timedelta = timedelta(days=7)
+    # Each process keeps the key set this long before reading it again, so a rotation (or a
+    # key added by another instance) reaches every instance within it. A token signed with a
+    # key not yet in the copy makes the copy be read again at once.
+    signing_key_cache: timedelta = timedelta(seconds=10)
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> "Policy":

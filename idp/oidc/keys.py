@@ -2,7 +2,7 @@
 
 Private keys live in the database encrypted with AES-256-GCM under the key-encryption key
 (``IDP_KEY_ENCRYPTION_KEY``), so every instance signs and verifies with the same keys and a
-rotation done on one is seen by all (within ``CACHE_SECONDS``). ``rotate()`` adds a key per
+rotation done on one is seen by all (within ``Policy.signing_key_cache``). ``rotate()`` adds a key per
 algorithm and retires the previous one: it stops signing at once and stays published for
 ``Policy.signing_key_retention`` so that every token it signed still verifies.
 """
@@ -14,11 +14,11 @@ import hashlib
 import json
 import os
 import threading
-import time
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from joserfc import jws, jwt
+from joserfc.errors import InvalidKeyIdError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import or_, select, update
 
@@ -28,7 +28,6 @@ from ..models import SigningKey
 from ..policy import policy
 
 SUPPORTED_ALGS = ("RS256", "ES256")
-CACHE_SECONDS = 10.0
 
 
 def _aead() -> AESGCM:
@@ -90,26 +89,31 @@ def rotate() -> list[str]:
 
 
 class _Cache:
-    """Per-process copy of the key rows, refreshed every CACHE_SECONDS."""
+    """Per-process copy of the key rows, read again once ``Policy.signing_key_cache`` has
+    passed (on the clock of ``idp.clock``, so that tests move it)."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.clear()
 
     def clear(self):
-        self.loaded_at = -1e9
+        self.valid = (0.0, 0.0)          # [loaded, expires) in epoch seconds
         self.signing: dict[str, tuple[str, object]] = {}
         self.published: list[dict] = []
         self.jwks_bytes = b""
         self.verify_set: KeySet | None = None
 
+    def _valid_at(self, instant: float) -> bool:
+        loaded, expires = self.valid
+        return loaded <= instant < expires     # a clock moved back also reads again
+
     def fresh(self):
-        if time.monotonic() - self.loaded_at < CACHE_SECONDS:
+        if self._valid_at(clock.now().timestamp()):
             return self
         with self.lock:
-            if time.monotonic() - self.loaded_at < CACHE_SECONDS:
-                return self
             now = clock.now()
+            if self._valid_at(now.timestamp()):
+                return self
             rows = db.session.execute(
                 select(SigningKey).where(or_(SigningKey.expires_at.is_(None),
                                              SigningKey.expires_at > now))
@@ -122,7 +126,7 @@ class _Cache:
             self.published = [row.public_jwk for row in rows]
             self.jwks_bytes = json.dumps({"keys": self.published}, separators=(",", ":")).encode()
             self.verify_set = KeySet.import_key_set({"keys": self.published}) if rows else None
-            self.loaded_at = time.monotonic()
+            self.valid = (now.timestamp(), now.timestamp() + policy().signing_key_cache.total_seconds())
         return self
 
 
@@ -161,8 +165,8 @@ def verify(compact: str) -> dict:
             raise ValueError("unsupported alg")
         try:
             key = cache.verify_set.get_by_kid(header.get("kid"))
-        except ValueError:
-            _cache_for_app().loaded_at = -1e9          # a key rotated in on another instance
+        except InvalidKeyIdError:                          # a key added by another instance
+            _cache_for_app().valid = (0.0, 0.0)
             key = _cache_for_app().fresh().verify_set.get_by_kid(header.get("kid"))
         obj = jws.deserialize_compact(compact, key, algorithms=[header["alg"]])
         return json.loads(obj.payload)
