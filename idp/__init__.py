@@ -12,6 +12,8 @@ import uuid
 from pathlib import Path
 
 from flask import Flask, g, render_template, request
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
@@ -144,13 +146,27 @@ def _error_pages(app: Flask) -> None:
             return {"error": "slow_down"}, 429
         return render_template("error.html", message_id="too_many_requests"), 429
 
-    @app.errorhandler(OperationalError)
-    def _database_down(_e):
-        db.session.rollback()
-        app.logger.error("database unavailable")
+    def _unavailable(message_id: str):
         if _protocol():
             return {"error": "temporarily_unavailable"}, 503, {"Retry-After": "30"}
-        return render_template("error.html", message_id="service_unavailable"), 503
+        return render_template("error.html", message_id=message_id), 503, {"Retry-After": "30"}
+
+    @app.errorhandler(OperationalError)
+    def _database_down(_e):
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: S110 - the connection is gone; the pool replaces it
+            pass
+        app.logger.error("database unavailable")
+        return _unavailable("service_unavailable")
+
+    # Redis (Flask-Limiter's storage) down: the limits fail closed, the attempt is refused
+    # before anything is evaluated or counted (RATELIMIT_SWALLOW_ERRORS is off).
+    @app.errorhandler(RedisError)
+    @app.errorhandler(StorageError)
+    def _limits_down(_e):
+        app.logger.error("rate-limit storage unavailable: limited requests refused")
+        return _unavailable("rate_limit_unavailable")
 
     @app.errorhandler(500)
     def _fault(_e):

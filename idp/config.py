@@ -106,6 +106,11 @@ def load(app: Flask, test_config: dict | None) -> None:
     if not storage.startswith(("memory://", "redis://", "rediss://")):
         raise ConfigError(
             f"IDP_RATELIMIT_STORAGE_URI: expected memory:// or redis://…, got {storage!r}")
+    if storage.startswith("redis"):
+        # A Redis that stops answering refuses the limited requests within a second, rather
+        # than holding every worker.
+        cfg["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1,
+                                            **cfg.get("RATELIMIT_STORAGE_OPTIONS", {})}
     for flag in ("RATELIMIT_ENABLED", "MAIL_USE_TLS", "MAIL_USE_SSL"):
         cfg[flag] = _boolean(flag, cfg[flag])
     try:

@@ -1,0 +1,162 @@
+"""Faults of the services the provider leans on, made real by cutting the wire to them
+(``Gate``): the database gone gives a calm French 503 page and ``temporarily_unavailable`` on
+the protocol endpoints, and the provider recovers without a restart; Redis gone makes the
+limits fail closed on the login and code endpoints, evaluating and counting nothing."""
+
+from __future__ import annotations
+
+import html
+import re
+import socket
+import uuid
+
+import pytest
+import requests
+import sqlalchemy as sa
+from conftest import LiveServer
+
+from .gate import Gate
+
+WRONG = "Pas-le-bon-1"
+UNAVAILABLE = "Le service est momentanément indisponible. Merci de réessayer dans quelques instants."
+LIMITS_DOWN = ("Pour des raisons de sécurité, le service est momentanément indisponible. Merci de "
+               "réessayer dans quelques instants.")
+
+
+def says(page, sentence: str) -> bool:
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.text)))
+    return sentence in text
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _password_attempts(app) -> int:
+    from idp.extensions import db
+    from idp.models import Throttle
+    with app.app_context():
+        value = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Throttle.attempts), 0))
+                                  .where(Throttle.kind == "password"))
+        db.session.rollback()
+        return value
+
+
+# -- Redis ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def redis_gate():
+    if not _answers(6379):
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    gate = Gate(6379)
+    yield gate
+    gate.stop()
+
+
+@pytest.fixture
+def app_config(app_config, request):
+    if "redis_gate" not in request.fixturenames:
+        return app_config
+    from idp.extensions import limiter
+    limiter._key_prefix = ""      # the process-wide limiter keeps the first app's prefix
+    gate = request.getfixturevalue("redis_gate")
+    return {**app_config, "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{gate.port}/0",
+            "RATELIMIT_KEY_PREFIX": "idp-test-" + uuid.uuid4().hex}
+
+
+def test_redis_down_refuses_the_password_before_evaluating_it_then_recovers(
+        redis_gate, app, browser, person):
+    browser.get("/login")
+    redis_gate.close()
+    page = browser.submit_credentials(person.nir, WRONG)
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert says(page, LIMITS_DOWN)
+    assert "Traceback" not in page.text
+    assert _password_attempts(app) == 0             # nothing evaluated, nothing counted
+
+    redis_gate.open()
+    browser.get("/login")
+    page = browser.submit_credentials(person.nir, WRONG)
+    assert page.status_code == 200
+    assert says(page, "Le mot de passe saisi est incorrect.")
+    assert _password_attempts(app) == 1
+
+
+def test_redis_down_refuses_the_code_request_and_sends_no_mail(redis_gate, browser, person, smtp):
+    browser.get("/login")
+    browser.submit_credentials(person.nir, person.password)
+    redis_gate.close()
+    page = browser.ask_code()
+    assert page.status_code == 503 and says(page, LIMITS_DOWN)
+    assert smtp.to(person.email) == []
+
+
+def test_redis_down_leaves_the_pages_that_limit_nothing_alone(redis_gate, server):
+    redis_gate.close()
+    assert requests.get(server.url + "/login").status_code == 200
+    assert requests.get(server.url + "/.well-known/openid-configuration").status_code == 200
+
+
+# -- the database ---------------------------------------------------------------------------
+
+@pytest.fixture
+def gated_server(database_uri, app_config):
+    """The provider on PostgreSQL through a gate (SQLite is a file: it cannot go away)."""
+    if not database_uri.startswith("postgresql"):
+        pytest.skip("a database that goes down is a server: PostgreSQL only")
+    gate = Gate(5432)
+    from idp import create_app
+    from idp.extensions import db
+    from idp.oidc import keys
+    uri = database_uri.replace("@127.0.0.1:5432/", f"@127.0.0.1:{gate.port}/")
+    app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": uri})
+    with app.app_context():
+        keys.ensure_keys()
+    live = LiveServer(app, app_config["_PORT"])
+    yield live, gate
+    live.stop()
+    gate.stop()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_database_down_is_a_french_503_page_then_the_login_works_again(gated_server):
+    server, gate = gated_server
+    login = server.url + "/authorize?client_id=portal&response_type=code&scope=openid" \
+        "&redirect_uri=http://127.0.0.1:5001/callback&code_challenge=" + "a" * 43 + \
+        "&code_challenge_method=S256&state=s"
+    assert requests.get(login).status_code == 200          # the login page, after a redirect
+
+    gate.close()
+    page = requests.get(login)
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert says(page, UNAVAILABLE) and "Traceback" not in page.text
+    assert requests.get(server.url + "/status").status_code == 503
+    readiness = requests.get(server.url + "/readyz")
+    assert readiness.status_code == 503 and readiness.json()["database"] is False
+
+    gate.open()                                             # no restart
+    assert requests.get(login).status_code == 200
+    assert requests.get(server.url + "/status").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+def test_database_down_is_temporarily_unavailable_on_the_protocol_endpoints(gated_server, path):
+    server, gate = gated_server
+    gate.close()
+    answer = requests.post(server.url + path, auth=("portal", "demo-portal-secret-0123456789abcdef0123"),
+                           data={"grant_type": "authorization_code", "code": "x", "token": "x",
+                                 "redirect_uri": "http://127.0.0.1:5001/callback"})
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "temporarily_unavailable"}
+    gate.open()
+    again = requests.post(server.url + path, auth=("portal", "demo-portal-secret-0123456789abcdef0123"),
+                          data={"grant_type": "authorization_code", "code": "x", "token": "x",
+                                "redirect_uri": "http://127.0.0.1:5001/callback"})
+    assert again.status_code in (200, 400)                  # answered by the protocol again
