@@ -14,6 +14,8 @@ __all__ = ["init_app", "ClientsFileError"]
 def init_app(app: Flask) -> None:
     app.extensions["idp.clients"] = RegistryHolder(app.config["CLIENTS_FILE"])
     from .endpoints import bp
+    from .published import PublishedDocuments
     from .server import Server
     app.extensions["idp.server"] = Server(app)
     app.register_blueprint(bp)
+    app.wsgi_app = PublishedDocuments(app, app.wsgi_app)

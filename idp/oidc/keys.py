@@ -101,6 +101,7 @@ class _Cache:
         self.signing: dict[str, tuple[str, object]] = {}
         self.published: list[dict] = []
         self.jwks_bytes = b""
+        self.jwks_etag = ""
         self.verify_set: KeySet | None = None
 
     def _valid_at(self, instant: float) -> bool:
@@ -125,9 +126,14 @@ class _Cache:
             self.signing = signing
             self.published = [row.public_jwk for row in rows]
             self.jwks_bytes = json.dumps({"keys": self.published}, separators=(",", ":")).encode()
+            self.jwks_etag = etag_of(self.jwks_bytes)
             self.verify_set = KeySet.import_key_set({"keys": self.published}) if rows else None
             self.valid = (now.timestamp(), now.timestamp() + policy().signing_key_cache.total_seconds())
         return self
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def _import(jwk: dict):
@@ -141,9 +147,14 @@ def _cache_for_app() -> _Cache:
     return cache
 
 
-def jwks_bytes() -> bytes:
-    """The published key set, as the bytes the JWKS endpoint serves."""
-    return _cache_for_app().fresh().jwks_bytes
+def published(app) -> tuple[bytes, str]:
+    """The JWKS bytes and their ETag, callable outside an app context: the database is read
+    (in a context of its own) only when this process's copy is stale."""
+    cache = app.extensions.get("idp.keys")
+    if cache is None or not cache._valid_at(clock.now().timestamp()):
+        with app.app_context():
+            cache = _cache_for_app().fresh()
+    return cache.jwks_bytes, cache.jwks_etag
 
 
 def sign(claims: dict, alg: str = "RS256", typ: str = "JWT") -> str:

@@ -25,8 +25,7 @@ def other_instance(app_config, app):
 
 def _published_kids(app) -> set[str]:
     from idp.oidc import keys
-    with app.app_context():
-        return {k["kid"] for k in json.loads(keys.jwks_bytes())["keys"]}
+    return {k["kid"] for k in json.loads(keys.published(app)[0])["keys"]}
 
 
 def _signing_kid(app) -> str:

@@ -1,0 +1,119 @@
+"""Discovery and the JWKS, served from precomputed bytes ahead of Flask's request cycle.
+
+They are the provider's most requested URLs and the same for every caller: the discovery
+document is built once from the configuration, the JWKS comes from the signing-key cache
+(``idp.oidc.keys``, read again from the database when stale). Each answer carries an ETag
+(``If-None-Match`` gets a 304), a public ``Cache-Control``, CORS for browser-based clients,
+the provider's security headers, a request id and its latency in ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+from . import claims as claims_mod
+from . import keys
+
+log = logging.getLogger("idp.oidc")
+
+DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
+DISCOVERY_CACHE = "public, max-age=3600"
+JWKS_CACHE = "public, max-age=60"
+COMMON_HEADERS = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+                  ("Access-Control-Allow-Origin", "*")]
+
+
+def discovery_document(app) -> dict:
+    issuer = app.config["ISSUER"]
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/jwks",
+        "end_session_endpoint": f"{issuer}/end_session",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "scopes_supported": list(claims_mod.SCOPES_SUPPORTED),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": list(keys.SUPPORTED_ALGS),
+        "id_token_encryption_alg_values_supported": ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES"],
+        "id_token_encryption_enc_values_supported": ["A256GCM", "A128CBC-HS256"],
+        "userinfo_signing_alg_values_supported": list(keys.SUPPORTED_ALGS),
+        "userinfo_encryption_alg_values_supported": ["RSA-OAEP", "RSA-OAEP-256", "ECDH-ES"],
+        "userinfo_encryption_enc_values_supported": ["A256GCM", "A128CBC-HS256"],
+        "request_object_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
+                                                  "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
+                                                       "private_key_jwt", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                          "client_secret_post", "private_key_jwt"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": list(claims_mod.CLAIMS_SUPPORTED),
+        "claims_parameter_supported": True,
+        "request_parameter_supported": True,
+        "request_uri_parameter_supported": False,
+        "acr_values_supported": sorted(set(app.config["ACR_BY_METHOD"].values())),
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "ui_locales_supported": ["fr-FR"],
+        "claim_types_supported": ["normal"],
+        "authorization_response_iss_parameter_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+    }
+
+
+class PublishedDocuments:
+    """WSGI middleware: GET and HEAD of the discovery paths and ``/jwks``; the rest goes on."""
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.next = wsgi_app
+        body = json.dumps(discovery_document(app), separators=(",", ":")).encode()
+        self.discovery = (body, keys.etag_of(body))
+        self.latency = app.extensions["idp.metrics"].latency
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/jwks":
+            endpoint, cache, mimetype = "oidc.jwks", JWKS_CACHE, "application/jwk-set+json"
+        elif path in DISCOVERY_PATHS:
+            endpoint, cache, mimetype = "oidc.discovery", DISCOVERY_CACHE, "application/json"
+        else:
+            return self.next(environ, start_response)
+        started = time.perf_counter()
+        method = environ.get("REQUEST_METHOD")
+        request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
+        headers = [*COMMON_HEADERS, ("X-Request-Id", request_id)]
+        try:
+            if method not in ("GET", "HEAD"):
+                return _answer(start_response, "405 METHOD NOT ALLOWED",
+                               [*headers, ("Allow", "GET, HEAD")], b"")
+            body, etag = self.discovery if endpoint == "oidc.discovery" else keys.published(self.app)
+            headers += [("Cache-Control", cache), ("ETag", etag)]
+            if etag in environ.get("HTTP_IF_NONE_MATCH", ""):
+                return _answer(start_response, "304 NOT MODIFIED", headers, b"")
+            headers += [("Content-Type", mimetype), ("Content-Length", str(len(body)))]
+            return _answer(start_response, "200 OK", headers, b"" if method == "HEAD" else body)
+        except Exception:  # noqa: BLE001 - the key store is unreachable: RFC 6749's answer
+            log.error("published documents unavailable: the signing keys cannot be read")
+            body = b'{"error":"temporarily_unavailable"}'
+            return _answer(start_response, "503 SERVICE UNAVAILABLE",
+                           [*headers, ("Cache-Control", "no-store"), ("Retry-After", "30"),
+                            ("Content-Type", "application/json"),
+                            ("Content-Length", str(len(body)))], body)
+        finally:
+            self.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+
+def _answer(start_response, status: str, headers: list, body: bytes):
+    start_response(status, headers)
+    return [body]
