@@ -91,6 +91,9 @@ def _tune_engine(engine) -> None:
         dbapi_connection.isolation_level = None   # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL with NORMAL: a commit is atomic and survives a crash of the process; only a
+        # power loss may undo the last commits. FULL would fsync every commit (~3 ms here).
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
