@@ -9,8 +9,8 @@ from authlib.oauth2.rfc6750.errors import InvalidTokenError
 from flask import Blueprint, current_app, redirect, render_template, request, session
 
 from .. import clock, interaction, sessions
-from ..extensions import csrf, db
-from ..models import Account, ProviderSession
+from ..extensions import csrf
+from ..models import ProviderSession
 from . import authorize as az
 from . import claims as claims_mod
 from . import id_token, keys, logout, tokens
@@ -173,16 +173,16 @@ def userinfo():
         if request.headers.get("Authorization"):
             return _invalid_token("Malformed authorization header.")
         return response
-    row = tokens.find_access_token(value)
-    if row is None or "openid" not in row.scope.split() or not tokens.use_access_token(row):
+    found = tokens.find_bearer(value)
+    if found is None:
         return _invalid_token("The access token is invalid, expired or revoked.")
-    if row.sid:
-        live = db.session.get(ProviderSession, row.sid)
-        if live is not None and live.ended_at is not None:
-            return _invalid_token("The session of this token has ended.")
-    account = db.session.get(Account, row.account_id)
+    row, account, session_ended_at = found
+    if "openid" not in row.scope.split() or not tokens.use_access_token(row):
+        return _invalid_token("The access token is invalid, expired or revoked.")
+    if session_ended_at is not None:
+        return _invalid_token("The session of this token has ended.")
     client = query_client(row.client_id)
-    if account is None or client is None:
+    if client is None:
         return _invalid_token("The access token is no longer valid.")
     data = claims_mod.user_claims(account, client, row.scope, row.claims, "userinfo")
     sign_alg = client.userinfo_signed_response_alg

@@ -195,13 +195,13 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 # -- revocation and introspection --------------------------------------------------------
 
 def _find_any(token_string):
-    row = tokens.find_access_token(token_string)
-    if row is not None:
-        return _TokenView(row, "access_token")
-    row = tokens.find_refresh_token(token_string)
-    if row is not None:
-        return _TokenView(row, "refresh_token")
-    return None
+    found = tokens.find_any(token_string)
+    if found is None:
+        return None
+    row, account, kind = found
+    view = _TokenView(row, kind)
+    view.account = account
+    return view
 
 
 class Revocation(RevocationEndpoint):
@@ -239,8 +239,8 @@ class Introspection(IntrospectionEndpoint):
             exp = row.refresh_expires_at
         if not active:
             return {"active": False}
-        account = db.session.get(Account, row.account_id)
         client = query_client(row.client_id)
+        account = token.account
         return {
             "active": True, "scope": row.scope, "client_id": row.client_id,
             "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",

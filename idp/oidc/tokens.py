@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from .. import clock, keyed
 from ..extensions import db
-from ..models import AuthorizationCode, Token
+from ..models import Account, AuthorizationCode, ProviderSession, Token
 
 
 def code_digest(code: str) -> str:
@@ -55,14 +55,17 @@ def consume_code(code: str, client_id: str) -> AuthorizationCode | None:
 
 # -- access and refresh tokens -----------------------------------------------------------
 
-def find_access_token(value: str) -> Token | None:
-    """The live token row for an access token, or None (expired, revoked, unknown)."""
-    row = db.session.execute(
-        select(Token).where(Token.access_token_hash == token_digest(value))
-    ).scalar_one_or_none()
-    if row is None or row.revoked_at is not None or row.access_expires_at <= clock.now():
+def find_bearer(value: str) -> tuple[Token, Account, datetime | None] | None:
+    """For userinfo, in one query: the live token row of an access token, its account, and
+    when the provider session it came from ended (None while it lasts, or without one)."""
+    found = db.session.execute(
+        select(Token, Account, ProviderSession.ended_at)
+        .join(Account, Account.id == Token.account_id)
+        .outerjoin(ProviderSession, ProviderSession.id == Token.sid)
+        .where(Token.access_token_hash == token_digest(value))).first()
+    if found is None or found[0].revoked_at is not None or found[0].access_expires_at <= clock.now():
         return None
-    return row
+    return tuple(found)
 
 
 def use_access_token(row: Token) -> bool:
@@ -74,6 +77,20 @@ def use_access_token(row: Token) -> bool:
         .values(access_used_at=clock.now())).rowcount
     db.session.commit()
     return used == 1
+
+
+def find_any(value: str) -> tuple[Token, Account, str] | None:
+    """For revocation and introspection, in one query: the row of an access or a refresh
+    token (live or not: the caller judges), its account, and which of the two it is."""
+    digest = token_digest(value)
+    found = db.session.execute(
+        select(Token, Account).join(Account, Account.id == Token.account_id)
+        .where(or_(Token.access_token_hash == digest, Token.refresh_token_hash == digest))
+    ).first()
+    if found is None:
+        return None
+    row, account = found
+    return row, account, "access_token" if row.access_token_hash == digest else "refresh_token"
 
 
 def find_refresh_token(value: str) -> Token | None:
