@@ -107,7 +107,7 @@ def resolve_request_object(params: dict, client) -> dict:
         header = json.loads(_b64(compact.split(".")[0]))
         alg = header.get("alg")
         expected = getattr(client, "request_object_signing_alg", None)
-        if alg in (None, "none") or alg not in ("RS256", "ES256", "PS256") or (expected and alg != expected):
+        if alg in (None, "none") or alg not in keys.SUPPORTED_ALGS or (expected and alg != expected):
             raise ValueError("alg")
         from joserfc import jws
         obj = jws.deserialize_compact(compact, client_keys.verification_keys(client, header.get("kid")),
