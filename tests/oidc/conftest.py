@@ -68,3 +68,29 @@ def app_config(app_config, tmp_path, receiver, monkeypatch):
 @pytest.fixture
 def rps(server):
     return relying_parties(server)
+
+
+@pytest.fixture
+def other_browser(browser, server):
+    """A second browser, with cookies of its own (tests/conftest.py's Browser: this folder's
+    conftest shadows that one's name, so it is not imported by name)."""
+    return type(browser)(server.url)
+
+
+@pytest.fixture
+def other_person(app):
+    """A second account, beside tests/conftest.py's ``person``."""
+    from idp import accounts
+    from idp.extensions import db
+
+    class Other:
+        nir = "1840175056123"
+        password = "Ameli2024!"
+        email = "jean.dupont@example.fr"
+
+    with app.app_context():
+        accounts.create(nir=Other.nir, password=Other.password, email=Other.email,
+                        given_name="Jean Pierre", family_name="DUPONT", birthdate="1984-01-17",
+                        gender="male", birthplace="75056", fund="CPAM de Paris")
+        db.session.commit()
+    return Other

@@ -127,16 +127,13 @@ def test_an_id_token_hint_naming_the_session_person_answers_at_once(rps, browser
 
 
 def test_an_id_token_hint_naming_another_person_asks_a_login(
-        app, rps, browser, person, smtp, server):
+        rps, browser, person, smtp, other_browser, other_person):
     tokens, _ = logged_in(rps.portal, browser, person, smtp)
-    other = make_other_person(app)
-    from conftest import Browser
-    second_browser = Browser(server.url)
-    logged_in(rps.portal, second_browser, other, smtp)
-    query = query_of(rps.portal.start(second_browser, prompt="none",
+    logged_in(rps.portal, other_browser, other_person, smtp)
+    query = query_of(rps.portal.start(other_browser, prompt="none",
                                       id_token_hint=tokens["id_token"])[1])
     assert query["error"] == "login_required"
-    assert sends_to_login(rps.portal.start(second_browser, id_token_hint=tokens["id_token"])[1])
+    assert sends_to_login(rps.portal.start(other_browser, id_token_hint=tokens["id_token"])[1])
 
 
 def test_an_id_token_hint_issued_to_another_client_is_refused(rps, browser, person, smtp):
@@ -144,23 +141,6 @@ def test_an_id_token_hint_issued_to_another_client_is_refused(rps, browser, pers
     pending, answer = rps.mobile.start(browser, id_token_hint=tokens["id_token"])
     query = query_of(answer)
     assert query["error"] == "invalid_request" and query["state"] == pending.state
-
-
-def make_other_person(app):
-    from idp import accounts
-    from idp.extensions import db
-
-    class Other:
-        nir = "1840175056123"
-        password = "Ameli2024!"
-        email = "jean.dupont@example.fr"
-
-    with app.app_context():
-        accounts.create(nir=Other.nir, password=Other.password, email=Other.email,
-                        given_name="Jean Pierre", family_name="DUPONT", birthdate="1984-01-17",
-                        gender="male", birthplace="75056", fund="CPAM de Paris")
-        db.session.commit()
-    return Other
 
 
 # -- acr_values and the claims parameter ---------------------------------------------------
