@@ -108,8 +108,10 @@ def test_max_age_within_the_session_answers_and_past_it_asks_a_new_login(
     clock.shift(timedelta(seconds=300))
     _, answer = rps.portal.start(browser, max_age="300")
     assert sends_to_login(answer)
-    tokens, second = logged_in(rps.portal, browser, person, smtp, max_age="300")
+    _, second = logged_in(rps.portal, browser, person, smtp, max_age="300")
     assert second["auth_time"] == first["auth_time"] + 400
+    _, answer = rps.portal.start(browser, max_age="300")     # measured from the new login
+    assert answer.headers["Location"].startswith(rps.portal.redirect_uri)
 
 
 def test_max_age_zero_always_asks_a_new_login(rps, browser, person, smtp):
@@ -189,3 +191,33 @@ def test_a_second_client_logs_in_without_asking_again_in_the_same_session(
         rps.agency.exchange(rps.agency.walk(browser, answer), pending), pending).claims
     assert second["sid"] == first["sid"] and second["auth_time"] == first["auth_time"]
     assert len(smtp.messages) == mails                          # no new code asked
+
+
+def test_a_new_login_of_the_same_person_keeps_the_session_of_the_other_clients(
+        rps, browser, person, smtp, receiver, clock):
+    agency_tokens, agency_claims = logged_in(rps.agency, browser, person, smtp)
+    clock.shift(timedelta(minutes=5))
+    _, portal_claims = logged_in(rps.portal, browser, person, smtp, prompt="login")
+    assert portal_claims["sid"] == agency_claims["sid"]
+    assert portal_claims["auth_time"] == agency_claims["auth_time"] + 300
+    # Re-authenticating for one client is not a logout of the others.
+    assert rps.agency.userinfo(agency_tokens["access_token"]).status_code == 200
+    assert rps.agency.refresh(agency_tokens["refresh_token"]).status_code == 200
+    assert receiver.tokens == []
+    # and the session's logout still reaches the agency, under the sid it knows.
+    browser.get("/end_session")
+    assert len(receiver.tokens) == 1
+    logout_token = rps.agency.verify_jws(receiver.tokens[0])
+    assert logout_token.claims["sid"] == agency_claims["sid"]
+
+
+def test_a_new_login_of_the_same_person_lasts_the_whole_session_lifetime_from_it(
+        rps, browser, person, smtp, clock):
+    logged_in(rps.portal, browser, person, smtp)
+    clock.shift(timedelta(hours=11))
+    _, again = logged_in(rps.portal, browser, person, smtp, prompt="login")
+    clock.shift(timedelta(hours=2))              # 13 h after the first login, 2 h after this one
+    pending, answer = rps.portal.start(browser, prompt="none")
+    claims = rps.portal.validate_id_token(
+        rps.portal.exchange(rps.portal.walk(browser, answer), pending), pending).claims
+    assert claims["auth_time"] == again["auth_time"] and claims["sid"] == again["sid"]
