@@ -154,6 +154,11 @@ def resume(iid):
         return az.error_response(az.RedirectError(req, "access_denied", "The login was not completed."))
     if not az.acr_satisfied(req, result.acr):
         return az.error_response(az.RedirectError(req, "unmet_authentication_requirements"))
+    if not az.names_the_hinted_person(req, result.account_id):
+        # OIDC Core 3.1.2.1, id_token_hint: when the person the hint names is not the one
+        # logged in by the request, an error, not a code for somebody else.
+        return az.error_response(az.RedirectError(
+            req, "login_required", "The person who logged in is not the one 'id_token_hint' names."))
     live = az.current_session()
     if live is None or live.account_id != result.account_id:
         # Another person, or nobody: a new provider session (the other person's ends, and its

@@ -138,6 +138,20 @@ def test_an_id_token_hint_naming_another_person_asks_a_login(
     assert sends_to_login(rps.portal.start(other_browser, id_token_hint=tokens["id_token"])[1])
 
 
+def test_a_login_as_someone_else_than_the_id_token_hint_names_is_login_required(
+        rps, browser, person, smtp, other_browser, other_person):
+    tokens, claims = logged_in(rps.portal, browser, person, smtp)
+    _, other_claims = logged_in(rps.portal, other_browser, other_person, smtp)
+    # The session's person logs in again, but the hint named the first one: no code for them.
+    pending, answer = rps.portal.login(other_browser, other_person, smtp,
+                                       id_token_hint=tokens["id_token"])
+    assert answer["error"] == "login_required" and "code" not in answer.params
+    assert answer["state"] == pending.state and answer["iss"] == rps.portal.issuer
+    # The person the hint names logs in on that browser: the answer is for them.
+    _, named = logged_in(rps.portal, other_browser, person, smtp, id_token_hint=tokens["id_token"])
+    assert named["sub"] == claims["sub"] != other_claims["sub"]
+
+
 def test_an_id_token_hint_issued_to_another_client_is_refused(rps, browser, person, smtp):
     tokens, _ = logged_in(rps.portal, browser, person, smtp)
     pending, answer = rps.mobile.start(browser, id_token_hint=tokens["id_token"])
