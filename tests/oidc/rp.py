@@ -9,7 +9,9 @@ form_post."""
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import re
 import secrets
 import socket
@@ -115,6 +117,13 @@ class RelyingParty:
         body = {"iss": self.client_id, "aud": self.issuer, "client_id": self.client_id,
                 "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex, **claims}
         return jwt.encode({"alg": alg, "kid": kid or key.kid}, body, key, algorithms=[alg])
+
+    def client_assertion(self) -> str:
+        """A ``private_key_jwt`` client assertion (RFC 7523), as Authlib makes one per request."""
+        now = int(time.time())
+        claims = {"iss": self.client_id, "sub": self.client_id, "aud": self.token_endpoint,
+                  "jti": uuid.uuid4().hex, "iat": now, "exp": now + 60}
+        return jwt.encode({"alg": "RS256", "kid": self.keys.sig_rsa.kid}, claims, self.keys.sig_rsa)
 
     def start(self, browser, *, method: str = "GET", **params):
         """Send the browser to the authorization endpoint; the pending request and the
@@ -250,6 +259,23 @@ class RelyingParty:
         token = self.verify_jws(value, algs)
         assert token.claims["iss"] == self.issuer and token.claims["aud"] == self.client_id
         return {k: v for k, v in token.claims.items() if k not in ("iss", "aud", "iat", "exp")}
+
+
+def logged_in(rp: RelyingParty, browser, person, smtp, **params) -> tuple[dict, dict]:
+    """A whole login for ``rp``: the token response and the validated ID token's claims."""
+    pending, answer = rp.login(browser, person, smtp, **params)
+    tokens = rp.exchange(answer, pending)
+    return tokens, rp.validate_id_token(tokens, pending).claims
+
+
+def sends_to_login(response) -> bool:
+    return response.status_code == 303 and "/login?interaction=" in response.headers["Location"]
+
+
+def jose_header(compact: str) -> dict:
+    """The protected header of a JWS or JWE, unverified."""
+    part = compact.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
 
 def form_post_values(page: str) -> dict:

@@ -8,19 +8,9 @@ import json
 from datetime import timedelta
 
 import pytest
-from rp import query_of
+from rp import logged_in, query_of, sends_to_login
 
 ESSENTIAL_ACR = {"id_token": {"acr": {"essential": True, "values": ["eidas3"]}}}
-
-
-def logged_in(rp, browser, person, smtp, **params):
-    pending, answer = rp.login(browser, person, smtp, **params)
-    tokens = rp.exchange(answer, pending)
-    return tokens, rp.validate_id_token(tokens, pending).claims
-
-
-def sends_to_login(response) -> bool:
-    return response.status_code == 303 and "/login?interaction=" in response.headers["Location"]
 
 
 # -- prompt=none --------------------------------------------------------------------------
@@ -195,14 +185,15 @@ def test_an_essential_acr_that_is_met_is_in_the_id_token(rps, browser, person, s
 
 # -- one provider session for every client ------------------------------------------------
 
-def test_a_second_client_logs_in_without_asking_again_in_the_same_session(
-        rps, browser, person, smtp):
+@pytest.mark.parametrize("next_client", ["portal", "agency"])
+def test_the_same_or_a_second_client_logs_in_without_asking_again_in_the_same_session(
+        next_client, rps, browser, person, smtp):
     _, first = logged_in(rps.portal, browser, person, smtp)
     mails = len(smtp.messages)
-    pending, answer = rps.agency.start(browser)
-    assert answer.headers["Location"].startswith(rps.agency.redirect_uri)
-    second = rps.agency.validate_id_token(
-        rps.agency.exchange(rps.agency.walk(browser, answer), pending), pending).claims
+    rp = getattr(rps, next_client)
+    pending, answer = rp.start(browser)
+    assert answer.headers["Location"].startswith(rp.redirect_uri)
+    second = rp.validate_id_token(rp.exchange(rp.walk(browser, answer), pending), pending).claims
     assert second["sid"] == first["sid"] and second["auth_time"] == first["auth_time"]
     assert len(smtp.messages) == mails                          # no new code asked
 
