@@ -1,14 +1,17 @@
-"""The authorization endpoint: code flow only, by GET and POST, answered by query or form_post,
-with ``state``, ``nonce`` and ``iss`` (RFC 9207) in every answer, errors included; errors go
-to the redirect URI only when it is registered, otherwise to a French page."""
+"""The authorization endpoint: code flow only, by GET and POST or in a signed request object,
+answered by query or form_post, with ``state``, ``nonce`` and ``iss`` (RFC 9207) in every
+answer, errors included; errors go to the redirect URI only when it is registered, otherwise
+to a French page."""
 
 from __future__ import annotations
 
 import html
+from urllib.parse import parse_qs, urlparse
 
 import pytest
-from parties import MOBILE_CB, PORTAL_CB
-from rp import query_of
+from joserfc.jwk import ECKey
+from parties import AGENCY_CB, AGENCY_KEYS, MOBILE_CB, PORTAL_CB
+from rp import query_of, url_with
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -83,7 +86,8 @@ def test_an_empty_nonce_is_refused(rps, browser):
     ({"max_age": "-1"}, "invalid_request"),
     ({"claims": "{not json"}, "invalid_request"),
     ({"id_token_hint": "not.a.token"}, "invalid_request"),
-    ({"acr_values": "eidas3"}, "unmet_authentication_requirements"),
+    ({"request_uri": "https://portal.example/request.jwt"}, "request_uri_not_supported"),
+    ({"request": "a.b.c"}, "request_not_supported"),        # the portal has no keys to sign
 ])
 def test_a_bad_request_is_answered_at_the_redirect_uri_with_state_and_iss(
         params, error, rps, browser):
@@ -127,6 +131,38 @@ def test_a_repeated_parameter_gets_a_french_page(rps, browser):
     french_page(browser.get(pending.url + "&scope=openid", allow_redirects=False), "incorrecte")
 
 
+# -- request objects (RFC 9101) ------------------------------------------------------------
+
+def inner_params(pending) -> dict:
+    """Every parameter of the pending request, to be signed into a request object."""
+    return {k: v[0] for k, v in parse_qs(urlparse(pending.url).query).items()}
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256"])
+def test_a_signed_request_object_is_read_in_place_of_the_query(alg, rps, browser, person, smtp):
+    agency = rps.agency
+    pending = agency.authorization(scope="openid email")
+    url = url_with(agency.issuer + "/authorize", client_id="agency", response_type="code",
+                   scope="openid", request=agency.request_object(inner_params(pending), alg=alg))
+    answer = agency.walk(browser, browser.get(url, allow_redirects=False), person, smtp)
+    assert answer["state"] == pending.state                 # from the object, not the query
+    tokens = agency.exchange(answer, pending)
+    agency.validate_id_token(tokens, pending)               # with the object's nonce
+    info = agency.userinfo_claims(agency.userinfo(tokens["access_token"]))
+    assert set(info) == {"sub", "email", "email_verified"}   # the object's scope
+
+
+def test_a_request_object_signed_by_another_key_is_refused_at_the_redirect_uri(rps, browser):
+    agency = rps.agency
+    stranger = ECKey.generate_key("P-256", parameters={"kid": AGENCY_KEYS.sig_ec.kid})
+    forged = agency.request_object(inner_params(agency.authorization()), alg="ES256", key=stranger)
+    url = url_with(agency.issuer + "/authorize", client_id="agency", response_type="code",
+                   scope="openid", request=forged, redirect_uri=AGENCY_CB, state="outer")
+    query = query_of(browser.get(url, allow_redirects=False))
+    assert query["error"] == "invalid_request_object"
+    assert query["state"] == "outer" and query["iss"] == agency.issuer
+
+
 # -- PKCE ---------------------------------------------------------------------------------
 
 def test_plain_pkce_is_refused(rps, browser):
@@ -134,6 +170,7 @@ def test_plain_pkce_is_refused(rps, browser):
     url = pending.url.replace("code_challenge_method=S256", "code_challenge_method=plain")
     query = query_of(browser.get(url, allow_redirects=False))
     assert query["error"] == "invalid_request" and query["state"] == pending.state
+    assert query["iss"] == rps.portal.issuer
 
 
 def test_a_challenge_without_method_is_refused_rather_than_taken_as_plain(rps, browser):

@@ -18,6 +18,7 @@ def test_discovery_names_our_endpoints_under_both_well_known_names(server):
                  "introspection_endpoint": "/introspect"}
     for name, path in endpoints.items():
         assert doc[name] == server.url + path
+        assert requests.options(doc[name]).status_code != 404, name      # and it is served
 
 
 def test_discovery_lists_only_the_code_flow_and_what_the_tests_exercise(server):
