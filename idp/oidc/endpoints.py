@@ -172,7 +172,7 @@ def resume(iid):
         # The same person authenticated again (prompt=login, max_age): the same session, and
         # so the same ``sid`` every client of it knows, now with the new auth_time, amr and
         # acr. Ending it would revoke the other clients' tokens without telling them, and
-        # leave them out of the next logout (Back-Channel Logout 1.0 §2.1).
+        # leave them out of the next logout (Back-Channel Logout 1.0 §2.3).
         sessions.reauthenticated(live, result)
         session.clear()
         session["sid"] = live.id
