@@ -22,6 +22,14 @@ def open_session(result: AuthResult) -> ProviderSession:
     return row
 
 
+def reauthenticated(row: ProviderSession, result: AuthResult) -> None:
+    """The same person logged in again within the session: it now says that login (what a
+    later ``max_age`` or ``acr`` is checked against) and lasts from it."""
+    row.auth_time, row.amr, row.acr = result.auth_time, result.amr, result.acr
+    row.expires_at = clock.now() + policy().session_ttl
+    db.session.commit()
+
+
 def live(sid: str | None) -> ProviderSession | None:
     if not sid or not isinstance(sid, str) or len(sid) > 64:
         return None

@@ -107,7 +107,7 @@ def resolve_request_object(params: dict, client) -> dict:
         header = json.loads(_b64(compact.split(".")[0]))
         alg = header.get("alg")
         expected = getattr(client, "request_object_signing_alg", None)
-        if alg in (None, "none") or alg not in ("RS256", "ES256", "PS256") or (expected and alg != expected):
+        if alg in (None, "none") or alg not in keys.SUPPORTED_ALGS or (expected and alg != expected):
             raise ValueError("alg")
         from joserfc import jws
         obj = jws.deserialize_compact(compact, client_keys.verification_keys(client, header.get("kid")),
@@ -289,7 +289,6 @@ def check_id_token_hint(req):
 
 def login_reasons(req: AuthRequest, live) -> list[str]:
     """Why the current provider session cannot answer this request (empty: it can)."""
-    from .claims import subject_for
     if live is None:
         return ["no_session"]
     reasons = []
@@ -297,13 +296,20 @@ def login_reasons(req: AuthRequest, live) -> list[str]:
         reasons.append("prompt")
     if req.max_age is not None and (clock.now() - live.auth_time) > timedelta(seconds=req.max_age):
         reasons.append("max_age")
-    if req.hint_subject is not None:
-        account = db.session.get(Account, live.account_id)
-        if account is None or subject_for(account, req.client) != req.hint_subject:
-            reasons.append("hint")
+    if not names_the_hinted_person(req, live.account_id):
+        reasons.append("hint")
     if not acr_satisfied(req, live.acr):
         reasons.append("acr")
     return reasons
+
+
+def names_the_hinted_person(req: AuthRequest, account_id: int) -> bool:
+    """Whether this account is the person the ``id_token_hint`` names (true without a hint)."""
+    from .claims import subject_for
+    if req.hint_subject is None:
+        return True
+    account = db.session.get(Account, account_id)
+    return account is not None and subject_for(account, req.client) == req.hint_subject
 
 
 def acr_satisfied(req: AuthRequest, acr: str | None) -> bool:

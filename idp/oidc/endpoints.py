@@ -90,12 +90,26 @@ def resume(iid):
         return az.error_response(az.RedirectError(req, "access_denied", "The login was not completed."))
     if not az.acr_satisfied(req, result.acr):
         return az.error_response(az.RedirectError(req, "unmet_authentication_requirements"))
+    if not az.names_the_hinted_person(req, result.account_id):
+        # OIDC Core 3.1.2.1, id_token_hint: when the person the hint names is not the one
+        # logged in by the request, an error, not a code for somebody else.
+        return az.error_response(az.RedirectError(
+            req, "login_required", "The person who logged in is not the one 'id_token_hint' names."))
     live = az.current_session()
-    if live is None or live.account_id != result.account_id or live.auth_time != result.auth_time:
-        # A new login: a new provider session, and a new Flask session (no fixation).
+    if live is None or live.account_id != result.account_id:
+        # Another person, or nobody: a new provider session (the other person's ends, and its
+        # clients are told), and a new Flask session (no fixation).
         if live is not None:
-            logout.end_session(live, notify=live.account_id != result.account_id)
+            logout.end_session(live)
         live = sessions.open_session(result)
+        session.clear()
+        session["sid"] = live.id
+    elif result.auth_time > live.auth_time:
+        # The same person authenticated again (prompt=login, max_age): the same session, and
+        # so the same ``sid`` every client of it knows, now with the new auth_time, amr and
+        # acr. Ending it would revoke the other clients' tokens without telling them, and
+        # leave them out of the next logout (Back-Channel Logout 1.0 §2.3).
+        sessions.reauthenticated(live, result)
         session.clear()
         session["sid"] = live.id
     sessions.add_client(live, req.client.client_id)
