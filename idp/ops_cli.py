@@ -10,10 +10,15 @@ from flask.cli import AppGroup, with_appcontext
 from . import audit, purge
 
 
-@click.command("purge", help="Delete expired codes, flows, sessions and tokens in batches.")
+@click.command("purge", help="Send the back-channel logouts due again, then delete expired "
+                              "codes, flows, sessions and tokens in batches.")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @with_appcontext
 def purge_command(batch_size: int) -> None:
+    from .oidc import logout
+    # A failed delivery is retried by the next logout on any instance, or here: from cron,
+    # no retry waits longer than the purge's period past its delay.
+    click.echo(f"backchannel logouts delivered: {logout.deliver_due()}")
     counts = purge.purge(batch_size)
     for name, count in counts.items():
         click.echo(f"{name}: {count}")
