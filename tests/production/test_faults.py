@@ -13,7 +13,6 @@ import uuid
 import pytest
 import requests
 import sqlalchemy as sa
-from conftest import LiveServer
 
 from .gate import Gate
 
@@ -58,7 +57,22 @@ def redis_gate():
 
 
 @pytest.fixture
+def db_gate(database_uri):
+    """The wire to PostgreSQL (SQLite is a file: it cannot go away)."""
+    if not database_uri.startswith("postgresql"):
+        pytest.skip("a database that goes down is a server: PostgreSQL only")
+    gate = Gate(5432)
+    yield gate
+    gate.stop()
+
+
+@pytest.fixture
 def app_config(app_config, request):
+    """The provider reaches Redis, or PostgreSQL, through the test's gate."""
+    if "db_gate" in request.fixturenames:
+        gate = request.getfixturevalue("db_gate")
+        uri = app_config["SQLALCHEMY_DATABASE_URI"].replace("@127.0.0.1:5432/", f"@127.0.0.1:{gate.port}/")
+        return {**app_config, "SQLALCHEMY_DATABASE_URI": uri}
     if "redis_gate" not in request.fixturenames:
         return app_config
     from idp.extensions import limiter
@@ -104,30 +118,8 @@ def test_redis_down_leaves_the_pages_that_limit_nothing_alone(redis_gate, server
 
 # -- the database ---------------------------------------------------------------------------
 
-@pytest.fixture
-def gated_server(database_uri, app_config):
-    """The provider on PostgreSQL through a gate (SQLite is a file: it cannot go away)."""
-    if not database_uri.startswith("postgresql"):
-        pytest.skip("a database that goes down is a server: PostgreSQL only")
-    gate = Gate(5432)
-    from idp import create_app
-    from idp.extensions import db
-    from idp.oidc import keys
-    uri = database_uri.replace("@127.0.0.1:5432/", f"@127.0.0.1:{gate.port}/")
-    app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": uri})
-    with app.app_context():
-        keys.ensure_keys()
-    live = LiveServer(app, app_config["_PORT"])
-    yield live, gate
-    live.stop()
-    gate.stop()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
-def test_database_down_is_a_french_503_page_then_the_login_works_again(gated_server):
-    server, gate = gated_server
+def test_database_down_is_a_french_503_page_then_the_login_works_again(db_gate, server):
+    gate = db_gate
     login = server.url + "/authorize?client_id=portal&response_type=code&scope=openid" \
         "&redirect_uri=http://127.0.0.1:5001/callback&code_challenge=" + "a" * 43 + \
         "&code_challenge_method=S256&state=s"
@@ -147,8 +139,8 @@ def test_database_down_is_a_french_503_page_then_the_login_works_again(gated_ser
 
 
 @pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
-def test_database_down_is_temporarily_unavailable_on_the_protocol_endpoints(gated_server, path):
-    server, gate = gated_server
+def test_database_down_is_temporarily_unavailable_on_the_protocol_endpoints(db_gate, server, path):
+    gate = db_gate
     gate.close()
     answer = requests.post(server.url + path, auth=("portal", "demo-portal-secret-0123456789abcdef0123"),
                            data={"grant_type": "authorization_code", "code": "x", "token": "x",
