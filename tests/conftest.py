@@ -164,6 +164,14 @@ def smtp():
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def module_smtp():
+    """One SMTP server for processes that live as long as a module (clear ``messages``)."""
+    server = Smtp()
+    yield server
+    server.stop()
+
+
 # -- clock ---------------------------------------------------------------------------------
 
 class Clock:
@@ -244,6 +252,35 @@ def person(app):
                         birthplace="99341", fund="CPAM de Paris")
         db.session.commit()
     return Person
+
+
+# -- the provider as production runs it: gunicorn processes ---------------------------------
+
+@pytest.fixture
+def start_gunicorn(app_config, smtp, tmp_path):
+    """``start_gunicorn(workers=2, port=0, issuer=None, wait=True, **env)``: a provider
+    process (``gunicorn_support.Gunicorn``) on the test's database, secrets and SMTP server,
+    its issuer its own URL unless given, ``env`` adding ``IDP_*`` variables; started, and
+    answering unless ``wait=False``. Every process started is stopped when the test ends."""
+    from gunicorn_support import Gunicorn, provider_env, stop_all
+    started: list[Gunicorn] = []
+
+    def start(*, workers: int = 2, port: int = 0, issuer: str | None = None, wait: bool = True,
+              **env: str) -> Gunicorn:
+        process = Gunicorn(tmp_path / f"gunicorn-{len(started) + 1}.log", port)
+        started.append(process)
+        process.start(provider_env(
+            database_uri=app_config["SQLALCHEMY_DATABASE_URI"], secret_key=app_config["SECRET_KEY"],
+            key_encryption_key=app_config["KEY_ENCRYPTION_KEY"], smtp_port=smtp.port,
+            outbox=tmp_path / "outbox", IDP_ISSUER=issuer or process.url, **env), workers)
+        if wait:
+            process.wait_until_it_answers()
+        return process
+
+    try:
+        yield start
+    finally:
+        stop_all(started)
 
 
 # -- a person's browser ---------------------------------------------------------------------

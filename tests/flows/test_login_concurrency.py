@@ -15,10 +15,7 @@ The throttle row and the quota table are read too, as a second witness.
 from __future__ import annotations
 
 import html
-import os
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -28,55 +25,15 @@ from conftest import rows
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ATTACKERS = 30
 
 
 @pytest.fixture
-def gunicorn(app, app_config, person, smtp, tmp_path):
+def gunicorn(app, person, start_gunicorn):
     """gunicorn -w 4 on the test database, with cheap argon2 and our SMTP server."""
-    port = app_config["_PORT"]
-    log = tmp_path / "gunicorn.log"
-    env = {**os.environ,
-           "IDP_SQLALCHEMY_DATABASE_URI": app_config["SQLALCHEMY_DATABASE_URI"],
-           "IDP_SECRET_KEY": app_config["SECRET_KEY"],
-           "IDP_KEY_ENCRYPTION_KEY": app_config["KEY_ENCRYPTION_KEY"],
-           "IDP_ISSUER": f"http://127.0.0.1:{port}",
-           "IDP_RATELIMIT_ENABLED": "false",          # the account locks and quotas stay on
-           "IDP_MAIL_SERVER": "127.0.0.1", "IDP_MAIL_PORT": str(smtp.port),
-           "IDP_MAIL_OUTBOX": str(tmp_path / "outbox"),
-           "IDP_POLICY__ARGON2_MEMORY_KIB": "1024", "IDP_POLICY__ARGON2_TIME_COST": "1",
-           "IDP_POLICY__ARGON2_PARALLELISM": "1"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}",
-             "--graceful-timeout", "2", "wsgi:app"], cwd=ROOT, env=env, stdout=out, stderr=out)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_it_answers(base, process, log)
-        yield base, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_it_answers(base, process, log):
-    import time
-    for _ in range(300):                       # process start-up, not a rule of time
-        if process.poll() is not None:
-            raise AssertionError("gunicorn stopped:\n" + log.read_text()[-3000:])
-        try:
-            if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("gunicorn did not answer:\n" + log.read_text()[-3000:])
+    process = start_gunicorn(workers=4, IDP_RATELIMIT_ENABLED="false")   # locks and quotas stay on
+    return process.url, process.log
 
 
 def _login_page(base):
