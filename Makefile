@@ -1,6 +1,8 @@
 # make run  — serve the provider on http://127.0.0.1:5000 (SQLite, in-process limits, mails
 #             to instance/outbox) and the demo account portal on http://127.0.0.1:5001
 # make test — install what the tests need and run the whole suite
+# make bench — the speed benchmark of issue 6 (about 7 minutes; BENCH_ARGS="--quick" for a smoke
+#              run, BENCH_ARGS="--help" for every option); results in bench/results/
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +11,7 @@ STAMP  := $(VENV)/.installed
 export IDP_PORTAL_SECRET ?= demo-portal-secret-0123456789abcdef0123
 export IDP_FRANCECONNECT_SECRET ?= demo-franceconnect-secret-0123456789abcdef
 
-.PHONY: run test install browser lint clean
+.PHONY: run test install browser lint clean bench wrk
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +37,17 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# wrk drives the steady endpoints; without it (not installable here) bench/ uses its Python
+# load generator instead and says so in its report.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1 \
+	  || echo "wrk could not be installed: the Python load generator stands in"; }
+
+BENCH_ARGS ?=
+bench: $(STAMP) wrk
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
