@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from .. import clock, keyed
 from ..extensions import db
@@ -55,14 +55,22 @@ def consume_code(code: str, client_id: str) -> AuthorizationCode | None:
 
 # -- access and refresh tokens -----------------------------------------------------------
 
+# The hottest reads are built once (bound by name): building a statement costs more than
+# running it (measured: ~30 % of a userinfo request).
+_BEARER = (select(Token, Account, ProviderSession.ended_at)
+           .join(Account, Account.id == Token.account_id)
+           .outerjoin(ProviderSession, ProviderSession.id == Token.sid)
+           .where(Token.access_token_hash == bindparam("digest")))
+_ANY = (select(Token, Account).join(Account, Account.id == Token.account_id)
+        .where(or_(Token.access_token_hash == bindparam("digest"),
+                   Token.refresh_token_hash == bindparam("digest"))))
+_REFRESH = select(Token).where(Token.refresh_token_hash == bindparam("digest"))
+
+
 def find_bearer(value: str) -> tuple[Token, Account, datetime | None] | None:
     """For userinfo, in one query: the live token row of an access token, its account, and
     when the provider session it came from ended (None while it lasts, or without one)."""
-    found = db.session.execute(
-        select(Token, Account, ProviderSession.ended_at)
-        .join(Account, Account.id == Token.account_id)
-        .outerjoin(ProviderSession, ProviderSession.id == Token.sid)
-        .where(Token.access_token_hash == token_digest(value))).first()
+    found = db.session.execute(_BEARER, {"digest": token_digest(value)}).first()
     if found is None or found[0].revoked_at is not None or found[0].access_expires_at <= clock.now():
         return None
     return tuple(found)
@@ -83,10 +91,7 @@ def find_any(value: str) -> tuple[Token, Account, str] | None:
     """For revocation and introspection, in one query: the row of an access or a refresh
     token (live or not: the caller judges), its account, and which of the two it is."""
     digest = token_digest(value)
-    found = db.session.execute(
-        select(Token, Account).join(Account, Account.id == Token.account_id)
-        .where(or_(Token.access_token_hash == digest, Token.refresh_token_hash == digest))
-    ).first()
+    found = db.session.execute(_ANY, {"digest": digest}).first()
     if found is None:
         return None
     row, account = found
@@ -94,9 +99,7 @@ def find_any(value: str) -> tuple[Token, Account, str] | None:
 
 
 def find_refresh_token(value: str) -> Token | None:
-    return db.session.execute(
-        select(Token).where(Token.refresh_token_hash == token_digest(value))
-    ).scalar_one_or_none()
+    return db.session.execute(_REFRESH, {"digest": token_digest(value)}).scalar_one_or_none()
 
 
 def rotate_refresh_token(row: Token) -> bool:
