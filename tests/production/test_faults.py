@@ -152,3 +152,20 @@ def test_database_down_is_temporarily_unavailable_on_the_protocol_endpoints(db_g
                           data={"grant_type": "authorization_code", "code": "x", "token": "x",
                                 "redirect_uri": "http://127.0.0.1:5001/callback"})
     assert again.status_code in (200, 400)                  # answered by the protocol again
+
+
+def test_with_the_database_down_the_jwks_is_served_from_memory_until_its_copy_is_stale(
+        db_gate, server, clock):
+    from idp.policy import Policy
+    assert requests.get(server.url + "/jwks").status_code == 200       # this process's copy
+    db_gate.close()
+    assert requests.get(server.url + "/jwks").status_code == 200
+    assert requests.get(server.url + "/.well-known/openid-configuration").status_code == 200
+
+    clock.shift(Policy().signing_key_cache)                            # the copy is stale
+    stale = requests.get(server.url + "/jwks")
+    assert stale.status_code == 503 and stale.json() == {"error": "temporarily_unavailable"}
+    assert stale.headers["Retry-After"] and stale.headers["Cache-Control"] == "no-store"
+
+    db_gate.open()
+    assert requests.get(server.url + "/jwks").json()["keys"]
