@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 from pathlib import Path
 
 import pytest
 import requests
 from conftest import rows
+from gunicorn_support import all_at_once
 
 pytestmark = pytest.mark.slow
 
@@ -42,22 +42,6 @@ def _login_page(base):
     return http, CSRF.search(page.text).group(1)
 
 
-def _all_at_once(calls):
-    """Run the calls in threads released together; return their responses."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        results[i] = call()
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
-
-
 def _events(log: Path, cause: str) -> int:
     return sum(1 for line in log.read_text().splitlines()
                if '"event": "login_failed"' in line and f'"cause": "{cause}"' in line)
@@ -67,7 +51,7 @@ def test_30_concurrent_wrong_passwords_on_4_workers_evaluate_only_3(app, gunicor
     from idp.models import Throttle
     base, log = gunicorn
     people = [_login_page(base) for _ in range(ATTACKERS)]   # 30 browsers, 30 flows
-    answers = _all_at_once([
+    answers = all_at_once([
         (lambda http=http, token=token: http.post(base + "/login", data={
             "csrf_token": token, "nir": person.nir, "password": "Pas-le-bon-1"}))
         for http, token in people])
@@ -90,7 +74,7 @@ def test_30_concurrent_wrong_codes_on_4_workers_evaluate_only_3(app, gunicorn, p
     code = smtp.code_for(person.email)
     cookies = http.cookies.get_dict()
     wrong = [f"{(int(code) + i) % 1000000:06d}" for i in range(1, ATTACKERS + 1)]
-    answers = _all_at_once([
+    answers = all_at_once([
         (lambda guess=guess: requests.post(base + "/login/code", cookies=cookies, data={
             "csrf_token": token, "code": guess}, allow_redirects=False))
         for guess in wrong])
@@ -107,7 +91,7 @@ def test_30_concurrent_code_requests_on_4_workers_send_only_5_mails(app, gunicor
     http.post(base + "/login", data={"csrf_token": token, "nir": person.nir,
                                      "password": person.password})
     cookies = http.cookies.get_dict()
-    answers = _all_at_once([
+    answers = all_at_once([
         (lambda: requests.post(base + "/login/code/send", cookies=cookies,
                                data={"csrf_token": token}, allow_redirects=False))
         for _ in range(ATTACKERS)])

@@ -29,13 +29,12 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import threading
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
-from gunicorn_support import Gunicorn, provider_env, stop_all
+from gunicorn_support import Gunicorn, all_at_once, provider_env, stop_all
 
 from .instance_support import (
     PORTAL,
@@ -306,22 +305,6 @@ def test_a_token_revoked_on_a_is_refused_on_b(pair, person, smtp):
 
 # -- 4. concurrent wrong passwords over both instances ------------------------------------------
 
-def _all_at_once(calls):
-    """Run the calls in threads released together; return their responses."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        results[i] = call()
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
-
-
 def test_30_concurrent_wrong_passwords_over_both_instances_evaluate_only_3(app, pair, person):
     """A wrong password is evaluated when argon2 has verified it; each verification that fails
     logs one ``login_failed`` (cause ``password``) in the process that made it, and an attempt
@@ -329,7 +312,7 @@ def test_30_concurrent_wrong_passwords_over_both_instances_evaluate_only_3(app, 
     a, b = pair
     targets = [a if i % 2 else b for i in range(ATTACKERS)]
     browsers = [_login_page(target) for target in targets]     # 30 browsers, 30 flows
-    answers = _all_at_once([
+    answers = all_at_once([
         (lambda browser=browser, target=target: browser.post_form(
             target, "/login", {"nir": person.nir, "password": WRONG}))
         for browser, target in zip(browsers, targets, strict=True)])
