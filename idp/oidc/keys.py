@@ -2,9 +2,9 @@
 
 Private keys live in the database encrypted with AES-256-GCM under the key-encryption key
 (``IDP_KEY_ENCRYPTION_KEY``), so every instance signs and verifies with the same keys and a
-rotation done on one is seen by all (within ``Policy.signing_key_cache``). ``rotate()`` adds a key per
-algorithm and retires the previous one: it stops signing at once and stays published for
-``Policy.signing_key_retention`` so that every token it signed still verifies.
+rotation done on one is seen by all (within ``Policy.signing_key_cache``). ``rotate()`` adds
+a key per algorithm and retires the previous one: it stops signing at once and stays published
+for ``Policy.signing_key_retention`` so that every token it signed still verifies.
 """
 
 from __future__ import annotations

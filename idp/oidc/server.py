@@ -72,11 +72,12 @@ class _RefreshView:
 
 
 class _TokenView:
-    """What revocation and introspection see of a token row."""
+    """What revocation and introspection see of a token row (and its account)."""
 
-    def __init__(self, row: Token, kind: str):
+    def __init__(self, row: Token, kind: str, account: Account):
         self.row = row
         self.kind = kind
+        self.account = account
 
     def check_client(self, client):
         return self.row.client_id == client.client_id
@@ -199,9 +200,7 @@ def _find_any(token_string):
     if found is None:
         return None
     row, account, kind = found
-    view = _TokenView(row, kind)
-    view.account = account
-    return view
+    return _TokenView(row, kind, account)
 
 
 class Revocation(RevocationEndpoint):
