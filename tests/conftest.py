@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from service_probe import POSTGRES_PORT, answers
 
 os.environ.setdefault("IDP_PORTAL_SECRET", "demo-portal-secret-0123456789abcdef0123")
 os.environ.setdefault("IDP_FRANCECONNECT_SECRET", "demo-franceconnect-secret-0123456789abcdef")
@@ -24,15 +25,7 @@ CHEAP_POLICY = {"ARGON2_MEMORY_KIB": 1024, "ARGON2_TIME_COST": 1, "ARGON2_PARALL
 PASSWORD = "Ameli2024!"
 
 
-def _pg_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-PG_UP = _pg_answers()
+PG_UP = answers(POSTGRES_PORT)
 
 
 def free_port() -> int:

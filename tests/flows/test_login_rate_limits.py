@@ -3,26 +3,18 @@ per NIR, on memory:// and redis:// storage, answered with a French 429 page."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import pytest
 from conftest import says
+from service_probe import REDIS_PORT, answers
 
 WRONG = "Pas-le-bon-1"
 
 
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(params=["memory://", "redis://127.0.0.1:6379/0"])
 def limiter_storage(request):
-    if request.param.startswith("redis") and not _redis_up():
+    if request.param.startswith("redis") and not answers(REDIS_PORT):
         pytest.skip("Redis does not answer on 127.0.0.1:6379")
     return request.param
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import html
 import re
-import socket
 import uuid
 
 import pytest
 import requests
 import sqlalchemy as sa
+from service_probe import REDIS_PORT, answers
 
 from .gate import Gate
 
@@ -25,14 +25,6 @@ LIMITS_DOWN = ("Pour des raisons de sécurité, le service est momentanément in
 def says(page, sentence: str) -> bool:
     text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.text)))
     return sentence in text
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _password_attempts(app) -> int:
@@ -49,7 +41,7 @@ def _password_attempts(app) -> int:
 
 @pytest.fixture
 def redis_gate():
-    if not _answers(6379):
+    if not answers(REDIS_PORT):
         pytest.skip("Redis does not answer on 127.0.0.1:6379")
     gate = Gate(6379)
     yield gate

@@ -26,7 +26,6 @@ Only PostgreSQL + Redis: two instances sharing an SQLite file is not the product
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import uuid
@@ -35,6 +34,7 @@ from pathlib import Path
 import pytest
 import requests
 from gunicorn_support import Gunicorn, all_at_once, provider_env, stop_all
+from service_probe import REDIS_PORT, answers
 
 from .instance_support import (
     PORTAL,
@@ -69,18 +69,10 @@ SHARED = {
 }
 
 
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def redis_prefix():
     """Flask-Limiter's key prefix for this module's processes; its keys go afterwards."""
-    if not _redis_answers():
+    if not answers(REDIS_PORT):
         pytest.skip("Redis does not answer on 127.0.0.1:6379")
     prefix = "idp-multi-" + uuid.uuid4().hex
     yield prefix
