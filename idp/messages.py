@@ -256,6 +256,19 @@ MESSAGES.update({
     "fc_logout_state": "Vous êtes déconnecté de votre compte ameli, mais la déconnexion de"
                        " FranceConnect n'a pas pu être vérifiée. Fermez votre navigateur pour"
                        " terminer la déconnexion.",
+    # linking by a local login (issue 11.1)
+    "fc_identity_mismatch": "L'identité transmise par FranceConnect ne correspond pas à celle"
+                            " connue de l'Assurance Maladie pour ce compte ameli. Pour des"
+                            " raisons de sécurité, votre identité FranceConnect ne peut pas être"
+                            " reliée à ce compte. Merci de contacter votre caisse d'assurance"
+                            " maladie.",
+    "fc_link_code": "Pour relier votre identité FranceConnect à votre compte ameli, la saisie"
+                    " d'un code de sécurité est nécessaire.",
+    "fc_linked_info": "Votre compte ameli est relié à une identité FranceConnect : vous pouvez"
+                      " vous connecter avec FranceConnect.",
+    "fc_not_linked_info": "Votre compte ameli n'est relié à aucune identité FranceConnect.",
+    "fc_unlinked": "Votre compte ameli n'est plus relié à FranceConnect. Pour vous connecter"
+                   " avec FranceConnect, il faudra à nouveau relier votre compte.",
 })
 
 
@@ -315,6 +328,7 @@ MAIL_SUBJECTS: dict[str, str] = {
     "email_validation": "Validez votre adresse mail pour votre compte ameli",
     "email_changed_notice": "L'adresse mail de votre compte ameli a été modifiée",
     "password_reset": "Réinitialisation du mot de passe de votre compte ameli",
+    "franceconnect_linked": "Votre compte ameli a été relié à FranceConnect",   # issue 11.1
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from . import accounts, keyed, limits, links, mail, messages
+from . import accounts, franceconnect, keyed, limits, links, mail, messages
 from .errors import CodeQuotaReached, FormInvalid, InvalidNir, MailNotSent
 from .extensions import db
 from .models import Account, AccountAction
@@ -76,6 +76,7 @@ def reset(token: str, *, new: str, confirmation: str) -> Account | None:
     if not links.use(row):
         db.session.rollback()
         return None
+    franceconnect.unlink(account)       # issue 11.1: a reset also unties FranceConnect
     set_password(account, new, keep_sid=None)
     limits.clear(keyed.nir_key(account.nir), ("password",))
     return account

@@ -272,6 +272,7 @@ def activate(record_id: str, *, password: str, confirmation: str, terms: bool, e
             account.email, account.email_verified, account.mobile = email, False, mobile or None
             account.terms_accepted_at = account.password_changed_at = now
             account.fund = person.fund
+            account.fc_sub = None           # issue 11.1: a new account, no FranceConnect link
         account.contact_email, account.contact_mobile, account.contact_sms = (bool(c) for c in contacts)
         _, token = links.create("email_validation", ttl=policy().email_validation_ttl,
                                 account_id=account.id, email=email)

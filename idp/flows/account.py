@@ -5,10 +5,10 @@ ameli"."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from .. import addresses, clock, devices, messages, registration, sessions
+from .. import addresses, clock, devices, franceconnect, messages, registration, sessions
 from ..errors import IdpError
 from ..extensions import db
 from ..models import Account, AccountAction
@@ -110,6 +110,18 @@ def revoke_device(device_id):
     devices.revoke(account.id, device_id[:64])
     db.session.commit()
     return _done("device_revoked")
+
+
+@bp.post("/compte/franceconnect/supprimer")
+def unlink_franceconnect():
+    """Issue 11.1: the owner unties the account from FranceConnect (POST, CSRF-protected)."""
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    if franceconnect.unlink(account):
+        current_app.extensions["idp.events"]("franceconnect_unlinked", account_id=account.id,
+                                             how="account_page")
+    return _done("fc_unlinked")
 
 
 @bp.route("/compte/resilier", methods=["GET", "POST"])
