@@ -173,6 +173,11 @@ MESSAGES: dict[str, str] = {
                               " ameli depuis moins de {hours} heures. Pour des raisons de"
                               " sécurité, l'accès au changement de mot de passe de votre compte"
                               " ameli est donc impossible pendant ce délai.",
+    "email_recently_changed_reset": "Une nouvelle adresse mail a été enregistrée dans votre"
+                                    " compte ameli depuis moins de {hours} heures. Pour des"
+                                    " raisons de sécurité, la réinitialisation du mot de passe"
+                                    " de votre compte ameli est donc impossible pendant ce"
+                                    " délai.",
     "wrong_change_code": "Le code de confirmation saisi est erroné. Merci de le vérifier.\n"
                          "Attention: l'accès au service sera bloqué après {attempts} tentatives"
                          " infructueuses.",
@@ -220,6 +225,8 @@ _POLICY_DEFAULTS = {
     "change_code_quota": {"count": lambda p: p.change_code_quota},
     "email_recently_changed": {
         "hours": lambda p: int(p.password_change_after_email_change.total_seconds() // 3600)},
+    "email_recently_changed_reset": {
+        "hours": lambda p: int(p.password_reset_after_email_change.total_seconds() // 3600)},
     "wrong_change_code": {"attempts": lambda p: p.wrong_change_codes_before_lock},
     "change_code_expired": {"minutes": lambda p: _minutes(p.change_code_ttl)},
     "activation_refused": {"attempts": lambda p: p.provisional_code_attempts},

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from sqlalchemy import select
 
 from .. import addresses, clock, devices, franceconnect, messages, registration, sessions
-from ..errors import IdpError
+from ..errors import IdpError, PasswordLocked
 from ..extensions import db
 from ..models import Account, AccountAction
 from ..nir import parse_nir
@@ -36,14 +36,14 @@ def _pending_email(account: Account) -> str | None:
         .order_by(AccountAction.created_at.desc())).scalar()
 
 
-def _page(account, *, errors=None, notice=None, status=200):
+def _page(account, *, errors=None, notice=None, banner=None, status=200):
     return render_template(
         "flows/account.html", account=account, masked_nir=parse_nir(account.nir).masked,
         masked_email=messages.mask_email(account.email) if account.email else None,
         pending_email=_pending_email(account),
         last_login=messages.fmt_last_login(account.previous_login_at)
         if account.previous_login_at else None,
-        devices=devices.live_devices(account.id), errors=errors or {},
+        devices=devices.live_devices(account.id), errors=errors or {}, banner=banner,
         notice=notice or _notice()), status
 
 
@@ -95,7 +95,10 @@ def change_email():
     try:
         addresses.request_email_change(
             account, request.form.get("email", ""),
+            password=request.form.get("current_password", ""),
             make_link=lambda t: url_for("registration.validate_email", token=t, _external=True))
+    except PasswordLocked as error:
+        return _page(account, banner=messages.for_error(error), status=403)
     except IdpError as error:
         errors, _ = field_errors(error)
         return _page(account, errors=errors, status=400)
