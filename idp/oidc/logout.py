@@ -36,8 +36,15 @@ def end_session(live, notify: bool = True) -> None:
     tokens.revoke_where(Token.sid == live.id)
     db.session.commit()
     if notify:
-        queue_logout_tokens(ended)
-        deliver_soon()
+        notify_ended([ended])
+
+
+def notify_ended(ended: list) -> None:
+    """Tell the back-channel clients of sessions that have ended — by a logout, or by a
+    password change, a reset or a closure (``sessions.end_all``, issue 11.9)."""
+    if not sum(queue_logout_tokens(row) for row in ended):
+        return
+    deliver_soon()
 
 
 def queue_logout_tokens(live) -> int:
