@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -59,6 +60,7 @@ def validate_email(token: str) -> Account | None:
     except IntegrityError:
         db.session.rollback()
         return None
+    current_app.extensions["idp.events"]("email_validated", account_id=account.id)
     return account
 
 
@@ -77,6 +79,7 @@ def request_email_change(account: Account, raw_email: str, *, password: str,
                             account_id=account.id, email=email)
     account.email_changed_at = now
     db.session.commit()
+    current_app.extensions["idp.events"]("email_change_requested", account_id=account.id)
     send_validation(email, make_link(token))
     if account.email:
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import update
 
 from . import accounts, clock, codes, devices, keyed, limits, mail, messages, sessions
@@ -113,6 +114,7 @@ def change(account: Account, *, current: str, new: str, confirmation: str,
     if failing:
         raise FormInvalid(errors={"new_password": ("password_rules", {"rules": tuple(failing)})})
     set_password(account, new, keep_sid=keep_sid)
+    current_app.extensions["idp.events"]("password_changed", account_id=account.id)   # 11.17
 
 
 def check_current_password(account: Account, password: str | None, *,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from flask import current_app
+
 from . import accounts, clock, franceconnect, keyed, limits, links, mail, messages
 from .errors import (
     CodeQuotaReached,
@@ -94,5 +96,6 @@ def reset(token: str, *, new: str, confirmation: str) -> Account | None:
         return None
     franceconnect.unlink(account)       # issue 11.1: a reset also unties FranceConnect
     set_password(account, new, keep_sid=None)
+    current_app.extensions["idp.events"]("password_reset", account_id=account.id)     # 11.17
     limits.clear(keyed.nir_key(account.nir), ("password",))
     return account

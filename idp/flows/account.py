@@ -138,6 +138,7 @@ def close():
             closed_on = messages.to_paris(clock.now()).date()
             account.status, account.closed_on = "resigned", closed_on
             db.session.commit()
+            current_app.extensions["idp.events"]("account_closed", account_id=account.id)
             revoke_access(account.id)
             session.clear()
             return render_template(

@@ -29,12 +29,15 @@ MAX_ATTEMPTS = 6
 TIMEOUT = 5.0
 
 
-def end_session(live, notify: bool = True) -> None:
+def end_session(live, notify: bool = True, *, client_id: str | None = None,
+                how: str = "end_session") -> None:
     ended = sessions.end(live.id)
     if ended is None:
         return
     tokens.revoke_where(Token.sid == live.id)
     db.session.commit()
+    current_app.extensions["idp.events"]("logout", account_id=ended.account_id,
+                                         client_id=client_id, how=how)          # issue 11.17
     if notify:
         notify_ended([ended])
 
