@@ -88,7 +88,7 @@ def test_the_login_page_shows_franceconnect_s_button_with_its_explanation_and_an
     assert "S'identifier avec FranceConnect" in text
     assert "Qu'est-ce que FranceConnect ?" in text
     assert text.index("FranceConnect ?") < text.index("OU") < text.index("Mon numéro de sécurité")
-    assert 'action="/franceconnect/login"' in page.text and "<svg" in page.text
+    assert 'action="/franceconnect/login"' in page.text and 'class="fr-connect"' in page.text
     assert "https://" not in re.sub(r'href="https://[^"]+"', "", page.text)  # no outside resource
 
 
