@@ -55,16 +55,19 @@ def end(sid: str) -> ProviderSession | None:
     return db.session.get(ProviderSession, sid) if ended == 1 else None
 
 
-def end_all(account_id: int, except_sid: str | None = None) -> list[ProviderSession]:
+def end_all(account_id: int, except_sid: str | None = None, *,
+            opened_by: str | None = None) -> list[ProviderSession]:
     """End every session of the account but ``except_sid`` (a password change, a reset, a
-    closure), and have their relying parties told as a logout tells them (issue 11.9: the
+    closure) — only those whose ``amr`` names ``opened_by`` when given (a FranceConnect link
+    undone) — and have their relying parties told as a logout tells them (issue 11.9: the
     protocol registers ``idp.sessions_ended``, the back-channel logout)."""
     rows = db.session.execute(
         select(ProviderSession).where(ProviderSession.account_id == account_id,
                                       ProviderSession.ended_at.is_(None))).scalars().all()
     ended = []
     for row in rows:
-        if row.id != except_sid and db.session.execute(
+        if row.id != except_sid and (opened_by is None or opened_by in (row.amr or [])) \
+                and db.session.execute(
                 update(ProviderSession).where(ProviderSession.id == row.id,
                                               ProviderSession.ended_at.is_(None))
                 .values(ended_at=clock.now())).rowcount == 1:

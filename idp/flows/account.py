@@ -124,6 +124,8 @@ def unlink_franceconnect():
     if franceconnect.unlink(account):
         current_app.extensions["idp.events"]("franceconnect_unlinked", account_id=account.id,
                                              how="account_page")
+        # A link made by someone else stops at once: the sessions it opened end too.
+        sessions.end_all(account.id, except_sid=live.id, opened_by="fc")
     return _done("fc_unlinked")
 
 

@@ -184,6 +184,22 @@ def test_the_account_page_shows_the_link_and_undoes_it_by_a_protected_post(
     start_link(browser)                   # FranceConnect alone no longer enters the account
 
 
+def test_undoing_the_link_ends_the_sessions_opened_through_franceconnect(
+        app, server, browser, smtp, upstream, twins):
+    """issue 11.1: a link made by someone else stops working at once, not only for new logins."""
+    linked_by_code(app, browser, smtp, twins)
+    assert browser.get("/compte", allow_redirects=False).status_code == 200
+    owner = type(browser)(server.url)
+    owner.get("/login")
+    owner.submit_credentials(twins.nir, twins.password)
+    owner.ask_code()
+    owner.submit_code(smtp.code_for(twins.email))
+    owner.get("/compte")
+    owner.post_form("/compte/franceconnect/supprimer", {})
+    assert owner.get("/compte", allow_redirects=False).status_code == 200     # the owner's stays
+    assert browser.get("/compte", allow_redirects=False).status_code == 303   # FranceConnect's
+
+
 def test_a_password_reset_removes_the_link(app, server, browser, smtp, upstream, twins):
     """issue 11.1"""
     linked_by_code(app, browser, smtp, twins)
