@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +18,7 @@ from . import clock, links, mail, messages
 from .errors import FormInvalid, MailNotSent
 from .extensions import db
 from .models import Account
+from .password_change import check_current_password
 from .policy import policy
 
 log = logging.getLogger("idp.registration")
@@ -58,21 +60,26 @@ def validate_email(token: str) -> Account | None:
     except IntegrityError:
         db.session.rollback()
         return None
+    current_app.extensions["idp.events"]("email_validated", account_id=account.id)
     return account
 
 
-def request_email_change(account: Account, raw_email: str, *,
+def request_email_change(account: Account, raw_email: str, *, password: str,
                          make_link: Callable[[str], str]) -> str:
-    """A validation link to the new address, a notice to the old one; the 48-hour rule of
-    the password change starts now (seed 004, password change, cas 3)."""
+    """The password asked again (issue 11.4: a stolen session must not move the second factor
+    and the recovery channel), then a validation link to the new address and a notice to the
+    old one; the 48-hour rule of the password change and reset starts now (seed 004, password
+    change, cas 3)."""
     email = parse_email(raw_email)
     if email == account.email or email_taken(email, except_account=account.id):
         raise FormInvalid(errors={"email": ("email_taken", {})})
+    check_current_password(account, password)
     now = clock.now()
     _, token = links.create("email_validation", ttl=policy().email_validation_ttl,
                             account_id=account.id, email=email)
     account.email_changed_at = now
     db.session.commit()
+    current_app.extensions["idp.events"]("email_change_requested", account_id=account.id)
     send_validation(email, make_link(token))
     if account.email:
         try:

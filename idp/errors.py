@@ -153,6 +153,11 @@ class EmailRecentlyChanged(IdpError):     # cas 3
 
 
 @dataclass
+class EmailRecentlyChangedReset(IdpError):    # issue 11.4: cas 3 applied to the reset
+    message_id = "email_recently_changed_reset"
+
+
+@dataclass
 class WrongChangeCode(IdpError):
     message_id = "wrong_change_code"
     field = "code"

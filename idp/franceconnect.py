@@ -37,7 +37,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
-from . import clock
+from . import clock, keyed, mail, messages
+from .errors import MailNotSent
 from .extensions import db
 from .models import Account, FranceConnectLogin, Person
 
@@ -277,12 +278,60 @@ def reconcile(identity: dict) -> tuple[Account | None, str]:
     return account, ""
 
 
+def _pivot(source) -> list[str]:
+    """The pivot identity (FRANCECONNECT.md §8) as compared: names without case or accents."""
+    get = source.get if isinstance(source, dict) else lambda k: getattr(source, k, None)
+    return [_norm(get("given_name")), _norm(get("family_name")), str(get("birthdate") or ""),
+            str(get("gender") or ""), str(get("birthplace") or ""), str(get("birthcountry") or "")]
+
+
+def identity_digest(identity: dict) -> str:
+    """A keyed hash of FranceConnect's pivot identity: what the pending link keeps in the
+    session cookie instead of the identity itself (issue 11.1)."""
+    return keyed.digest("fc_pivot", json.dumps(_pivot(identity)))
+
+
+def registered_identity(account: Account):
+    """Whom the account belongs to: its person in the registry of insured persons, else (an
+    account made by ``user create`` with no registry row) the civil status stored with it."""
+    return db.session.get(Person, account.nir) or account
+
+
+def identity_matches(account: Account, digest: str | None) -> bool:
+    """Whether FranceConnect's pivot identity (as ``identity_digest``) is the account's person."""
+    expected = keyed.digest("fc_pivot", json.dumps(_pivot(registered_identity(account))))
+    return isinstance(digest, str) and secrets.compare_digest(digest, expected)
+
+
+def may_link(account: Account, sub: str) -> bool:
+    """False when the account is tied to another ``sub`` or the ``sub`` to another account."""
+    other = account_for_sub(sub)
+    return account.fc_sub in (None, sub) and (other is None or other.id == account.id)
+
+
 def link(account: Account, sub: str) -> bool:
-    """Tie the FranceConnect ``sub`` to the account; False when either is already tied."""
-    if account.fc_sub not in (None, sub) or (
-            (other := account_for_sub(sub)) is not None and other.id != account.id):
+    """Tie the FranceConnect ``sub`` to the account and tell the owner by mail; False when
+    either is already tied."""
+    if not may_link(account, sub):
         return False
+    already = account.fc_sub == sub
     account.fc_sub = sub
+    db.session.commit()
+    if not already and account.email:
+        try:
+            mail.send("franceconnect_linked", account.email,
+                      linked_at=messages.fmt_last_login(clock.now()))
+        except MailNotSent:
+            log.warning("franceconnect-linked notice not sent")
+    return True
+
+
+def unlink(account: Account) -> bool:
+    """Untie the account from FranceConnect (the account page, a password reset, an account
+    opened again); True when there was a link."""
+    if account.fc_sub is None:
+        return False
+    account.fc_sub = None
     db.session.commit()
     return True
 

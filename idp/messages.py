@@ -173,6 +173,11 @@ MESSAGES: dict[str, str] = {
                               " ameli depuis moins de {hours} heures. Pour des raisons de"
                               " sécurité, l'accès au changement de mot de passe de votre compte"
                               " ameli est donc impossible pendant ce délai.",
+    "email_recently_changed_reset": "Une nouvelle adresse mail a été enregistrée dans votre"
+                                    " compte ameli depuis moins de {hours} heures. Pour des"
+                                    " raisons de sécurité, la réinitialisation du mot de passe"
+                                    " de votre compte ameli est donc impossible pendant ce"
+                                    " délai.",
     "wrong_change_code": "Le code de confirmation saisi est erroné. Merci de le vérifier.\n"
                          "Attention: l'accès au service sera bloqué après {attempts} tentatives"
                          " infructueuses.",
@@ -220,6 +225,8 @@ _POLICY_DEFAULTS = {
     "change_code_quota": {"count": lambda p: p.change_code_quota},
     "email_recently_changed": {
         "hours": lambda p: int(p.password_change_after_email_change.total_seconds() // 3600)},
+    "email_recently_changed_reset": {
+        "hours": lambda p: int(p.password_reset_after_email_change.total_seconds() // 3600)},
     "wrong_change_code": {"attempts": lambda p: p.wrong_change_codes_before_lock},
     "change_code_expired": {"minutes": lambda p: _minutes(p.change_code_ttl)},
     "activation_refused": {"attempts": lambda p: p.provisional_code_attempts},
@@ -256,6 +263,19 @@ MESSAGES.update({
     "fc_logout_state": "Vous êtes déconnecté de votre compte ameli, mais la déconnexion de"
                        " FranceConnect n'a pas pu être vérifiée. Fermez votre navigateur pour"
                        " terminer la déconnexion.",
+    # linking by a local login (issue 11.1)
+    "fc_identity_mismatch": "L'identité transmise par FranceConnect ne correspond pas à celle"
+                            " connue de l'Assurance Maladie pour ce compte ameli. Pour des"
+                            " raisons de sécurité, votre identité FranceConnect ne peut pas être"
+                            " reliée à ce compte. Merci de contacter votre caisse d'assurance"
+                            " maladie.",
+    "fc_link_code": "Pour relier votre identité FranceConnect à votre compte ameli, la saisie"
+                    " d'un code de sécurité est nécessaire.",
+    "fc_linked_info": "Votre compte ameli est relié à une identité FranceConnect : vous pouvez"
+                      " vous connecter avec FranceConnect.",
+    "fc_not_linked_info": "Votre compte ameli n'est relié à aucune identité FranceConnect.",
+    "fc_unlinked": "Votre compte ameli n'est plus relié à FranceConnect. Pour vous connecter"
+                   " avec FranceConnect, il faudra à nouveau relier votre compte.",
 })
 
 
@@ -315,6 +335,7 @@ MAIL_SUBJECTS: dict[str, str] = {
     "email_validation": "Validez votre adresse mail pour votre compte ameli",
     "email_changed_notice": "L'adresse mail de votre compte ameli a été modifiée",
     "password_reset": "Réinitialisation du mot de passe de votre compte ameli",
+    "franceconnect_linked": "Votre compte ameli a été relié à FranceConnect",   # issue 11.1
 }
 
 

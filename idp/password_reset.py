@@ -10,8 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from . import accounts, keyed, limits, links, mail, messages
-from .errors import CodeQuotaReached, FormInvalid, InvalidNir, MailNotSent
+from flask import current_app
+
+from . import accounts, clock, franceconnect, keyed, limits, links, mail, messages
+from .errors import (
+    CodeQuotaReached,
+    EmailRecentlyChangedReset,
+    FormInvalid,
+    InvalidNir,
+    MailNotSent,
+)
 from .extensions import db
 from .models import Account, AccountAction
 from .nir import parse_nir
@@ -60,6 +68,15 @@ def live(token: str | None) -> AccountAction | None:
     return links.live(PURPOSE, token)
 
 
+def refuse_if_email_recent(row: AccountAction) -> None:
+    """Issue 11.4: within ``Policy.password_reset_after_email_change`` of a new address, no
+    reset (seed 004's 48-hour rule of the password change, cas 3, applied to the reset)."""
+    account = db.session.get(Account, row.account_id)
+    changed = account.email_changed_at if account is not None else None
+    if changed is not None and clock.now() < changed + policy().password_reset_after_email_change:
+        raise EmailRecentlyChangedReset()
+
+
 def reset(token: str, *, new: str, confirmation: str) -> Account | None:
     """Set the new password; None when the link is no longer valid. The locks from wrong
     passwords lift, every session, device and token of the account is revoked."""
@@ -67,6 +84,7 @@ def reset(token: str, *, new: str, confirmation: str) -> Account | None:
     account = db.session.get(Account, row.account_id) if row is not None else None
     if account is None:
         return None
+    refuse_if_email_recent(row)
     failing = check_new_password(
         new or "", confirmation=confirmation or "", nir=account.nir,
         birthdate=_birthdate(account.birthdate), policy=policy(),
@@ -76,6 +94,8 @@ def reset(token: str, *, new: str, confirmation: str) -> Account | None:
     if not links.use(row):
         db.session.rollback()
         return None
+    franceconnect.unlink(account)       # issue 11.1: a reset also unties FranceConnect
     set_password(account, new, keep_sid=None)
+    current_app.extensions["idp.events"]("password_reset", account_id=account.id)     # 11.17
     limits.clear(keyed.nir_key(account.nir), ("password",))
     return account

@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -256,6 +257,7 @@ def activate(record_id: str, *, password: str, confirmation: str, terms: bool, e
     if not links.use(row):
         raise ActivationExpired()
     account = accounts.by_nir(row.nir)
+    reopened = account is not None
     status = _ACCOUNT_STATUS.get(person.status, "active")
     try:
         if account is None:
@@ -272,6 +274,7 @@ def activate(record_id: str, *, password: str, confirmation: str, terms: bool, e
             account.email, account.email_verified, account.mobile = email, False, mobile or None
             account.terms_accepted_at = account.password_changed_at = now
             account.fund = person.fund
+            account.fc_sub = None           # issue 11.1: a new account, no FranceConnect link
         account.contact_email, account.contact_mobile, account.contact_sms = (bool(c) for c in contacts)
         _, token = links.create("email_validation", ttl=policy().email_validation_ttl,
                                 account_id=account.id, email=email)
@@ -279,5 +282,7 @@ def activate(record_id: str, *, password: str, confirmation: str, terms: bool, e
     except IntegrityError:                      # the same address taken a moment ago
         db.session.rollback()
         raise FormInvalid(errors={"email": ("email_taken", {})}) from None
+    current_app.extensions["idp.events"]("account_activated", account_id=account.id,
+                                         reopened=reopened)                      # 11.17
     send_validation(email, make_link(token))
     return account

@@ -3,6 +3,7 @@ without asking again, and what logout ends."""
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from . import clock, keyed
@@ -54,14 +55,27 @@ def end(sid: str) -> ProviderSession | None:
     return db.session.get(ProviderSession, sid) if ended == 1 else None
 
 
-def end_all(account_id: int, except_sid: str | None = None) -> list[ProviderSession]:
+def end_all(account_id: int, except_sid: str | None = None, *,
+            opened_by: str | None = None) -> list[ProviderSession]:
+    """End every session of the account but ``except_sid`` (a password change, a reset, a
+    closure) — only those whose ``amr`` names ``opened_by`` when given (a FranceConnect link
+    undone) — and have their relying parties told as a logout tells them (issue 11.9: the
+    protocol registers ``idp.sessions_ended``, the back-channel logout)."""
     rows = db.session.execute(
         select(ProviderSession).where(ProviderSession.account_id == account_id,
                                       ProviderSession.ended_at.is_(None))).scalars().all()
-    ended = [row for row in rows if row.id != except_sid]
-    for row in ended:
-        row.ended_at = clock.now()
+    ended = []
+    for row in rows:
+        if row.id != except_sid and (opened_by is None or opened_by in (row.amr or [])) \
+                and db.session.execute(
+                update(ProviderSession).where(ProviderSession.id == row.id,
+                                              ProviderSession.ended_at.is_(None))
+                .values(ended_at=clock.now())).rowcount == 1:
+            ended.append(row)
     db.session.commit()
+    notify = current_app.extensions.get("idp.sessions_ended")
+    if ended and notify is not None:
+        notify(ended)
     return ended
 
 

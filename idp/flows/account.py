@@ -5,11 +5,11 @@ ameli"."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from .. import addresses, clock, devices, messages, registration, sessions
-from ..errors import IdpError
+from .. import addresses, clock, devices, franceconnect, messages, registration, sessions
+from ..errors import IdpError, PasswordLocked
 from ..extensions import db
 from ..models import Account, AccountAction
 from ..nir import parse_nir
@@ -36,14 +36,14 @@ def _pending_email(account: Account) -> str | None:
         .order_by(AccountAction.created_at.desc())).scalar()
 
 
-def _page(account, *, errors=None, notice=None, status=200):
+def _page(account, *, errors=None, notice=None, banner=None, status=200):
     return render_template(
         "flows/account.html", account=account, masked_nir=parse_nir(account.nir).masked,
         masked_email=messages.mask_email(account.email) if account.email else None,
         pending_email=_pending_email(account),
         last_login=messages.fmt_last_login(account.previous_login_at)
         if account.previous_login_at else None,
-        devices=devices.live_devices(account.id), errors=errors or {},
+        devices=devices.live_devices(account.id), errors=errors or {}, banner=banner,
         notice=notice or _notice()), status
 
 
@@ -95,7 +95,10 @@ def change_email():
     try:
         addresses.request_email_change(
             account, request.form.get("email", ""),
+            password=request.form.get("current_password", ""),
             make_link=lambda t: url_for("registration.validate_email", token=t, _external=True))
+    except PasswordLocked as error:
+        return _page(account, banner=messages.for_error(error), status=403)
     except IdpError as error:
         errors, _ = field_errors(error)
         return _page(account, errors=errors, status=400)
@@ -112,6 +115,20 @@ def revoke_device(device_id):
     return _done("device_revoked")
 
 
+@bp.post("/compte/franceconnect/supprimer")
+def unlink_franceconnect():
+    """Issue 11.1: the owner unties the account from FranceConnect (POST, CSRF-protected)."""
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    if franceconnect.unlink(account):
+        current_app.extensions["idp.events"]("franceconnect_unlinked", account_id=account.id,
+                                             how="account_page")
+        # A link made by someone else stops at once: the sessions it opened end too.
+        sessions.end_all(account.id, except_sid=live.id, opened_by="fc")
+    return _done("fc_unlinked")
+
+
 @bp.route("/compte/resilier", methods=["GET", "POST"])
 def close():
     live, account = current_account()
@@ -123,6 +140,7 @@ def close():
             closed_on = messages.to_paris(clock.now()).date()
             account.status, account.closed_on = "resigned", closed_on
             db.session.commit()
+            current_app.extensions["idp.events"]("account_closed", account_id=account.id)
             revoke_access(account.id)
             session.clear()
             return render_template(

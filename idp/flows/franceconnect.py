@@ -4,14 +4,18 @@
 login page ──button (POST /franceconnect/login)──► FranceConnect ──► /franceconnect/callback
 callback ──state, tokens and userinfo valid──► account by fc_sub ──────────────► logged in
                                           └──► reconciled (one person, active account) ─┘
-                                          └──► /franceconnect/link: one NIR + password login ─┘
+                                          └──► /franceconnect/link: a complete login (the
+                                               login machine: password, then code or a
+                                               trusted device) of the pivot's own person
+                                               ──► /franceconnect/link/done ─┘
 callback ──anything refused──► a French explanation and the local login
 logout (/end_session) of a FranceConnect session ──► FranceConnect's end_session
     ──► /franceconnect/logout-callback (state checked) ──► where the logout was going
 ```
 
-The login machine (``idp.flows.login``) checks the NIR and password of the linking login, with
-its locks and counters; this module never checks a password itself.
+The login machine (``idp.flows.login``) and the login pages run the linking login, with their
+locks, counters and quotas; this module never checks a password or a code itself. Every link
+made is mailed to the account's owner (``idp.franceconnect.link``).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from flask import (
     url_for,
 )
 
-from .. import accounts, clock, interaction, messages, sessions
+from .. import accounts, clock, devices, interaction, messages, sessions
 from .. import franceconnect as fc
 from ..errors import IdpError
 from ..extensions import db, limiter
@@ -99,6 +103,7 @@ def callback():
         if account is None or not fc.link(account, upstream.sub):
             session[LINK_KEY] = {"sub": upstream.sub, "acr": upstream.acr, "amr": upstream.amr,
                                  "id_token": upstream.id_token, "interaction": iid,
+                                 "identity": fc.identity_digest(upstream.identity),
                                  "why": why or "fc_no_account", "at": clock.timestamp()}
             return redirect(url_for("franceconnect.link"), 303)
         current_app.extensions["idp.events"]("franceconnect_linked", account_id=account.id,
@@ -106,36 +111,56 @@ def callback():
     return _log_in(account, upstream, iid)
 
 
+def _pending_link() -> dict | None:
+    pending = session.get(LINK_KEY)
+    if not isinstance(pending, dict) or clock.timestamp() - pending.get("at", 0) > LINK_SECONDS:
+        session.pop(LINK_KEY, None)
+        return None
+    return pending
+
+
+def _link_refused(message_id: str, account: Account, iid: str | None):
+    session.pop(LINK_KEY, None)
+    current_app.extensions["idp.events"]("franceconnect_refused", cause=message_id,
+                                         account_id=account.id)
+    return _explain(message_id, 403, iid=iid)
+
+
 @bp.route("/link", methods=["GET", "POST"])
 @limiter.limit(views._per_ip, methods=["POST"])
 @limiter.limit(views._per_nir, key_func=views._nir_limit_key, methods=["POST"])
 def link():
-    """One NIR + password login ties the FranceConnect identity to the account."""
-    pending = session.get(LINK_KEY)
-    if not isinstance(pending, dict) or clock.timestamp() - pending.get("at", 0) > LINK_SECONDS:
-        session.pop(LINK_KEY, None)
+    """A complete login — the login machine's password step, then its e-mailed code unless a
+    trusted device spares it — ties the FranceConnect identity to the account, when that
+    identity is the account's person (issue 11.1). The code step is the login page's own;
+    ``link_done`` takes its result."""
+    pending = _pending_link()
+    if pending is None:
         return _explain("fc_link_expired")
     iid = pending.get("interaction")
     iid = iid if iid and interaction.details(iid) is not None else None
     error, form_nir = None, ""
     if request.method == "POST":
         form_nir = request.form.get("nir", "")
-        flow = machine.start(None)
+        flow = machine.start(None)      # no authorization request: the code is always asked
         try:
-            outcome = machine.submit_credentials(flow, form_nir, request.form.get("password", ""),
-                                                 None)
-            accounts.refuse_if_unusable(outcome.account)
+            outcome = machine.submit_credentials(
+                flow, form_nir, request.form.get("password", ""),
+                request.cookies.get(devices.COOKIE_NAME))
         except IdpError as failed:
             error = failed
         else:
-            if not fc.link(outcome.account, pending["sub"]):
-                return _explain("fc_already_linked", iid=iid)
-            session.pop(LINK_KEY, None)
-            current_app.extensions["idp.events"]("franceconnect_linked",
-                                                 account_id=outcome.account.id, how="login")
-            upstream = fc.Upstream(sub=pending["sub"], acr=pending["acr"], amr=pending["amr"],
-                                   id_token=pending["id_token"], identity={})
-            return _log_in(outcome.account, upstream, iid)
+            if not fc.identity_matches(outcome.account, pending.get("identity")):
+                return _link_refused("fc_identity_mismatch", outcome.account, iid)
+            if not fc.may_link(outcome.account, pending["sub"]):
+                return _link_refused("fc_already_linked", outcome.account, iid)
+            session[LINK_KEY] = {**pending, "flow": flow.id}
+            views.then_go_to(flow, "franceconnect.link_done")
+            if outcome.needs_code:
+                session[views.NOTICE_KEY] = "fc_link_code"
+                return redirect(url_for("login.show"), 303)
+            return views._finish(flow, machine.authenticated(flow, outcome.account,
+                                                             method=outcome.method))
     field_errors, banner = {}, None
     if error is not None:
         text = messages.for_error(error)
@@ -145,6 +170,28 @@ def link():
         intro=messages.text("fc_link_intro"), link_form=True, field_errors=field_errors,
         banner=banner, form_nir=form_nir,
         login_url=url_for("login.show", interaction=iid) if iid else url_for("login.show"))
+
+
+@bp.get("/link/done")
+def link_done():
+    """The login of ``link`` is complete: the link is made, the FranceConnect session opens."""
+    done, pending = views.result_for("franceconnect.link_done"), _pending_link()
+    if done is None or pending is None or pending.get("flow") != done[0]:
+        session.pop(LINK_KEY, None)
+        return _explain("fc_link_expired")
+    iid = pending.get("interaction")
+    iid = iid if iid and interaction.details(iid) is not None else None
+    account = db.session.get(Account, done[1].account_id)
+    if account is None or not fc.identity_matches(account, pending.get("identity")):
+        return _explain("fc_link_expired")
+    if not fc.link(account, pending["sub"]):
+        return _link_refused("fc_already_linked", account, iid)
+    session.pop(LINK_KEY, None)
+    current_app.extensions["idp.events"]("franceconnect_linked", account_id=account.id,
+                                         how="login")
+    upstream = fc.Upstream(sub=pending["sub"], acr=pending["acr"], amr=pending["amr"],
+                           id_token=pending["id_token"], identity={})
+    return _log_in(account, upstream, iid)
 
 
 def _log_in(account: Account, upstream: fc.Upstream, iid: str | None):

@@ -9,6 +9,7 @@ from ..errors import (
     ChangeCodeLocked,
     ChangeCodeQuotaReached,
     EmailRecentlyChanged,
+    EmailRecentlyChangedReset,
     IdpError,
     PasswordLocked,
 )
@@ -142,8 +143,15 @@ def reset(token):
     invalid = render_template("flows/notice.html", title="Mot de passe oublié ?",
                               banner=messages.text("link_invalid"),
                               links=[(url_for("password.forgot"), "Mot de passe oublié ?")]), 400
-    if password_reset.live(token) is None:
+    row = password_reset.live(token)
+    if row is None:
         return invalid
+    try:
+        password_reset.refuse_if_email_recent(row)
+    except EmailRecentlyChangedReset as error:
+        return render_template("flows/notice.html", title="Mot de passe oublié ?",
+                               banner=messages.for_error(error),
+                               links=[(url_for("login.show"), "J'accède à mon compte ameli")]), 403
     errors = {}
     if request.method == "POST":
         try:

@@ -32,6 +32,10 @@ bp = Blueprint("login", __name__)
 FLOW_KEY = "login_flow"
 INTERACTION_KEY = "login_interaction"   # to resume the right request after a stale flow
 NOTICE_KEY = "login_notice"
+# A journey that needs a complete login of its own (the FranceConnect link, issue 11.1):
+# {"flow": id, "endpoint": where the browser goes once that flow is done, "result": …}.
+THEN_KEY = "login_then"
+NOTICES = ("flow_expired", "fc_link_code")
 
 
 def _per_ip() -> str:
@@ -100,7 +104,7 @@ def show():
     iid = request.args.get("interaction")
     flow = _flow()
     notice = session.pop(NOTICE_KEY, None)
-    notice = messages.text(notice) if notice in ("flow_expired",) else None
+    notice = messages.text(notice) if notice in NOTICES else None
     if iid is not None and (flow is None or flow.interaction_id != iid):
         if interaction.details(iid) is None:
             return render_template("error.html", message_id="interaction_expired"), 400
@@ -224,11 +228,30 @@ def _finish(flow, result):
     return _complete(flow, result)
 
 
+def then_go_to(flow, endpoint: str) -> None:
+    """Once ``flow`` (a login with no authorization request) is done, hand its result to
+    ``endpoint`` instead of opening the account page."""
+    session[FLOW_KEY] = flow.id
+    session[THEN_KEY] = {"flow": flow.id, "endpoint": endpoint}
+
+
+def result_for(endpoint: str) -> tuple[str, interaction.AuthResult] | None:
+    """(flow id, result) of a login done for ``endpoint``, once."""
+    then = session.pop(THEN_KEY, None)
+    if not isinstance(then, dict) or then.get("endpoint") != endpoint or "result" not in then:
+        return None
+    return then["flow"], interaction.AuthResult.from_json(then["result"])
+
+
 def _complete(flow, result):
     resume = machine.finish(flow, result)
     session.pop("pending_result", None)
     if resume is not None:
         return redirect(resume, 303)
+    then = session.get(THEN_KEY)
+    if isinstance(then, dict) and then.get("flow") == flow.id:
+        session[THEN_KEY] = {**then, "result": result.to_json()}
+        return redirect(url_for(then["endpoint"]), 303)
     # A login on our own pages: the session is renewed and opened here.
     sid = machine.open_direct_session(result)
     session.clear()

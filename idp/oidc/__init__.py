@@ -17,5 +17,7 @@ def init_app(app: Flask) -> None:
     from .published import PublishedDocuments
     from .server import Server
     app.extensions["idp.server"] = Server(app)
+    from .logout import notify_ended
+    app.extensions["idp.sessions_ended"] = notify_ended     # sessions.end_all (issue 11.9)
     app.register_blueprint(bp)
     app.wsgi_app = PublishedDocuments(app, app.wsgi_app)

@@ -100,7 +100,7 @@ def resume(iid):
         # Another person, or nobody: a new provider session (the other person's ends, and its
         # clients are told), and a new Flask session (no fixation).
         if live is not None:
-            logout.end_session(live)
+            logout.end_session(live, how="another_login")
         live = sessions.open_session(result)
         session.clear()
         session["sid"] = live.id
@@ -243,7 +243,7 @@ def end_session():
         # end the session the hint names.
         live = sessions.live(hinted_sid)
     if live is not None:
-        logout.end_session(live)
+        logout.end_session(live, client_id=client.client_id if client is not None else None)
     session.pop("sid", None)
     if target:
         state = params.get("state")

@@ -29,15 +29,25 @@ MAX_ATTEMPTS = 6
 TIMEOUT = 5.0
 
 
-def end_session(live, notify: bool = True) -> None:
+def end_session(live, notify: bool = True, *, client_id: str | None = None,
+                how: str = "end_session") -> None:
     ended = sessions.end(live.id)
     if ended is None:
         return
     tokens.revoke_where(Token.sid == live.id)
     db.session.commit()
+    current_app.extensions["idp.events"]("logout", account_id=ended.account_id,
+                                         client_id=client_id, how=how)          # issue 11.17
     if notify:
-        queue_logout_tokens(ended)
-        deliver_soon()
+        notify_ended([ended])
+
+
+def notify_ended(ended: list) -> None:
+    """Tell the back-channel clients of sessions that have ended — by a logout, or by a
+    password change, a reset or a closure (``sessions.end_all``, issue 11.9)."""
+    if not sum(queue_logout_tokens(row) for row in ended):
+        return
+    deliver_soon()
 
 
 def queue_logout_tokens(live) -> int:

@@ -128,7 +128,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if row is None:
             return None
         if row.rotated_at is not None:
-            tokens.revoke_family(row)      # a rotated token came back: the family is stolen
+            tokens.revoke_reused_family(row)   # a rotated token came back: the family is stolen
             return None
         if not tokens.refresh_usable(row):
             return None

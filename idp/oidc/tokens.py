@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import bindparam, or_, select, update
 
 from .. import clock, keyed
@@ -48,7 +49,10 @@ def consume_code(code: str, client_id: str) -> AuthorizationCode | None:
         db.session.commit()
         return row
     if row is not None and row.client_id == client_id and row.used_at is not None:
-        revoke_where(Token.code_hash == digest)
+        revoked = revoke_where(Token.code_hash == digest)
+        db.session.commit()
+        current_app.extensions["idp.events"]("code_replay_revoked", client_id=client_id,
+                                             account_id=row.account_id, tokens=revoked)
     db.session.commit()
     return None
 
@@ -110,8 +114,7 @@ def rotate_refresh_token(row: Token) -> bool:
                             Token.revoked_at.is_(None))
         .values(rotated_at=now)).rowcount
     if moved != 1:
-        revoke_where(Token.family == row.family)
-        db.session.commit()
+        revoke_reused_family(row)
         return False
     return True
 
@@ -125,6 +128,15 @@ def revoke_where(*conditions) -> int:
 def revoke_family(row: Token) -> None:
     revoke_where(Token.family == row.family)
     db.session.commit()
+
+
+def revoke_reused_family(row: Token) -> None:
+    """A refresh token used twice: the family is stolen, every token of it is revoked and
+    the audit trail says so (issue 11.17)."""
+    revoked = revoke_where(Token.family == row.family)
+    db.session.commit()
+    current_app.extensions["idp.events"]("refresh_reuse_revoked", client_id=row.client_id,
+                                         account_id=row.account_id, tokens=revoked)
 
 
 def refresh_usable(row: Token, now: datetime | None = None) -> bool:

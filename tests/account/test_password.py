@@ -168,7 +168,8 @@ def test_a_new_address_blocks_the_password_change_for_48_hours(
         server, browser, smtp, app, person, clock):
     logged_in(browser, smtp, person)
     browser.get("/compte")
-    page = browser.post_form("/compte/adresse-mail", {"email": "valerie.neuve@example.fr"})
+    page = browser.post_form("/compte/adresse-mail", {"email": "valerie.neuve@example.fr",
+                                                      "current_password": person.password})
     assert says(page, messages.text("email_change_sent"))
     assert "Nouvelle adresse en attente de validation : valerie.neuve@example.fr" in text_of(page)
     notice = smtp.last_text(person.email)

@@ -108,6 +108,14 @@ def test_password_reset_mail_gives_a_single_use_link_and_its_validity():
     assert "valable 1 heure et ne peut être utilisé qu'une seule fois" in body
 
 
+def test_franceconnect_linked_mail_says_when_and_how_to_undo_it():
+    """issue 11.1: the owner learns of every link, and where to remove it."""
+    body = render("franceconnect_linked", linked_at="04/01/2023 à 15:30")
+    assert "Votre compte ameli a été relié à FranceConnect le 04/01/2023 à 15:30 (heure de" \
+           " Paris)." in body
+    assert "supprimez ce lien depuis la rubrique « Mes informations »" in body
+
+
 def test_every_template_has_a_french_subject_and_every_subject_a_template():
     assert {p.stem for p in MAIL_DIR.glob("*.txt")} == set(MAIL_SUBJECTS)
     assert all("ameli" in subject for subject in MAIL_SUBJECTS.values())
@@ -115,7 +123,7 @@ def test_every_template_has_a_french_subject_and_every_subject_a_template():
 
 def test_bodies_start_with_bonjour_and_end_with_one_newline_at_most():
     context = {"code": "123456", "ttl_minutes": 15, "ttl_text": "7 jours",
-               "changed_at": "x", "link": "https://idp.example/l"}
+               "changed_at": "x", "link": "https://idp.example/l", "linked_at": "x"}
     for path in MAIL_DIR.glob("*.txt"):
         body = render(path.stem, **context)
         assert body.startswith("Bonjour,\n"), path.name

@@ -88,7 +88,7 @@ def test_the_login_page_shows_franceconnect_s_button_with_its_explanation_and_an
     assert "S'identifier avec FranceConnect" in text
     assert "Qu'est-ce que FranceConnect ?" in text
     assert text.index("FranceConnect ?") < text.index("OU") < text.index("Mon numéro de sécurité")
-    assert 'action="/franceconnect/login"' in page.text and "<svg" in page.text
+    assert 'action="/franceconnect/login"' in page.text and 'class="fr-connect"' in page.text
     assert "https://" not in re.sub(r'href="https://[^"]+"', "", page.text)  # no outside resource
 
 
@@ -147,13 +147,17 @@ def test_without_the_portal_the_button_opens_the_account_page(server, browser, u
     assert page.status_code == 200 and page.url.endswith("/compte"), page.url
 
 
-@pytest.mark.parametrize("setup, reason", [
-    ("nobody", "Nous n'avons pas retrouvé automatiquement votre compte ameli"),
-    ("twins", "correspond à plusieurs assurés"),
-    ("no_account", "aucun compte ameli actif"),
+@pytest.mark.parametrize("setup, reason, links", [
+    ("twins", "correspond à plusieurs assurés", True),
+    ("nobody", "Nous n'avons pas retrouvé automatiquement votre compte ameli", False),
+    ("no_account", "aucun compte ameli actif", False),
 ])
-def test_an_identity_that_cannot_be_reconciled_is_explained_and_linked_by_one_local_login(
-        app, server, browser, upstream, person, setup, reason):
+def test_an_identity_that_cannot_be_reconciled_is_explained_and_linked_only_to_its_own_person(
+        app, server, browser, smtp, upstream, person, setup, reason, links):
+    """issue 11.1: the local login links only the account whose registry person is the pivot
+    identity, and only once complete (the e-mailed code). Before, an identity matching another
+    NIR ("no_account") or nobody at all was linked to whatever account logged in."""
+    from idp import messages
     from idp.extensions import db
     from idp.models import Person
     pivot = {k: upstream.identity[k] for k in ("given_name", "family_name", "birthdate",
@@ -174,9 +178,16 @@ def test_an_identity_that_cannot_be_reconciled_is_explained_and_linked_by_one_lo
     wrong = browser.post_form("/franceconnect/link", {"nir": person.nir, "password": "Faux2024!"})
     assert "Le mot de passe saisi est incorrect" in visible(wrong)
     assert fc_sub_of(app, person.nir) is None
-    done = browser.post_form("/franceconnect/link", {"nir": person.nir, "password": person.password},
-                             allow_redirects=False)
-    landing = follow(browser, done)
+    page = browser.post_form("/franceconnect/link", {"nir": person.nir,
+                                                     "password": person.password})
+    if not links:
+        assert page.status_code == 403
+        assert messages.text("fc_identity_mismatch") in visible(page)
+        assert fc_sub_of(app, person.nir) is None
+        return
+    assert "Recevoir un code de sécurité" in page.text and fc_sub_of(app, person.nir) is None
+    browser.ask_code()
+    landing = follow(browser, browser.submit_code(smtp.code_for(person.email)))
     assert landing.headers["Location"].startswith(PORTAL)
     assert fc_sub_of(app, person.nir) == upstream.sub
     assert claims_of(portal_tokens(server, landing.headers["Location"])["id_token"])["amr"][0] == "fc"
