@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from .transport import HOST_PREFIX
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -89,6 +91,9 @@ def load(app: Flask, test_config: dict | None) -> None:
     cfg["ISSUER"] = issuer
     # Every cookie is Secure when the issuer is https (issue 3, issue 6).
     cfg["SESSION_COOKIE_SECURE"] = parts.scheme == "https"
+    # ... and named __Host-… (issue 11.15: Secure, Path=/, no Domain; see idp.transport).
+    if cfg["SESSION_COOKIE_SECURE"] and not str(cfg["SESSION_COOKIE_NAME"]).startswith(HOST_PREFIX):
+        cfg["SESSION_COOKIE_NAME"] = HOST_PREFIX + str(cfg["SESSION_COOKIE_NAME"])
 
     uri = str(cfg["SQLALCHEMY_DATABASE_URI"])
     if not uri.startswith(("sqlite:", "postgresql")):

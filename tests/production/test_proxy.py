@@ -26,5 +26,5 @@ def test_the_session_cookie_is_secure_behind_a_proxy_with_an_https_issuer(proxie
                           follow_redirects=True)
     cookies = response.headers.getlist("Set-Cookie") or [
         h for r in response.history for h in r.headers.getlist("Set-Cookie")]
-    session = [c for c in cookies if c.startswith("idp_session=")]
+    session = [c for c in cookies if c.startswith("__Host-idp_session=")]   # issue 11.15
     assert session and all("Secure" in c for c in session), cookies
