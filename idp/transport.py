@@ -11,10 +11,13 @@ the names of our cookies, and the CSRF check's rules on the origin of a POST.
   no Domain, so that neither a sibling host nor a plain-HTTP page can set or shadow them);
   plain names on the loopback http issuer of ``make run``.
 * ``OriginCheckedCSRF``: Flask-WTF's CSRF token and strict referrer check, plus the
-  ``Origin`` header when the browser sends one: another origin (or ``null``) is refused.
+  ``Origin`` header when the browser sends one: an origin other than the issuer's or the
+  request's own (or ``null``) is refused.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import current_app, g, request
 from flask_wtf.csrf import CSRFProtect
@@ -43,8 +46,11 @@ def headers(app, secure: bool) -> list[tuple[str, str]]:
     return common
 
 
-def _own_origin() -> str:
-    return f"{request.scheme}://{request.host}"
+def _own_origins() -> set[str]:
+    """The issuer's origin (what browsers see, also behind a proxy that forwards neither the
+    scheme nor the host) and the request's own."""
+    issuer = urlsplit(current_app.config["ISSUER"])
+    return {f"{issuer.scheme}://{issuer.netloc}", f"{request.scheme}://{request.host}"}
 
 
 class OriginCheckedCSRF(CSRFProtect):
@@ -57,5 +63,5 @@ class OriginCheckedCSRF(CSRFProtect):
         if not g.get("csrf_valid"):
             return      # exempt view or method: nothing was checked, nothing to add
         origin = request.headers.get("Origin")
-        if origin is not None and origin != _own_origin():
+        if origin is not None and origin not in _own_origins():
             self._error_response("The origin does not match the host.")

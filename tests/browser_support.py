@@ -1,12 +1,18 @@
 """What a person does in a real browser (the ``page`` fixture of ``tests/conftest.py``): fill
 the provider's forms and press their buttons, read what the page says; and what the browser
 keeps of our cookies, which over HTTPS must all be ``__Host-``, ``Secure``, ``Path=/`` and
-host-only (issue 10, issue 11.15).
+host-only (issue 10, issue 11.15); and ``ClientSite``, a relying party's pages on a loopback
+port, where the browser lands at the end of a journey.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs, urlparse
+
+from live_support import free_port
 
 _SPACE = re.compile(r"\s+")
 
@@ -62,3 +68,40 @@ def assert_cookies_fit_the_scheme(page, server, *names: str) -> None:
             assert not cookie["domain"].startswith("."), cookie
         else:
             assert not name.startswith("__Host-"), name
+
+
+class ClientSite:
+    """The relying party's pages: records what the browser brings (query or form body)."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.arrivals: list[tuple[str, str, dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _arrive(self, params: dict):
+                outer.arrivals.append((self.command, self.path.split("?")[0], params))
+                body = b"<!doctype html><title>client</title><main>client</main>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                self._arrive({k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()})
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                self._arrive({k: v[0] for k, v in parse_qs(body).items()})
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = HTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from live_support import LiveServer, free_port
 from service_probe import POSTGRES_PORT, answers
 
 os.environ.setdefault("IDP_PORTAL_SECRET", "demo-portal-secret-0123456789abcdef0123")
@@ -26,12 +25,6 @@ PASSWORD = "Ameli2024!"
 
 
 PG_UP = answers(POSTGRES_PORT)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- databases -----------------------------------------------------------------------------
@@ -229,19 +222,6 @@ def app(app_config):
         from idp.extensions import db
         db.session.remove()
         db.engine.dispose()
-
-
-class LiveServer:
-    def __init__(self, app, port):
-        from werkzeug.serving import make_server
-        self.app = app
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
 
 
 class TlsServer:

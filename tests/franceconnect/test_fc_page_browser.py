@@ -8,7 +8,7 @@ import secrets
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from browser_support import assert_cookies_fit_the_scheme
+from browser_support import ClientSite, assert_cookies_fit_the_scheme, log_in, shown
 
 pytestmark = pytest.mark.browser
 
@@ -37,3 +37,25 @@ def test_the_franceconnect_login_page_works_on_a_phone(page, server, fc_callback
         page.keyboard.press("Enter")
     query = parse_qs(urlparse(leaving.value.url).query)
     assert query["error"] == ["access_denied"] and query["state"] == [state]
+
+
+def test_a_person_logs_in_on_the_franceconnect_page_and_franceconnect_gets_a_code(
+        page, server, person, smtp, fc_callback_port):
+    """issue 10: the branded page's login (password and e-mailed code) over http and https,
+    and FranceConnect's callback receives the code and its state."""
+    franceconnect = ClientSite(fc_callback_port)
+    try:
+        state = secrets.token_hex(32)
+        page.goto(server.url + "/authorize?" + urlencode({
+            "client_id": "franceconnect", "response_type": "code", "state": state,
+            "redirect_uri": franceconnect.base + "/api/v2/oidc-callback", "acr_values": "eidas1",
+            "scope": "openid profile email birth", "nonce": secrets.token_hex(32)}))
+        assert "Revenir sur FranceConnect" in shown(page)
+        log_in(page, server, person, smtp, start="")
+        method, _, params = [a for a in franceconnect.arrivals
+                             if a[1] == "/api/v2/oidc-callback"][-1]
+        assert method == "GET"
+        assert params["state"] == state and params["code"] and params["iss"] == server.url
+        assert_cookies_fit_the_scheme(page, server, "idp_session")
+    finally:
+        franceconnect.stop()

@@ -5,56 +5,17 @@ form_post, then the relying party's logout. The relying party is Authlib's clien
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import urlencode
 
 import pytest
-from browser_support import assert_cookies_fit_the_scheme, log_in, press, says, shown
+from browser_support import ClientSite, assert_cookies_fit_the_scheme, log_in, press, says, shown
 from parties import SECRET
-from rp import Answer, RelyingParty, free_port
+from rp import Answer, RelyingParty
 
 from idp import messages
 
 pytestmark = pytest.mark.browser
-
-
-class ClientSite:
-    """The relying party's pages: records what the browser brings (query or form body)."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.arrivals: list[tuple[str, str, dict]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _arrive(self, params: dict):
-                outer.arrivals.append((self.command, self.path.split("?")[0], params))
-                body = b"<!doctype html><title>client</title><main>client</main>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self):
-                self._arrive({k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()})
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                self._arrive({k: v[0] for k, v in parse_qs(body).items()})
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = HTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

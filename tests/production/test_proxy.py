@@ -39,7 +39,7 @@ def serve(app_config):
     Flask-Limiter is a process-wide singleton, bound to the last app made)."""
     import uuid
 
-    from conftest import LiveServer, free_port
+    from live_support import LiveServer, free_port
 
     from idp import create_app
     from idp.extensions import db, limiter
@@ -47,12 +47,15 @@ def serve(app_config):
     started = []
 
     def start(**config):
+        """``{port}`` in a string value is the server's port."""
+        port = free_port()
+        config = {k: v.format(port=port) if isinstance(v, str) else v for k, v in config.items()}
         limiter._key_prefix = ""
         application = create_app({**app_config, "RATELIMIT_KEY_PREFIX": "idp-test-" + uuid.uuid4().hex,
                                   **config})
         with application.app_context():
             keys.ensure_keys()
-        live = LiveServer(application, free_port())
+        live = LiveServer(application, port)
         started.append(live)
         return live
 
@@ -155,3 +158,21 @@ def test_hsts_ignores_x_forwarded_proto_without_proxy_fix(serve):
     for path in ("/login", "/jwks"):
         answer = requests.get(live.url + path, headers={"X-Forwarded-Proto": "https"})
         assert "Strict-Transport-Security" not in answer.headers, path
+
+
+def test_a_form_posted_from_the_issuers_origin_is_ours_whatever_host_reached_us(serve):
+    """issue 10: behind a proxy that forwards neither scheme nor host, the browser's Origin is
+    the issuer's, not the request's: both are ours; any other is refused."""
+    import re
+
+    import requests
+    live = serve(ISSUER="http://localhost:{port}")          # reached as 127.0.0.1:{port}
+    issuer = live.app.config["ISSUER"]
+    for origin, status in ((issuer, 200), (live.url, 200), ("http://evil.example", 400)):
+        http = requests.Session()
+        token = re.search(r'name="csrf_token" value="([^"]+)"',
+                          http.get(live.url + "/login").text).group(1)
+        answer = http.post(live.url + "/login", headers={"Origin": origin},
+                           data={"csrf_token": token, "nir": "1840175056123",
+                                 "password": "Pas-le-bon-1"})
+        assert answer.status_code == status, origin
