@@ -94,6 +94,11 @@ def load(app: Flask, test_config: dict | None) -> None:
     # ... and named __Host-… (issue 11.15: Secure, Path=/, no Domain; see idp.transport).
     if cfg["SESSION_COOKIE_SECURE"] and not str(cfg["SESSION_COOKIE_NAME"]).startswith(HOST_PREFIX):
         cfg["SESSION_COOKIE_NAME"] = HOST_PREFIX + str(cfg["SESSION_COOKIE_NAME"])
+    if cfg["SESSION_COOKIE_SECURE"] and (cfg.get("SESSION_COOKIE_DOMAIN")
+                                         or cfg.get("SESSION_COOKIE_PATH") not in (None, "/")):
+        # a browser drops a __Host- cookie that names a Domain or another Path: nobody could log in
+        raise ConfigError("IDP_SESSION_COOKIE_DOMAIN and IDP_SESSION_COOKIE_PATH: must stay unset "
+                          "with an https issuer (the session cookie is __Host-: Path=/, no Domain)")
 
     uri = str(cfg["SQLALCHEMY_DATABASE_URI"])
     if not uri.startswith(("sqlite:", "postgresql")):

@@ -176,3 +176,16 @@ def test_a_form_posted_from_the_issuers_origin_is_ours_whatever_host_reached_us(
                            data={"csrf_token": token, "nir": "1840175056123",
                                  "password": "Pas-le-bon-1"})
         assert answer.status_code == status, origin
+
+
+@pytest.mark.parametrize("setting", [{"SESSION_COOKIE_DOMAIN": "ameli.example.fr"},
+                                     {"SESSION_COOKIE_PATH": "/idp"}])
+def test_an_https_issuer_refuses_a_cookie_domain_or_path_that_breaks_the_host_prefix(
+        app_config, setting):
+    """issue 11.15: a __Host- cookie with a Domain or another Path is dropped by browsers;
+    the start is refused with one line naming the settings."""
+    from idp import create_app
+    with pytest.raises(SystemExit) as stopped:
+        create_app({**app_config, "ISSUER": "https://connexion.example.fr", **setting})
+    assert "IDP_SESSION_COOKIE_DOMAIN and IDP_SESSION_COOKIE_PATH" in str(stopped.value)
+    create_app({**app_config, **setting})          # plain http (make run): no prefix, allowed
