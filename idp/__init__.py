@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from . import config, events
+from . import config, events, transport
 from .extensions import csrf, db, limiter, migrate
 from .extensions import mail as mail_extension
 from .metrics import Metrics
@@ -47,10 +47,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     audit.init_app(app)
     app.extensions["idp.metrics"] = Metrics()
 
-    if app.config.get("PROXY_FIX"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-        app.wsgi_app = ProxyFix(app.wsgi_app, **app.config["PROXY_FIX"])
-
     from . import oidc
     from .flows import init_app as init_flows
     try:
@@ -58,6 +54,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     except oidc.ClientsFileError as exc:
         raise SystemExit("idp: clients file refused:\n  " + "\n  ".join(exc.errors)) from None
     init_flows(app)
+    # Outermost, so that the published documents ahead of Flask see the client's scheme too
+    # (HSTS on HTTPS only). Unset, X-Forwarded-* is never read: the peer's address is the
+    # one the per-IP limits and /metrics' loopback rule judge (issue 11.15).
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, **app.config["PROXY_FIX"])
 
     from . import ops
     app.register_blueprint(ops.bp)
@@ -112,8 +114,8 @@ def _request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        for name, value in transport.headers(app, request.is_secure):
+            response.headers.setdefault(name, value)
         if response.mimetype == "text/html":
             response.headers.setdefault(
                 "Content-Security-Policy",

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from .transport import HOST_PREFIX
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -89,6 +91,14 @@ def load(app: Flask, test_config: dict | None) -> None:
     cfg["ISSUER"] = issuer
     # Every cookie is Secure when the issuer is https (issue 3, issue 6).
     cfg["SESSION_COOKIE_SECURE"] = parts.scheme == "https"
+    # ... and named __Host-… (issue 11.15: Secure, Path=/, no Domain; see idp.transport).
+    if cfg["SESSION_COOKIE_SECURE"] and not str(cfg["SESSION_COOKIE_NAME"]).startswith(HOST_PREFIX):
+        cfg["SESSION_COOKIE_NAME"] = HOST_PREFIX + str(cfg["SESSION_COOKIE_NAME"])
+    if cfg["SESSION_COOKIE_SECURE"] and (cfg.get("SESSION_COOKIE_DOMAIN")
+                                         or cfg.get("SESSION_COOKIE_PATH") not in (None, "/")):
+        # a browser drops a __Host- cookie that names a Domain or another Path: nobody could log in
+        raise ConfigError("IDP_SESSION_COOKIE_DOMAIN and IDP_SESSION_COOKIE_PATH: must stay unset "
+                          "with an https issuer (the session cookie is __Host-: Path=/, no Domain)")
 
     uri = str(cfg["SQLALCHEMY_DATABASE_URI"])
     if not uri.startswith(("sqlite:", "postgresql")):

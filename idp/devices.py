@@ -19,9 +19,15 @@ from . import clock, keyed
 from .extensions import db
 from .models import TrustedDevice
 from .policy import policy
+from .transport import secure_cookie_name
 
-COOKIE_NAME = "idp_device"
+COOKIE_NAME = "idp_device"      # plain http (make run); over https: __Host-idp_device
 MAX_COOKIE_LENGTH = 512
+
+
+def cookie_name() -> str:
+    """The trust cookie's name for the running app (``idp.transport``)."""
+    return secure_cookie_name(COOKIE_NAME)
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -5,8 +5,9 @@ from flask_limiter.util import get_remote_address
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+
+from .transport import OriginCheckedCSRF
 
 
 class Base(DeclarativeBase):
@@ -19,5 +20,5 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 mail = Mail()
-csrf = CSRFProtect()
+csrf = OriginCheckedCSRF()   # Flask-WTF's check, and the Origin header (issue 10)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -78,6 +78,11 @@ class Policy:
     # key not yet in the copy makes the copy be read again at once.
     signing_key_cache: timedelta = timedelta(seconds=10)
 
+    # -- HTTPS (issue 11.15): how long a browser keeps to HTTPS for the provider's host
+    # (Strict-Transport-Security). A year: OWASP's HSTS cheat sheet and the preload lists ask
+    # at least that; the provider is never meant to be reached over plain HTTP again.
+    hsts_max_age: timedelta = timedelta(days=365)
+
     @classmethod
     def from_mapping(cls, values: dict | None) -> "Policy":
         """Build from config: durations as seconds or timedelta, counts as integers."""

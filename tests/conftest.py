@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from live_support import LiveServer, free_port
 from service_probe import POSTGRES_PORT, answers
 
 os.environ.setdefault("IDP_PORTAL_SECRET", "demo-portal-secret-0123456789abcdef0123")
@@ -26,12 +25,6 @@ PASSWORD = "Ameli2024!"
 
 
 PG_UP = answers(POSTGRES_PORT)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- databases -----------------------------------------------------------------------------
@@ -187,10 +180,33 @@ def clock():
 
 # -- the app and its server ----------------------------------------------------------------
 
+SCHEMES = ("http", "https")
+
+
+def pytest_generate_tests(metafunc):
+    """Every browser test runs twice (issue 10): on plain HTTP and over TLS."""
+    if metafunc.definition.get_closest_marker("browser") and "scheme" in metafunc.fixturenames:
+        metafunc.parametrize("scheme", SCHEMES)
+
+
 @pytest.fixture
-def app_config(tmp_path, database_uri, smtp):
+def scheme() -> str:
+    """How ``server`` serves the provider: "http" (in-process) unless a test asks "https"
+    (gunicorn with a certificate); browser tests get both (``pytest_generate_tests``)."""
+    return "http"
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory):
+    """A certificate for 127.0.0.1 and localhost, and the authority a client trusts."""
+    from tls_support import make_certificate
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def app_config(tmp_path, database_uri, smtp, scheme):
     port = free_port()
-    return _base_config(tmp_path, database_uri, ISSUER=f"http://127.0.0.1:{port}",
+    return _base_config(tmp_path, database_uri, ISSUER=f"{scheme}://127.0.0.1:{port}",
                         MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, _PORT=port)
 
 
@@ -208,22 +224,33 @@ def app(app_config):
         db.engine.dispose()
 
 
-class LiveServer:
-    def __init__(self, app, port):
-        from werkzeug.serving import make_server
+class TlsServer:
+    """The provider as production serves it over TLS: gunicorn with ``--certfile/--keyfile``
+    on the test's configuration (``app_config`` as ``IDP_*`` variables), its issuer
+    ``https://127.0.0.1:PORT``; ``app`` is the in-process app on the same database."""
+
+    def __init__(self, app, config: dict, tls, log):
+        from gunicorn_support import Gunicorn, config_env
         self.app = app
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.tls = tls
+        self.process = Gunicorn(log, config["_PORT"], tls=tls)
+        self.url = self.process.url
+        self.process.start({**os.environ, **config_env(config)}, workers=2)
+        self.process.wait_until_it_answers()
 
     def stop(self):
-        self.server.shutdown()
+        from gunicorn_support import stop_all
+        stop_all([self.process])
 
 
 @pytest.fixture
-def server(app, app_config):
-    live = LiveServer(app, app_config["_PORT"])
+def server(app, app_config, scheme, request, tmp_path):
+    """The provider on real HTTP: in-process on http, gunicorn over TLS on https."""
+    if scheme == "https":
+        live = TlsServer(app, app_config, request.getfixturevalue("tls"),
+                         tmp_path / "gunicorn-tls.log")
+    else:
+        live = LiveServer(app, app_config["_PORT"])
     yield live
     live.stop()
 
@@ -284,9 +311,11 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 class Browser:
     """A person at the login pages, over real HTTP (requests keeps the cookies)."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, verify=True):
         self.base = base_url
         self.http = requests.Session()
+        self.http.verify = verify       # over TLS: the tests' certificate authority ...
+        self.http.trust_env = False     # ... which REQUESTS_CA_BUNDLE would otherwise override
         self.page = None
 
     def get(self, url, **kw):
@@ -294,8 +323,12 @@ class Browser:
         return self.page
 
     def post_form(self, action: str, data: dict, **kw):
+        """Submit a form of the current page as a browser does under our Referrer-Policy
+        (same-origin): with its token, an ``Origin`` and the page as ``Referer``."""
         token = CSRF.search(self.page.text).group(1)
-        self.page = self.http.post(self.base + action, data={"csrf_token": token, **data}, **kw)
+        headers = {"Origin": self.base, "Referer": self.page.url, **kw.pop("headers", {})}
+        self.page = self.http.post(self.base + action, data={"csrf_token": token, **data},
+                                   headers=headers, **kw)
         return self.page
 
     def submit_credentials(self, nir, password):
@@ -313,7 +346,8 @@ class Browser:
 
 @pytest.fixture
 def browser(server):
-    return Browser(server.url)
+    tls = getattr(server, "tls", None)
+    return Browser(server.url, verify=str(tls.ca) if tls else True)
 
 
 def wait_for(predicate, timeout=5.0):
@@ -323,3 +357,30 @@ def wait_for(predicate, timeout=5.0):
             return True
         time.sleep(0.02)
     return False
+
+
+# -- a real browser (issue 10: every journey on http and https) -----------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def page(server):
+    """A Chromium tab (Debian's chromium through Playwright) on a 360 px wide phone screen,
+    accepting the tests' certificate over TLS; ``page.requested`` lists every URL it asked."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing (Debian's chromium package drives the browser tests)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR",
+                                       ignore_https_errors=True)
+        tab = context.new_page()
+        tab.requested = []
+        tab.on("request", lambda request: tab.requested.append(request.url))
+        yield tab
+        context.close()
+        chromium.close()
+

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import requests
+from tls_support import Tls
 
 ROOT = Path(__file__).resolve().parents[1]
 CHEAP_ARGON2 = {"IDP_POLICY__ARGON2_MEMORY_KIB": "1024", "IDP_POLICY__ARGON2_TIME_COST": "1",
@@ -38,15 +39,25 @@ def provider_env(*, database_uri: str, secret_key: str, key_encryption_key: str,
             **CHEAP_ARGON2, **extra}
 
 
+def config_env(config: dict) -> dict:
+    """An app configuration (``tests/conftest.py``'s ``app_config``) as the ``IDP_*``
+    environment of a provider process: every value JSON-encoded, which Flask's
+    ``from_prefixed_env`` reads back as the same value (keys starting with ``_`` are the
+    tests' own and stay out)."""
+    return {f"IDP_{key}": json.dumps(value, default=str)
+            for key, value in config.items() if not key.startswith("_")}
+
+
 class Gunicorn:
     """``gunicorn -w N wsgi:app``, a real provider process. Its listening socket is bound here
     and handed over (``fd://``), so the port is known before the start (an issuer may name it)
     and nobody else can take it meanwhile; everything it prints goes to ``log``."""
 
-    def __init__(self, log: Path, port: int = 0):
+    def __init__(self, log: Path, port: int = 0, tls: Tls | None = None):
         self.listener = socket.create_server(("127.0.0.1", port), backlog=128)
         self.port = self.listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls                     # served over TLS (--certfile/--keyfile) when given
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.log = log
         self.log.touch()
         self.env: dict = {}
@@ -56,10 +67,11 @@ class Gunicorn:
     def start(self, env: dict, workers: int = 2) -> Gunicorn:
         self.env = env
         fd = self.listener.fileno()
+        tls = ["--certfile", str(self.tls.cert), "--keyfile", str(self.tls.key)] if self.tls else []
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers),
-                 "-b", f"fd://{fd}", "--graceful-timeout", "2", "wsgi:app"],
+                 "-b", f"fd://{fd}", "--graceful-timeout", "2", *tls, "wsgi:app"],
                 cwd=ROOT, env=env, stdout=out, stderr=out, pass_fds=(fd,))
         self.listener.close()              # the process has its own copy
         return self
@@ -71,7 +83,8 @@ class Gunicorn:
             if self.process.poll() is not None:
                 raise AssertionError(f"gunicorn on {self.url} stopped:\n{self.tail()}")
             try:
-                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
+                if requests.get(self.url + "/healthz", timeout=5,
+                                verify=str(self.tls.ca) if self.tls else True).status_code == 200:
                     return
             except requests.RequestException:
                 pass

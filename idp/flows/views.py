@@ -156,7 +156,7 @@ def submit_credentials():
     form_nir = request.form.get("nir", "")
     try:
         outcome = machine.submit_credentials(flow, form_nir, request.form.get("password", ""),
-                                             request.cookies.get(machine.devices.COOKIE_NAME))
+                                             request.cookies.get(machine.devices.cookie_name()))
     except IdpError as error:
         return _error_page(flow, error, form_nir=form_nir)
     if outcome.needs_code:
@@ -194,7 +194,7 @@ def submit_code():
     if request.form.get("remember_device"):
         value, expires = machine.devices.trust(account.id, request.user_agent.string or "")
         db.session.commit()
-        response.set_cookie(machine.devices.COOKIE_NAME, value, expires=expires, httponly=True,
+        response.set_cookie(machine.devices.cookie_name(), value, expires=expires, httponly=True,
                             samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
         current_app.extensions["idp.events"]("device_trusted", account_id=account.id)
     return response

@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 
+from .. import transport
 from . import claims as claims_mod
 from . import keys
 
@@ -22,8 +23,7 @@ log = logging.getLogger("idp.oidc")
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 DISCOVERY_CACHE = "public, max-age=3600"
 JWKS_CACHE = "public, max-age=60"
-COMMON_HEADERS = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
-                  ("Access-Control-Allow-Origin", "*")]
+CORS = [("Access-Control-Allow-Origin", "*")]
 
 
 def discovery_document(app) -> dict:
@@ -92,7 +92,8 @@ class PublishedDocuments:
         started = time.perf_counter()
         method = environ.get("REQUEST_METHOD")
         request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
-        headers = [*COMMON_HEADERS, ("X-Request-Id", request_id)]
+        secure = environ.get("wsgi.url_scheme") == "https"
+        headers = [*transport.headers(self.app, secure), *CORS, ("X-Request-Id", request_id)]
         try:
             if method not in ("GET", "HEAD"):
                 return _answer(start_response, "405 METHOD NOT ALLOWED",

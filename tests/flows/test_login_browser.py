@@ -4,32 +4,12 @@ field, and no request to any outside host."""
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlparse
 
 import pytest
+from browser_support import assert_cookies_fit_the_scheme, log_in, press, provider_cookies, shown
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def page(server):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (Debian's chromium package drives the browser tests)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR")
-        tab = context.new_page()
-        tab.requested = []
-        tab.on("request", lambda request: tab.requested.append(request.url))
-        yield tab
-        context.close()
-        browser.close()
 
 
 def tab_to(page, element_id: str, limit: int = 25):
@@ -104,6 +84,24 @@ def test_the_login_works_with_the_keyboard_on_a_360px_screen_without_outside_req
     assert len(smtp.to(person.email)) == 1
     assert fits_the_screen(page)
 
+    assert_cookies_fit_the_scheme(page, server, "idp_session")
     outside = {urlparse(u).netloc for u in page.requested
                if not u.startswith(server.url) and not u.startswith("data:")}
     assert outside == set(), outside
+
+
+def test_a_trusted_device_logs_in_without_the_code_in_a_browser(page, server, person, smtp):
+    """issue 10: "Se souvenir de cet appareil", then a new login from that browser asks only
+    the password; over HTTPS both cookies are __Host- and Secure (issue 11.15)."""
+    log_in(page, server, person, smtp, remember=True)
+    assert "Mes informations" in shown(page)
+    assert_cookies_fit_the_scheme(page, server, "idp_session", "idp_device")
+    session = next(n for n in provider_cookies(page, server) if n.endswith("idp_session"))
+    page.context.clear_cookies(name=session)          # the session is gone, the trust is not
+
+    page.goto(server.url + "/login")
+    page.fill("#nir", person.nir)
+    page.fill("#password", person.password)
+    press(page, "Me connecter")
+    assert "Mes informations" in shown(page)
+    assert len(smtp.to(person.email)) == 1               # no second code was sent

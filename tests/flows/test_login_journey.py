@@ -222,7 +222,7 @@ def test_the_trust_cookie_is_secure_when_the_issuer_is_https(server, person, smt
     carrier.form("/login/code/send", {})
     response = carrier.form("/login/code", {"code": smtp.code_for(person.email), "remember_device": "1"})
     assert response.status_code == 303, response.text[:300]
-    header = _set_cookie(response, "idp_device")
+    header = _set_cookie(response, "__Host-idp_device")     # issue 11.15: __Host- over https
     assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
     assert all("Secure" in h for h in carrier.headers)   # the session cookie too
 

@@ -81,6 +81,10 @@ class RelyingParty:
         if method == "private_key_jwt":
             self.oauth.register_client_auth_method(
                 PrivateKeyJWT(self.token_endpoint, headers={"kid": keys.sig_rsa.kid}))
+        # Over TLS (tests/conftest.py's TlsServer), the tests' certificate authority.
+        self.verify = str(server.tls.ca) if getattr(server, "tls", None) else True
+        self.oauth.verify = self.verify
+        self.oauth.trust_env = False    # else REQUESTS_CA_BUNDLE would override ``verify``
         self._discovery = None
 
     # -- metadata ----------------------------------------------------------------------
@@ -88,7 +92,8 @@ class RelyingParty:
     @property
     def discovery(self) -> dict:
         if self._discovery is None:
-            self._discovery = requests.get(self.issuer + "/.well-known/openid-configuration").json()
+            self._discovery = requests.get(self.issuer + "/.well-known/openid-configuration",
+                                           verify=self.verify).json()
         return self._discovery
 
     @property
@@ -96,7 +101,7 @@ class RelyingParty:
         return self.issuer + "/token"
 
     def jwks(self) -> KeySet:
-        return KeySet.import_key_set(requests.get(self.discovery["jwks_uri"]).json())
+        return KeySet.import_key_set(requests.get(self.discovery["jwks_uri"], verify=self.verify).json())
 
     # -- the authorization request ---------------------------------------------------------
 
@@ -191,7 +196,7 @@ class RelyingParty:
         client_auth = self.oauth.client_auth(self.oauth.token_endpoint_auth_method) if auth else None
         if not auth:
             data = {"client_id": self.client_id, **data}
-        return requests.post(self.issuer + path, data=data, auth=client_auth)
+        return requests.post(self.issuer + path, data=data, auth=client_auth, verify=self.verify)
 
     def token_request(self, **form) -> requests.Response:
         return self.post("/token", form)
@@ -242,10 +247,10 @@ class RelyingParty:
         url = self.discovery["userinfo_endpoint"]
         header = {"Authorization": "Bearer " + access_token}
         if how == "GET":
-            return requests.get(url, headers=header)
+            return requests.get(url, headers=header, verify=self.verify)
         if how == "POST header":
-            return requests.post(url, headers=header)
-        return requests.post(url, data={"access_token": access_token})
+            return requests.post(url, headers=header, verify=self.verify)
+        return requests.post(url, data={"access_token": access_token}, verify=self.verify)
 
     def userinfo_claims(self, response: requests.Response, *, algs=("RS256", "ES256")) -> dict:
         """Userinfo as the client reads it: JSON, or a JWT (decrypted, then verified)."""
