@@ -6,7 +6,6 @@ static files; the FranceConnect-branded login page shows FranceConnect's logo.""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from urllib.parse import urlencode
@@ -78,32 +77,24 @@ def _branded_url(server, fc_callback_port) -> str:
 
 @pytest.mark.browser
 def test_in_chromium_the_button_and_the_logo_load_nothing_from_outside(
-        server, upstream, fc_callback_port):
+        server, upstream, fc_callback_port, page):
     """issue 10.6: the button is drawn (its logo painted) and the branded page's logo shown,
     every request going to our own origin."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (Debian's chromium package drives the browser tests)")
-    from playwright.sync_api import sync_playwright
     portal = server.url + "/authorize?" + urlencode({
         "client_id": "portal", "response_type": "code", "scope": "openid profile email",
         "redirect_uri": "http://127.0.0.1:5001/callback", "state": "s", "nonce": "n",
         "prompt": "login"})
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = chromium.new_context(viewport={"width": 360, "height": 740}).new_page()
-        requested = []
-        page.on("request", lambda request: requested.append(request.url))
-        page.goto(portal)
-        page.wait_for_load_state("networkidle")
-        button = page.locator("button.fr-connect")
-        assert button.inner_text().split() == ["S'identifier", "avec", "FranceConnect"]
-        before = page.evaluate("getComputedStyle(document.querySelector('.fr-connect'),"
-                               " '::before').backgroundImage")
-        assert "franceconnect-logo.svg" in before
-        assert any(u.endswith(LOGO) for u in requested), requested
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        page.goto(_branded_url(server, fc_callback_port))
-        page.wait_for_load_state("networkidle")
-        assert page.evaluate(f"document.querySelector('img[src=\"{LOGO}\"]').naturalWidth") > 0
-        assert all(u.startswith(server.url) or u.startswith("data:") for u in requested), requested
-        chromium.close()
+    requested = page.requested
+    page.goto(portal)
+    page.wait_for_load_state("networkidle")
+    button = page.locator("button.fr-connect")
+    assert button.inner_text().split() == ["S'identifier", "avec", "FranceConnect"]
+    before = page.evaluate("getComputedStyle(document.querySelector('.fr-connect'),"
+                           " '::before').backgroundImage")
+    assert "franceconnect-logo.svg" in before
+    assert any(u.endswith(LOGO) for u in requested), requested
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.goto(_branded_url(server, fc_callback_port))
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(f"document.querySelector('img[src=\"{LOGO}\"]').naturalWidth") > 0
+    assert all(u.startswith(server.url) or u.startswith("data:") for u in requested), requested
