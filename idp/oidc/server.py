@@ -249,6 +249,22 @@ class Introspection(IntrospectionEndpoint):
         }
 
 
+# -- client authentication ---------------------------------------------------------------
+
+def presented_auth_methods(request) -> list[str]:
+    """The client authentication methods a request carries (whether or not they verify)."""
+    form = request.form
+    header = request.headers.get("Authorization") or ""
+    found = []
+    if header[:6].lower() == "basic ":
+        found.append("client_secret_basic")
+    if form.get("client_secret") is not None:
+        found.append("client_secret_post")
+    if form.get("client_assertion") is not None or form.get("client_assertion_type") is not None:
+        found.append("private_key_jwt")
+    return found
+
+
 # -- the server --------------------------------------------------------------------------
 
 class Server(AuthorizationServer):
@@ -263,6 +279,14 @@ class Server(AuthorizationServer):
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
         self.register_token_generator("default", self.generate_bearer)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """RFC 6749 §2.3: a client must not use more than one authentication method in one
+        request (issue 10.2): a Basic header, a ``client_secret`` in the body and a
+        ``client_assertion`` are each a method; two of them are ``invalid_request``."""
+        if len(presented_auth_methods(request)) > 1:
+            raise InvalidRequestError("The client used more than one authentication method.")
+        return super().authenticate_client(request, methods, endpoint)
 
     def generate_bearer(self, grant_type, client, user=None, scope=None, expires_in=None,
                         include_refresh_token=True):

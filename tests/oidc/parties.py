@@ -55,6 +55,7 @@ clients:
   - client_id: agency                  # private_key_jwt, ES256, request objects, back-channel
     client_name: Agence
     token_endpoint_auth_method: private_key_jwt
+    token_endpoint_auth_signing_alg: RS256
     jwks: {json.dumps(AGENCY_KEYS.public_jwks())}
     redirect_uris: [{AGENCY_CB}]
     post_logout_redirect_uris: ["https://agency.example/"]
