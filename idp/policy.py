@@ -75,6 +75,12 @@ class Policy:
     # key not yet in the copy makes the copy be read again at once.
     signing_key_cache: timedelta = timedelta(seconds=10)
 
+    # -- protocol and operations (issues 10 and 11, protocol items)
+    # /status (FranceConnect polls it to route people) gives up its query after this long and
+    # answers 503: a locked table must not hang the poll. Chosen well under gunicorn's 30 s
+    # worker timeout and under the few seconds a poller waits.
+    status_query_timeout: timedelta = timedelta(seconds=2)
+
     @classmethod
     def from_mapping(cls, values: dict | None) -> "Policy":
         """Build from config: durations as seconds or timedelta, counts as integers."""
