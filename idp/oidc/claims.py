@@ -1,7 +1,8 @@
 """Which claims a token grants, and their values.
 
 Scopes map to claims by FranceConnect's scheme, which is a subset of OpenID Connect Core's
-``profile`` (FRANCECONNECT.md §7): ``profile`` gives names, birthdate, gender and
+``profile`` (FRANCECONNECT.md §7): ``profile`` gives names (``given_name``, ``family_name``
+and OIDC Core §5.1's ``name``, the two together), birthdate, gender and
 ``preferred_username``; ``birth`` gives birthplace and birth country; ``identite_pivot`` the
 six pivot claims; and each claim has a scope of its own. The ``claims`` request parameter
 (OIDC Core §5.5) can ask for any supported claim in the ID token or at userinfo.
@@ -19,7 +20,7 @@ from ..models import Account
 
 PIVOT = ("given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry")
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
-    "profile": ("given_name", "family_name", "birthdate", "gender", "preferred_username"),
+    "profile": ("name", "given_name", "family_name", "birthdate", "gender", "preferred_username"),
     "email": ("email", "email_verified"),
     "birth": ("birthplace", "birthcountry"),
     "identite_pivot": PIVOT,
@@ -41,6 +42,7 @@ def subject_for(account: Account, client) -> str:
 
 def account_claims(account: Account) -> dict:
     return {
+        "name": full_name(account),
         "given_name": account.given_name,
         "family_name": account.family_name,
         "birthdate": account.birthdate,
@@ -51,6 +53,12 @@ def account_claims(account: Account) -> dict:
         "email": account.email,
         "email_verified": bool(account.email_verified),
     }
+
+
+def full_name(account: Account) -> str | None:
+    """OIDC Core §5.1 ``name``: the given names, then the family name, as displayed."""
+    parts = [p for p in (account.given_name, account.family_name) if p]
+    return " ".join(parts) or None
 
 
 def requested(scope: str, claims_param: dict | None, target: str) -> list[str]:
