@@ -80,6 +80,10 @@ class Policy:
     # answers 503: a locked table must not hang the poll. Chosen well under gunicorn's 30 s
     # worker timeout and under the few seconds a poller waits.
     status_query_timeout: timedelta = timedelta(seconds=2)
+    # The longest life a private_key_jwt client assertion may claim (exp - now); its jti is
+    # remembered until its exp, so a replay is refused for the whole of that life. One hour:
+    # Authlib's client signs assertions for 3600 s by default (openid-client for 60 s).
+    client_assertion_max_lifetime: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> "Policy":

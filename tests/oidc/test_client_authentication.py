@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 import requests
@@ -79,3 +80,64 @@ def test_a_client_assertion_beside_a_basic_header_or_a_secret_is_invalid_request
     still = requests.post(agency.issuer + "/introspect",
                           data=by_assertion(agency, assertion(agency), token=tokens["access_token"]))
     assert still.json()["active"] is True
+
+
+# -- issue 11.16: introspection, the assertion's algorithm and its lifetime ----------------
+
+def test_introspection_refuses_a_public_client_as_discovery_says(rps, browser, person, smtp):
+    """issue 11.16: discovery lists no ``none`` for introspection; a public client naming
+    itself by client_id only is invalid_client, while it may still revoke its token."""
+    mobile = rps.mobile
+    tokens, _ = logged_in(mobile, browser, person, smtp)
+    assert "none" not in mobile.discovery["introspection_endpoint_auth_methods_supported"]
+    answer = mobile.post("/introspect", {"token": tokens["access_token"]}, auth=False)
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+    assert "active" not in answer.json()
+    assert mobile.post("/revoke", {"token": tokens["access_token"]}, auth=False).status_code == 200
+    assert mobile.userinfo(tokens["access_token"]).status_code == 401
+
+
+def test_an_assertion_signed_with_another_algorithm_than_registered_is_invalid_client(
+        rps, browser, person, smtp):
+    """issue 11.16: agency registers ``token_endpoint_auth_signing_alg: RS256``; an assertion
+    signed ES256 with its own (registered) EC key is refused, an RS256 one accepted."""
+    agency = rps.agency
+    tokens, _ = logged_in(agency, browser, person, smtp)
+    form = {"token": tokens["access_token"]}
+    es256 = requests.post(agency.issuer + "/introspect", data=by_assertion(
+        agency, assertion(agency, key=agency.keys.sig_ec, alg="ES256"), **form))
+    assert es256.status_code in (400, 401) and es256.json()["error"] == "invalid_client"
+    rs256 = requests.post(agency.issuer + "/introspect",
+                          data=by_assertion(agency, assertion(agency), **form))
+    assert rs256.status_code == 200 and rs256.json()["active"] is True
+
+
+@pytest.mark.parametrize(("lifetime", "iat_offset"), [
+    (3600 + 120, 0),          # claims to live longer than Policy.client_assertion_max_lifetime
+    (300, 300),               # issued in the future
+])
+def test_an_assertion_claiming_too_long_a_life_or_a_future_iat_is_invalid_client(
+        lifetime, iat_offset, rps, browser, person, smtp):
+    """issue 11.16: the lifetime an assertion may claim is capped (exp - now), and its iat
+    may not be in the future."""
+    agency = rps.agency
+    tokens, _ = logged_in(agency, browser, person, smtp)
+    answer = requests.post(agency.issuer + "/introspect", data=by_assertion(
+        agency, assertion(agency, lifetime=lifetime, iat_offset=iat_offset),
+        token=tokens["access_token"]))
+    assert answer.status_code in (400, 401) and answer.json()["error"] == "invalid_client"
+
+
+def test_an_assertion_is_refused_again_for_its_whole_life_even_after_a_purge(
+        app, rps, browser, person, smtp, clock):
+    """issue 11.16: the jti is remembered as long as the assertion lives (Authlib's client
+    signs for an hour): replayed 50 minutes later, after the purge ran, it is refused."""
+    agency = rps.agency
+    tokens, _ = logged_in(agency, browser, person, smtp)
+    value = assertion(agency, lifetime=3600)
+    form = by_assertion(agency, value, token=tokens["access_token"])
+    assert requests.post(agency.issuer + "/introspect", data=form).json()["active"] is True
+    clock.shift(timedelta(minutes=50))
+    assert app.test_cli_runner().invoke(args=["idp", "purge"]).exit_code == 0
+    replay = requests.post(agency.issuer + "/introspect", data=form)
+    assert replay.status_code in (400, 401) and replay.json()["error"] == "invalid_client"
