@@ -59,6 +59,7 @@ class Details:
     prompt_consent: bool       # the request says ``prompt=consent``
     reuse_session: bool        # a live provider session answers it: only consent is missing
     session_account_id: int | None
+    step_up_account_id: int | None = None   # only the e-mailed code is missing (issue 11.7)
 
 
 def start(client_id: str, params: dict, display: dict) -> str:
@@ -94,7 +95,8 @@ def details(interaction_id: str | None) -> Details | None:
                    consent=display.get("consent", False),
                    prompt_consent=display.get("prompt_consent", False),
                    reuse_session=display.get("reuse_session", False),
-                   session_account_id=display.get("session_account_id"))
+                   session_account_id=display.get("session_account_id"),
+                   step_up_account_id=display.get("step_up_account_id"))
 
 
 def complete(interaction_id: str, result: AuthResult) -> bool:

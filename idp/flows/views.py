@@ -105,7 +105,7 @@ def show():
         if interaction.details(iid) is None:
             return render_template("error.html", message_id="interaction_expired"), 400
         flow = _new_flow(iid)
-        consenting = _consent_for_live_session(flow)
+        consenting = _consent_for_live_session(flow) or _step_up_for_live_session(flow)
         if consenting is not None:
             return consenting
     elif flow is None:
@@ -130,6 +130,22 @@ def _consent_for_live_session(flow):
     machine.advance(flow, allowed={machine.CREDENTIALS}, to=machine.CONSENT,
                     account_id=live.account_id)
     session["pending_result"] = result.to_json()
+    return redirect(url_for("login.show"), 303)
+
+
+def _step_up_for_live_session(flow):
+    """The provider session answers the request but for the e-mailed code (issue 11.7): the
+    code page of the session's account, without asking its password again. When that account
+    can no longer log in, the full login (which says why) is shown instead."""
+    details = interaction.details(flow.interaction_id)
+    live = sessions.live(session.get("sid"))
+    if (details is None or details.step_up_account_id is None or live is None
+            or live.account_id != details.step_up_account_id):
+        return None
+    try:
+        machine.start_step_up(flow, live.account_id)
+    except IdpError:
+        return None
     return redirect(url_for("login.show"), 303)
 
 

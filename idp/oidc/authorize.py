@@ -300,7 +300,20 @@ def login_reasons(req: AuthRequest, live) -> list[str]:
         reasons.append("hint")
     if not acr_satisfied(req, live.acr):
         reasons.append("acr")
+    if needs_the_code(req, live):
+        reasons.append("security_code")
     return reasons
+
+
+def needs_the_code(req: AuthRequest, live) -> bool:
+    """Issue 11.7: a session opened without the e-mailed code (by a client with
+    ``require_security_code: false``) does not answer a client that requires it, unless this
+    browser is a trusted device of that account (a login here would be spared the code too)."""
+    from .. import devices
+    if not req.client.require_security_code or "otp" in (live.amr or []):
+        return False
+    cookie = request.cookies.get(devices.COOKIE_NAME)
+    return devices.trusted_device(cookie, live.account_id) is None
 
 
 def names_the_hinted_person(req: AuthRequest, account_id: int) -> bool:
