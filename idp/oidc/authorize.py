@@ -64,6 +64,7 @@ class AuthRequest:
     essential_acr: list | None = None
     acr_values: list | None = None
     hint_subject: str | None = None
+    consent_scope: str = ""      # the scopes a consent must cover (``claims`` included)
 
 
 # -- reading the request -----------------------------------------------------------------
@@ -232,6 +233,8 @@ def check_max_age(req):
 
 
 def check_claims(req):
+    from .claims import consent_scope, within_client
+    req.consent_scope = req.scope
     raw = req.params.get("claims")
     if raw is None:
         return
@@ -243,7 +246,8 @@ def check_claims(req):
             k not in ("userinfo", "id_token") or not isinstance(v, (dict, type(None)))
             for k, v in claims.items()):
         raise AuthError("invalid_request", "'claims' must be an object with userinfo and id_token.")
-    req.claims = claims
+    req.claims = claims = within_client(claims, req.client)     # issue 11.8
+    req.consent_scope = consent_scope(req.scope, claims)
     acr = (claims.get("id_token") or {}).get("acr")
     if isinstance(acr, dict) and acr.get("essential"):
         values = acr.get("values") or ([acr["value"]] if "value" in acr else None)
@@ -340,10 +344,11 @@ def consent_needed(req: AuthRequest, account_id: int) -> bool:
         return True
     if req.client.skip_consent:
         return False
-    return not sessions.has_consent(account_id, req.client.client_id, req.scope)
+    return not sessions.has_consent(account_id, req.client.client_id, req.consent_scope)
 
 
 def display_for(req: AuthRequest) -> dict:
+    from .claims import consented_claims
     return {
         "client_name": req.client.client_name or req.client.client_id,
         "login_hint": req.params.get("login_hint"),
@@ -351,7 +356,8 @@ def display_for(req: AuthRequest) -> dict:
         "require_security_code": bool(req.client.require_security_code),
         "franceconnect_branding": bool(getattr(req.client, "franceconnect_branding", False)),
         "ui_locales": req.params.get("ui_locales"),
-        "scope": req.scope,
+        "scope": req.consent_scope,
+        "consent_claims": consented_claims(req.consent_scope),
         "consent": not req.client.skip_consent,
         "prompt_consent": "consent" in req.prompts,
     }
