@@ -203,6 +203,7 @@ MESSAGES: dict[str, str] = {
     "logout_bad_redirect": "L'adresse de retour après déconnexion n'est pas enregistrée pour"
                            " ce service.",
     "logged_out": "Vous êtes déconnecté de votre compte ameli.",
+    "logout_confirm": "Souhaitez-vous vous déconnecter de votre compte ameli ?",   # issue 11.10
     # the consent page: what the service will receive, claim by claim (issue 11.8)
     "consent_claim_name": "Vos prénoms et nom",
     "consent_claim_given_name": "Vos prénoms",

@@ -42,7 +42,7 @@ def test_prompt_none_for_a_client_needing_consent_is_consent_required(rps, brows
 def test_prompt_none_needing_a_stronger_login_is_interaction_required(rps, browser, person, smtp):
     # A login spared the code by a trusted device is eidas1; eidas2 needs the code again.
     logged_in(rps.portal, browser, person, smtp, remember=True)
-    browser.get("/end_session")
+    browser.logout()
     _, claims = logged_in(rps.portal, browser, person, smtp)
     assert claims["acr"] == "eidas1" and claims["amr"] == ["pwd"]
     pending, answer = rps.portal.start(browser, prompt="none", acr_values="eidas2")
@@ -169,7 +169,7 @@ def test_an_acr_that_cannot_be_met_is_unmet_authentication_requirements(params, 
 
 def test_an_essential_acr_not_reached_by_the_login_is_unmet_after_it(rps, browser, person, smtp):
     logged_in(rps.portal, browser, person, smtp, remember=True)
-    browser.get("/end_session")
+    browser.logout()
     claims = {"id_token": {"acr": {"essential": True, "values": ["eidas2"]}}}
     # The trusted device spares the code: the login reaches eidas1 only.
     pending, answer = rps.portal.login(browser, person, smtp, claims=json.dumps(claims))
@@ -210,7 +210,7 @@ def test_a_new_login_of_the_same_person_keeps_the_session_of_the_other_clients(
     assert rps.agency.refresh(agency_tokens["refresh_token"]).status_code == 200
     assert receiver.tokens == []
     # and the session's logout still reaches the agency, under the sid it knows.
-    browser.get("/end_session")
+    browser.logout()
     assert len(receiver.tokens) == 1
     logout_token = rps.agency.verify_jws(receiver.tokens[0])
     assert logout_token.claims["sid"] == agency_claims["sid"]
