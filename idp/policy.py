@@ -84,6 +84,15 @@ class Policy:
     # remembered until its exp, so a replay is refused for the whole of that life. One hour:
     # Authlib's client signs assertions for 3600 s by default (openid-client for 60 s).
     client_assertion_max_lifetime: timedelta = timedelta(hours=1)
+    # What one authorization request may make us store (issue 11.13). OIDC and its
+    # extensions define about 30 parameters; 50 leaves room for a client's own. 16 KiB holds a
+    # signed request object and a claims parameter many times over, and is twice the URL
+    # length common proxies accept.
+    authorize_max_parameters: int = 50
+    authorize_max_bytes: int = 16384
+    # A max_age above this is refused as invalid_request: no session lives that long anyway,
+    # and a bound keeps the arithmetic on dates from overflowing (issue 11.13).
+    max_age_limit: timedelta = timedelta(days=3650)
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> "Policy":

@@ -109,9 +109,12 @@ def show():
         if consenting is not None:
             return consenting
     elif flow is None:
-        if session.get(FLOW_KEY):
+        # A login without a pending request: its flow is made when the form is submitted
+        # (issue 11.13: a cookie-less GET wrote a row each time).
+        if session.pop(FLOW_KEY, None):
             notice = messages.text("flow_expired")
-        flow = _new_flow(None)
+        session.pop(INTERACTION_KEY, None)
+        return _page(None, notice=notice)
     if flow.step == machine.DONE:
         flow = _new_flow(flow.interaction_id if interaction.details(flow.interaction_id) else None)
     return _page(flow, notice=notice)
@@ -163,6 +166,8 @@ def restart():
 @limiter.limit(_per_nir, key_func=_nir_limit_key)
 def submit_credentials():
     flow = _flow()
+    if flow is None and not session.get(FLOW_KEY):
+        flow = _new_flow(None)        # the login page without a request made no flow
     if flow is None or flow.step == machine.DONE:
         return _restart(done=flow is not None)
     form_nir = request.form.get("nir", "")

@@ -71,6 +71,7 @@ class AuthRequest:
 
 def collect_params() -> dict:
     source = request.form if request.method == "POST" else request.args
+    check_size(source.items(multi=True))
     params = {}
     for key in source:
         values = source.getlist(key)
@@ -80,6 +81,18 @@ def collect_params() -> dict:
             raise AuthError("invalid_request", f"Parameter '{key}' is too long.")
         params[key] = values[0]
     return params
+
+
+def check_size(items) -> None:
+    """Bound what one request may make us store (issue 11.13): the number of parameters and
+    their bytes in all (``Policy.authorize_max_parameters``, ``authorize_max_bytes``)."""
+    p = policy()
+    count = size = 0
+    for key, value in items:
+        count += 1
+        size += len(key) + len(value if isinstance(value, str) else str(value))
+        if count > p.authorize_max_parameters or size > p.authorize_max_bytes:
+            raise AuthError("invalid_request", "The authorization request is too large.")
 
 
 def check_client(params: dict):
@@ -118,6 +131,7 @@ def resolve_request_object(params: dict, client) -> dict:
         raise AuthError("invalid_request_object", "The request object is not signed by this client.") from None
     if not isinstance(claims, dict) or claims.get("client_id") != client.client_id:
         raise AuthError("invalid_request_object", "The request object names another client.")
+    check_size(claims.items())
     if "iss" in claims and claims["iss"] != client.client_id:
         raise AuthError("invalid_request_object", "Wrong 'iss' in the request object.")
     aud = claims.get("aud")
@@ -227,8 +241,9 @@ def check_max_age(req):
         default = getattr(req.client, "default_max_age", None)
         req.max_age = int(default) if default is not None else None
         return
-    if not raw.isdigit():
-        raise AuthError("invalid_request", "'max_age' must be a non-negative integer.")
+    # ASCII digits only: str.isdigit() accepts "²", which int() then refuses (issue 11.13).
+    if not re.fullmatch(r"[0-9]{1,12}", raw) or int(raw) > policy().max_age_limit.total_seconds():
+        raise AuthError("invalid_request", "'max_age' must be a non-negative integer in range.")
     req.max_age = int(raw)
 
 
