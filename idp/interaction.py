@@ -54,11 +54,13 @@ class Details:
     franceconnect_branding: bool
     cancel_url: str | None     # where "Revenir sur …" sends the person (an access_denied)
     ui_locales: str | None
-    scope: str
+    scope: str                 # what a consent must cover (scopes, ``claims`` included)
+    consent_claims: list       # the claims it gives, named on the consent page (issue 11.8)
     consent: bool              # the client asks for consent (no ``skip_consent``)
     prompt_consent: bool       # the request says ``prompt=consent``
     reuse_session: bool        # a live provider session answers it: only consent is missing
     session_account_id: int | None
+    step_up_account_id: int | None = None   # only the e-mailed code is missing (issue 11.7)
 
 
 def start(client_id: str, params: dict, display: dict) -> str:
@@ -91,10 +93,12 @@ def details(interaction_id: str | None) -> Details | None:
                    franceconnect_branding=display["franceconnect_branding"],
                    cancel_url=f"/authorize/cancel/{row.id}",
                    ui_locales=display.get("ui_locales"), scope=display.get("scope", ""),
+                   consent_claims=display.get("consent_claims", []),
                    consent=display.get("consent", False),
                    prompt_consent=display.get("prompt_consent", False),
                    reuse_session=display.get("reuse_session", False),
-                   session_account_id=display.get("session_account_id"))
+                   session_account_id=display.get("session_account_id"),
+                   step_up_account_id=display.get("step_up_account_id"))
 
 
 def complete(interaction_id: str, result: AuthResult) -> bool:

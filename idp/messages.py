@@ -208,6 +208,17 @@ MESSAGES: dict[str, str] = {
     "logout_bad_redirect": "L'adresse de retour après déconnexion n'est pas enregistrée pour"
                            " ce service.",
     "logged_out": "Vous êtes déconnecté de votre compte ameli.",
+    "logout_confirm": "Souhaitez-vous vous déconnecter de votre compte ameli ?",   # issue 11.10
+    # the consent page: what the service will receive, claim by claim (issue 11.8)
+    "consent_claim_name": "Vos prénoms et nom",
+    "consent_claim_given_name": "Vos prénoms",
+    "consent_claim_family_name": "Votre nom de famille",
+    "consent_claim_preferred_username": "Votre nom d'usage",
+    "consent_claim_birthdate": "Votre date de naissance",
+    "consent_claim_gender": "Votre sexe",
+    "consent_claim_birthplace": "Votre lieu de naissance",
+    "consent_claim_birthcountry": "Votre pays de naissance",
+    "consent_claim_email": "Votre adresse mail",
     "not_found": "La page demandée n'existe pas.",
     "server_error": "Une erreur est survenue de notre côté. Merci de réessayer dans quelques"
                     " instants.",

@@ -7,20 +7,51 @@ from __future__ import annotations
 import hmac
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.pool import NullPool
 
 from .extensions import db
+from .models import Account
+from .policy import policy
 
 bp = Blueprint("ops", __name__)
 
 
 def _database_answers() -> bool:
+    """A real query on a real table, on every call (issue 10.4): ``SELECT 1`` answers while
+    the tables are unreadable (SQLite does not even open the file for it). The accounts'
+    table is the one every login reads. On PostgreSQL the query is bounded by
+    ``Policy.status_query_timeout`` so that a locked table gives a 503, not a hung poll."""
+    if db.engine.dialect.name == "sqlite":
+        return _sqlite_answers()
     try:
-        db.session.execute(text("SELECT 1"))
+        milliseconds = max(1, int(policy().status_query_timeout.total_seconds() * 1000))
+        db.session.execute(text(f"SET LOCAL statement_timeout = {milliseconds}"))
+        db.session.execute(_PROBE).all()
         db.session.rollback()
         return True
     except Exception:
         db.session.rollback()
+        return False
+
+
+_PROBE = select(Account.id).limit(1)
+
+
+def _sqlite_answers() -> bool:
+    """On a connection of its own, opened for this call: a pooled SQLite connection answers
+    from its page cache while the file under it is garbage (WAL mode revalidates the cache
+    only against the WAL index), so it would keep saying 200."""
+    engine = current_app.extensions.get("idp.status_engine")
+    if engine is None:
+        engine = create_engine(db.engine.url, poolclass=NullPool,
+                               connect_args={"timeout": policy().status_query_timeout.total_seconds()})
+        current_app.extensions["idp.status_engine"] = engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(_PROBE).all()
+        return True
+    except Exception:
         return False
 
 

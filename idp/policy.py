@@ -82,6 +82,24 @@ class Policy:
     # (Strict-Transport-Security). A year: OWASP's HSTS cheat sheet and the preload lists ask
     # at least that; the provider is never meant to be reached over plain HTTP again.
     hsts_max_age: timedelta = timedelta(days=365)
+    # -- protocol and operations (issues 10 and 11, protocol items)
+    # /status (FranceConnect polls it to route people) gives up its query after this long and
+    # answers 503: a locked table must not hang the poll. Chosen well under gunicorn's 30 s
+    # worker timeout and under the few seconds a poller waits.
+    status_query_timeout: timedelta = timedelta(seconds=2)
+    # The longest life a private_key_jwt client assertion may claim (exp - now); its jti is
+    # remembered until its exp, so a replay is refused for the whole of that life. One hour:
+    # Authlib's client signs assertions for 3600 s by default (openid-client for 60 s).
+    client_assertion_max_lifetime: timedelta = timedelta(hours=1)
+    # What one authorization request may make us store (issue 11.13). OIDC and its
+    # extensions define about 30 parameters; 50 leaves room for a client's own. 16 KiB holds a
+    # signed request object and a claims parameter many times over, and is twice the URL
+    # length common proxies accept.
+    authorize_max_parameters: int = 50
+    authorize_max_bytes: int = 16384
+    # A max_age above this is refused as invalid_request: no session lives that long anyway,
+    # and a bound keeps the arithmetic on dates from overflowing (issue 11.13).
+    max_age_limit: timedelta = timedelta(days=3650)
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> "Policy":

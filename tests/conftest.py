@@ -3,6 +3,7 @@ aiosmtpd server catching the mails, the app on real HTTP, and a moved clock."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -330,6 +331,19 @@ class Browser:
         self.page = self.http.post(self.base + action, data={"csrf_token": token, **data},
                                    headers=headers, **kw)
         return self.page
+
+    def logout(self, **params):
+        """Log out as a person does at ``/end_session`` without an ``id_token_hint``: the
+        confirmation page (RP-Initiated Logout §2, issue 11.10), then its button; the answer
+        to that POST (not followed)."""
+        page = self.get("/end_session", params=params, allow_redirects=False)
+        if page.status_code != 200 or 'value="logout"' not in page.text:
+            return page
+        hidden = {name: html.unescape(value) for name, value in re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text)}
+        hidden.pop("csrf_token", None)
+        return self.post_form("/end_session", {**hidden, "decision": "logout"},
+                              allow_redirects=False)
 
     def submit_credentials(self, nir, password):
         return self.post_form("/login", {"nir": nir, "password": password})

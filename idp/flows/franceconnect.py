@@ -226,6 +226,7 @@ def _note_franceconnect_session():
     if live is not None and "fc" in (live.amr or []):
         login = fc.login_of(live.account_id, live.auth_time)
         g.fc_login_id = login.id if login is not None else None
+        g.fc_sid = live.id
 
 
 @bp.after_app_request
@@ -235,6 +236,8 @@ def _chain_franceconnect_logout(response):
     login_id = g.pop("fc_login_id", None)
     if login_id is None or response.status_code not in (200, 303) or not fc.configured():
         return response
+    if sessions.live(g.pop("fc_sid", None)) is not None:
+        return response     # not logged out (the confirmation page asks first, issue 11.10)
     from ..models import FranceConnectLogin
     login = db.session.get(FranceConnectLogin, login_id)
     state = fc.fresh_secret()

@@ -162,6 +162,17 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
     return outcome
 
 
+def start_step_up(flow: LoginFlow, account_id: int) -> None:
+    """Issue 11.7: the provider session already proved this account's password, but was
+    opened without the e-mailed code that this client requires: the flow starts at the code
+    offer for that account. An account that can no longer log in raises its error."""
+    account = db.session.get(Account, account_id)
+    if account is None:
+        raise FlowOutOfStep()
+    accounts.refuse_if_unusable(account)
+    advance(flow, allowed={CREDENTIALS}, to=CODE_OFFERED, nir=account.nir, account_id=account.id)
+
+
 # -- step 2: the e-mailed code -------------------------------------------------------------
 
 def send_code(flow: LoginFlow) -> None:

@@ -109,13 +109,16 @@ def show():
         if interaction.details(iid) is None:
             return render_template("error.html", message_id="interaction_expired"), 400
         flow = _new_flow(iid)
-        consenting = _consent_for_live_session(flow)
+        consenting = _consent_for_live_session(flow) or _step_up_for_live_session(flow)
         if consenting is not None:
             return consenting
     elif flow is None:
-        if session.get(FLOW_KEY):
+        # A login without a pending request: its flow is made when the form is submitted
+        # (issue 11.13: a cookie-less GET wrote a row each time).
+        if session.pop(FLOW_KEY, None):
             notice = messages.text("flow_expired")
-        flow = _new_flow(None)
+        session.pop(INTERACTION_KEY, None)
+        return _page(None, notice=notice)
     if flow.step == machine.DONE:
         flow = _new_flow(flow.interaction_id if interaction.details(flow.interaction_id) else None)
     return _page(flow, notice=notice)
@@ -137,6 +140,22 @@ def _consent_for_live_session(flow):
     return redirect(url_for("login.show"), 303)
 
 
+def _step_up_for_live_session(flow):
+    """The provider session answers the request but for the e-mailed code (issue 11.7): the
+    code page of the session's account, without asking its password again. When that account
+    can no longer log in, the full login (which says why) is shown instead."""
+    details = interaction.details(flow.interaction_id)
+    live = sessions.live(session.get("sid"))
+    if (details is None or details.step_up_account_id is None or live is None
+            or live.account_id != details.step_up_account_id):
+        return None
+    try:
+        machine.start_step_up(flow, live.account_id)
+    except IdpError:
+        return None
+    return redirect(url_for("login.show"), 303)
+
+
 @bp.get("/login/restart")
 def restart():
     """"Changer de numéro de sécurité sociale": the same request, a clean journey."""
@@ -151,6 +170,8 @@ def restart():
 @limiter.limit(_per_nir, key_func=_nir_limit_key)
 def submit_credentials():
     flow = _flow()
+    if flow is None and not session.get(FLOW_KEY):
+        flow = _new_flow(None)        # the login page without a request made no flow
     if flow is None or flow.step == machine.DONE:
         return _restart(done=flow is not None)
     form_nir = request.form.get("nir", "")

@@ -64,12 +64,14 @@ class AuthRequest:
     essential_acr: list | None = None
     acr_values: list | None = None
     hint_subject: str | None = None
+    consent_scope: str = ""      # the scopes a consent must cover (``claims`` included)
 
 
 # -- reading the request -----------------------------------------------------------------
 
 def collect_params() -> dict:
     source = request.form if request.method == "POST" else request.args
+    check_size(source.items(multi=True))
     params = {}
     for key in source:
         values = source.getlist(key)
@@ -79,6 +81,18 @@ def collect_params() -> dict:
             raise AuthError("invalid_request", f"Parameter '{key}' is too long.")
         params[key] = values[0]
     return params
+
+
+def check_size(items) -> None:
+    """Bound what one request may make us store (issue 11.13): the number of parameters and
+    their bytes in all (``Policy.authorize_max_parameters``, ``authorize_max_bytes``)."""
+    p = policy()
+    count = size = 0
+    for key, value in items:
+        count += 1
+        size += len(key) + len(value if isinstance(value, str) else str(value))
+        if count > p.authorize_max_parameters or size > p.authorize_max_bytes:
+            raise AuthError("invalid_request", "The authorization request is too large.")
 
 
 def check_client(params: dict):
@@ -117,6 +131,7 @@ def resolve_request_object(params: dict, client) -> dict:
         raise AuthError("invalid_request_object", "The request object is not signed by this client.") from None
     if not isinstance(claims, dict) or claims.get("client_id") != client.client_id:
         raise AuthError("invalid_request_object", "The request object names another client.")
+    check_size(claims.items())
     if "iss" in claims and claims["iss"] != client.client_id:
         raise AuthError("invalid_request_object", "Wrong 'iss' in the request object.")
     aud = claims.get("aud")
@@ -226,12 +241,15 @@ def check_max_age(req):
         default = getattr(req.client, "default_max_age", None)
         req.max_age = int(default) if default is not None else None
         return
-    if not raw.isdigit():
-        raise AuthError("invalid_request", "'max_age' must be a non-negative integer.")
+    # ASCII digits only: str.isdigit() accepts "²", which int() then refuses (issue 11.13).
+    if not re.fullmatch(r"[0-9]{1,12}", raw) or int(raw) > policy().max_age_limit.total_seconds():
+        raise AuthError("invalid_request", "'max_age' must be a non-negative integer in range.")
     req.max_age = int(raw)
 
 
 def check_claims(req):
+    from .claims import consent_scope, within_client
+    req.consent_scope = req.scope
     raw = req.params.get("claims")
     if raw is None:
         return
@@ -243,7 +261,8 @@ def check_claims(req):
             k not in ("userinfo", "id_token") or not isinstance(v, (dict, type(None)))
             for k, v in claims.items()):
         raise AuthError("invalid_request", "'claims' must be an object with userinfo and id_token.")
-    req.claims = claims
+    req.claims = claims = within_client(claims, req.client)     # issue 11.8
+    req.consent_scope = consent_scope(req.scope, claims)
     acr = (claims.get("id_token") or {}).get("acr")
     if isinstance(acr, dict) and acr.get("essential"):
         values = acr.get("values") or ([acr["value"]] if "value" in acr else None)
@@ -300,7 +319,20 @@ def login_reasons(req: AuthRequest, live) -> list[str]:
         reasons.append("hint")
     if not acr_satisfied(req, live.acr):
         reasons.append("acr")
+    if needs_the_code(req, live):
+        reasons.append("security_code")
     return reasons
+
+
+def needs_the_code(req: AuthRequest, live) -> bool:
+    """Issue 11.7: a session opened without the e-mailed code (by a client with
+    ``require_security_code: false``) does not answer a client that requires it, unless this
+    browser is a trusted device of that account (a login here would be spared the code too)."""
+    from .. import devices
+    if not req.client.require_security_code or "otp" in (live.amr or []):
+        return False
+    cookie = request.cookies.get(devices.COOKIE_NAME)
+    return devices.trusted_device(cookie, live.account_id) is None
 
 
 def names_the_hinted_person(req: AuthRequest, account_id: int) -> bool:
@@ -327,10 +359,11 @@ def consent_needed(req: AuthRequest, account_id: int) -> bool:
         return True
     if req.client.skip_consent:
         return False
-    return not sessions.has_consent(account_id, req.client.client_id, req.scope)
+    return not sessions.has_consent(account_id, req.client.client_id, req.consent_scope)
 
 
 def display_for(req: AuthRequest) -> dict:
+    from .claims import consented_claims
     return {
         "client_name": req.client.client_name or req.client.client_id,
         "login_hint": req.params.get("login_hint"),
@@ -338,7 +371,8 @@ def display_for(req: AuthRequest) -> dict:
         "require_security_code": bool(req.client.require_security_code),
         "franceconnect_branding": bool(getattr(req.client, "franceconnect_branding", False)),
         "ui_locales": req.params.get("ui_locales"),
-        "scope": req.scope,
+        "scope": req.consent_scope,
+        "consent_claims": consented_claims(req.consent_scope),
         "consent": not req.client.skip_consent,
         "prompt_consent": "consent" in req.prompts,
     }

@@ -1,10 +1,13 @@
 """Which claims a token grants, and their values.
 
 Scopes map to claims by FranceConnect's scheme, which is a subset of OpenID Connect Core's
-``profile`` (FRANCECONNECT.md §7): ``profile`` gives names, birthdate, gender and
+``profile`` (FRANCECONNECT.md §7): ``profile`` gives names (``given_name``, ``family_name``
+and OIDC Core §5.1's ``name``, the two together), birthdate, gender and
 ``preferred_username``; ``birth`` gives birthplace and birth country; ``identite_pivot`` the
 six pivot claims; and each claim has a scope of its own. The ``claims`` request parameter
-(OIDC Core §5.5) can ask for any supported claim in the ID token or at userinfo.
+(OIDC Core §5.5) can ask for a supported claim in the ID token or at userinfo, but only one
+that the client's registered scopes cover (issue 11.8); consent covers those claims too,
+through the scopes that give them (``consent_scope``).
 
 ``sub`` is never the NIR: it is the account's random ``subject``, or for a pairwise client an
 HMAC of it with the client's sector identifier (OIDC Core §8.1).
@@ -19,7 +22,7 @@ from ..models import Account
 
 PIVOT = ("given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry")
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
-    "profile": ("given_name", "family_name", "birthdate", "gender", "preferred_username"),
+    "profile": ("name", "given_name", "family_name", "birthdate", "gender", "preferred_username"),
     "email": ("email", "email_verified"),
     "birth": ("birthplace", "birthcountry"),
     "identite_pivot": PIVOT,
@@ -41,6 +44,7 @@ def subject_for(account: Account, client) -> str:
 
 def account_claims(account: Account) -> dict:
     return {
+        "name": full_name(account),
         "given_name": account.given_name,
         "family_name": account.family_name,
         "birthdate": account.birthdate,
@@ -51,6 +55,53 @@ def account_claims(account: Account) -> dict:
         "email": account.email,
         "email_verified": bool(account.email_verified),
     }
+
+
+def full_name(account: Account) -> str | None:
+    """OIDC Core §5.1 ``name``: the given names, then the family name, as displayed."""
+    parts = [p for p in (account.given_name, account.family_name) if p]
+    return " ".join(parts) or None
+
+
+def allowed_claims(client) -> set[str]:
+    """The user claims the client's registered scopes cover: all it may ever receive."""
+    return {c for s in (getattr(client, "scope", "") or "").split() for c in SCOPE_CLAIMS.get(s, ())}
+
+
+def within_client(claims_param: dict | None, client) -> dict | None:
+    """The ``claims`` parameter without the user claims the client may not have (issue
+    11.8); other members (``acr``, ``auth_time``, …) are kept as asked."""
+    if not claims_param:
+        return claims_param
+    allowed = allowed_claims(client)
+    return {target: ({name: value for name, value in asked.items()
+                      if name not in USER_CLAIMS or name in allowed}
+                     if isinstance(asked, dict) else asked)
+            for target, asked in claims_param.items()}
+
+
+def _covering_scope(claim: str) -> str:
+    """The narrowest scope that gives ``claim``: its own when it has one."""
+    if claim in SCOPE_CLAIMS:
+        return claim
+    return next(s for s, names in SCOPE_CLAIMS.items() if claim in names)
+
+
+def consent_scope(scope: str, claims_param: dict | None) -> str:
+    """What a consent must cover: the granted scopes, plus for each user claim asked through
+    ``claims`` the scope that gives it, so that a claim asked later the same way, and not
+    consented, asks consent again."""
+    scopes = (scope or "").split()
+    for target in ("userinfo", "id_token"):
+        scopes.extend(_covering_scope(name) for name in requested("", claims_param, target))
+    return " ".join(dict.fromkeys(scopes))
+
+
+def consented_claims(scope: str) -> list[str]:
+    """The user claims a consent scope gives, in display order (``email_verified`` goes with
+    ``email``, it is not shown on its own)."""
+    names = [c for s in (scope or "").split() for c in SCOPE_CLAIMS.get(s, ())]
+    return [c for c in dict.fromkeys(names) if c != "email_verified"]
 
 
 def requested(scope: str, claims_param: dict | None, target: str) -> list[str]:
@@ -69,7 +120,10 @@ def user_claims(account: Account, client, scope: str, claims_param: dict | None,
                 target: str) -> dict:
     values = account_claims(account)
     out = {"sub": subject_for(account, client)}
+    allowed = allowed_claims(client)
     for name in requested(scope, claims_param, target):
+        if name not in allowed:     # the registry may have changed since the grant
+            continue
         value = values.get(name)
         if value is not None:
             out[name] = value

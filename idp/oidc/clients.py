@@ -23,6 +23,8 @@ are not registration names:
 * ``access_token_lifetime`` (seconds, 1 to 3600; default: the policy's) and
   ``single_use_access_token`` (default false): FranceConnect+ asks an identity provider for
   single-use or very short-lived access tokens (FRANCECONNECT.md §9).
+* ``id_token_lifetime`` (seconds, 1 to 3600; default: the policy's ``id_token_ttl``):
+  FranceConnect's own ID tokens live 60 s and its checklist expects ``exp - iat`` ≤ 300 s.
 
 Redirect URIs match exactly (RFC 9700 §2.1), with the one exception of RFC 8252 §7.3: a
 loopback IP redirect registered without a port accepts any port. Private-use schemes
@@ -80,9 +82,11 @@ _FIELDS: dict[str, type] = {
     "default_max_age": int, "require_auth_time": bool,
     "skip_consent": bool, "require_security_code": bool, "require_pkce": bool,
     "login_branding": str, "access_token_lifetime": int, "single_use_access_token": bool,
+    "id_token_lifetime": int,
 }
 LOGIN_BRANDINGS = ("franceconnect",)
 MAX_ACCESS_TOKEN_LIFETIME = 3600
+MAX_ID_TOKEN_LIFETIME = 3600     # an ID token says a login just happened: an hour at most
 _KIND = {str: "a string", list: "a list", dict: "a mapping", bool: "true or false",
          int: "an integer"}
 
@@ -130,6 +134,7 @@ class Client(ClientMixin):
     login_branding: str | None = None
     access_token_lifetime: int | None = None         # seconds; None: the policy's
     single_use_access_token: bool = False
+    id_token_lifetime: int | None = None             # seconds; None: the policy's
     # hex SHA-256 of the secret (from the environment or the file's hash); never the secret
     secret_sha256: str | None = field(default=None, repr=False)
 
@@ -156,7 +161,8 @@ class Client(ClientMixin):
         """The registration metadata (no secret), as Authlib's userinfo and end-session
         endpoints read it."""
         skip = {"secret_sha256", "skip_consent", "require_security_code", "require_pkce",
-                "login_branding", "access_token_lifetime", "single_use_access_token"}
+                "login_branding", "access_token_lifetime", "single_use_access_token",
+                "id_token_lifetime"}
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name not in skip and getattr(self, f.name) not in (None, [])}
 
@@ -555,6 +561,10 @@ def _check_protocol(values: dict, error) -> None:
     if lifetime is not None and not 1 <= lifetime <= MAX_ACCESS_TOKEN_LIFETIME:
         error("access_token_lifetime", "access_token_lifetime: expected seconds between 1 and "
               f"{MAX_ACCESS_TOKEN_LIFETIME}")
+    lifetime = values.get("id_token_lifetime")
+    if lifetime is not None and not 1 <= lifetime <= MAX_ID_TOKEN_LIFETIME:
+        error("id_token_lifetime", "id_token_lifetime: expected seconds between 1 and "
+              f"{MAX_ID_TOKEN_LIFETIME}")
 
 
 def _check_algorithms(values: dict, error) -> list[tuple[str, str]]:

@@ -30,13 +30,14 @@ def build(account, client, *, scope: str, claims_param: dict | None, auth_time, 
           sid: str | None, nonce: str | None, access_token: str | None) -> str:
     alg = client.id_token_signed_response_alg or "RS256"
     now = clock.timestamp()
+    lifetime = getattr(client, "id_token_lifetime", None) or int(policy().id_token_ttl.total_seconds())
     payload = claims_mod.user_claims(account, client, scope, claims_param, "id_token")
     payload.update({
         "iss": current_app.config["ISSUER"],
         "aud": client.client_id,
         "azp": client.client_id,
         "iat": now,
-        "exp": now + int(policy().id_token_ttl.total_seconds()),
+        "exp": now + lifetime,
         "auth_time": int(auth_time.timestamp()),
         "amr": list(amr or []),
     })

@@ -11,13 +11,14 @@ Where Authlib's defaults depart from the specs, the provider follows the specs:
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7523.client import ASSERTION_TYPE
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
@@ -26,9 +27,11 @@ from .. import clock, keyed
 from ..extensions import db
 from ..models import Account, ProviderSession, Token
 from ..policy import policy
-from . import client_keys, id_token, tokens
+from . import client_keys, id_token, keys, tokens
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+# Introspection answers authenticated clients only (discovery says so; issue 11.16).
+INTROSPECTION_AUTH_METHODS = [m for m in AUTH_METHODS if m != "none"]
 
 
 def registry():
@@ -163,25 +166,53 @@ class Pkce(CodeChallenge):
 
 
 class PrivateKeyJwt(JWTBearerClientAssertion):
+    """``private_key_jwt`` (RFC 7523 §3, OIDC Core §9), with what Authlib leaves to us
+    (issue 11.16): the assertion is signed with the client's registered
+    ``token_endpoint_auth_signing_alg`` (else one we publish); it claims at most
+    ``Policy.client_assertion_max_lifetime``; its ``jti`` is remembered until its ``exp``."""
+
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
     def __init__(self, issuer):
         super().__init__(validate_jti=True)
         self.issuer = issuer
 
+    def __call__(self, query_client, request):
+        assertion = request.form.get("client_assertion")
+        if request.form.get("client_assertion_type") == ASSERTION_TYPE and assertion:
+            headers, claims = self.extract_assertion(assertion)
+            client = query_client(claims.get("sub")) if isinstance(claims.get("sub"), str) else None
+            if client is not None:
+                registered = client.token_endpoint_auth_signing_alg
+                allowed = [registered] if registered else list(keys.SUPPORTED_ALGS)
+                if headers.get("alg") not in allowed:
+                    raise InvalidClientError(
+                        description="The client assertion is not signed with the registered algorithm.")
+        return super().__call__(query_client, request)
+
     def get_audiences(self):
         # RFC 7523 §3: the token endpoint URL; the issuer is accepted too (OIDC Core §9).
         return [f"{self.issuer}/token", self.issuer]
 
+    def verify_claims(self, claims):
+        exp = claims.get("exp")
+        longest = policy().client_assertion_max_lifetime.total_seconds()
+        if isinstance(exp, (int, float)) and not isinstance(exp, bool) \
+                and exp - clock.timestamp() > longest:
+            raise InvalidClientError(description="The client assertion claims too long a life.")
+        super().verify_claims(claims)   # iat in the future is refused there (joserfc)
+
     def validate_jti(self, claims, jti):
         """A client assertion is single use: its jti is recorded once (a primary key, so two
-        concurrent uses cannot both pass); the purge forgets it after it expires."""
+        concurrent uses cannot both pass), until the assertion expires (plus the clock-skew
+        leeway it is accepted with); the purge forgets it only then."""
         from sqlalchemy.exc import IntegrityError
 
         from ..models import Throttle
         key = keyed.digest("assertion-jti", f"{claims.get('iss')}|{jti}")
+        forget_at = datetime.fromtimestamp(claims["exp"] + self.leeway, UTC)
         db.session.add(Throttle(key=key, kind="assertion-jti", attempts=1,
-                                locked_until=clock.now() + timedelta(minutes=10)))
+                                locked_until=forget_at))
         try:
             db.session.commit()
         except IntegrityError:
@@ -217,7 +248,7 @@ class Revocation(RevocationEndpoint):
 
 
 class Introspection(IntrospectionEndpoint):
-    CLIENT_AUTH_METHODS = AUTH_METHODS
+    CLIENT_AUTH_METHODS = INTROSPECTION_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
         return _find_any(token_string)
@@ -249,6 +280,22 @@ class Introspection(IntrospectionEndpoint):
         }
 
 
+# -- client authentication ---------------------------------------------------------------
+
+def presented_auth_methods(request) -> list[str]:
+    """The client authentication methods a request carries (whether or not they verify)."""
+    form = request.form
+    header = request.headers.get("Authorization") or ""
+    found = []
+    if header[:6].lower() == "basic ":
+        found.append("client_secret_basic")
+    if form.get("client_secret") is not None:
+        found.append("client_secret_post")
+    if form.get("client_assertion") is not None or form.get("client_assertion_type") is not None:
+        found.append("private_key_jwt")
+    return found
+
+
 # -- the server --------------------------------------------------------------------------
 
 class Server(AuthorizationServer):
@@ -263,6 +310,14 @@ class Server(AuthorizationServer):
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
         self.register_token_generator("default", self.generate_bearer)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """RFC 6749 §2.3: a client must not use more than one authentication method in one
+        request (issue 10.2): a Basic header, a ``client_secret`` in the body and a
+        ``client_assertion`` are each a method; two of them are ``invalid_request``."""
+        if len(presented_auth_methods(request)) > 1:
+            raise InvalidRequestError("The client used more than one authentication method.")
+        return super().authenticate_client(request, methods, endpoint)
 
     def generate_bearer(self, grant_type, client, user=None, scope=None, expires_in=None,
                         include_refresh_token=True):

@@ -192,3 +192,22 @@ def test_an_expired_flow_starts_a_clean_journey(browser, person, smtp, clock):
     page = browser.ask_code()
     assert says(page, "Votre demande de connexion a expiré. Merci de recommencer.")
     assert smtp.messages == []
+
+
+# -- a login page costs no row until it is used (issue 11.13) --------------------------------
+
+def test_a_cookieless_get_of_the_login_page_writes_no_row_and_the_login_still_works(
+        app, server, browser, person):
+    """issue 11.13: every cookie-less ``GET /login`` inserted a login flow; now the flow is
+    made when the form is submitted, and that login goes on as before."""
+    import requests
+
+    from idp.models import LoginFlow
+    for _ in range(5):
+        page = requests.get(server.url + "/login")
+        assert page.status_code == 200 and 'name="password"' in page.text
+    assert rows(app, LoginFlow) == []
+    browser.get("/login")
+    page = browser.submit_credentials(person.nir, person.password)
+    assert "Recevoir un code de sécurité" in page.text, text_of(page)[:400]
+    assert len(rows(app, LoginFlow)) == 1

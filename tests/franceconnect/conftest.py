@@ -248,6 +248,7 @@ clients:
     skip_consent: true
     login_branding: franceconnect
     access_token_lifetime: 60
+    id_token_lifetime: 60              # as the shipped clients.yaml (issue 10.3)
     single_use_access_token: true
   - client_id: franceconnect-no-code
     client_secret: ${{IDP_FRANCECONNECT_SECRET}}

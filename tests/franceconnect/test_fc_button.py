@@ -274,7 +274,7 @@ def test_logging_out_also_logs_out_of_franceconnect_with_the_id_token_hint_and_s
         server, browser, upstream, registered):
     browser.get("/login")
     follow(browser, click_franceconnect(browser))
-    first = browser.get("/end_session", allow_redirects=False)
+    first = browser.logout()
     assert first.status_code == 303 and first.headers["Location"].startswith(upstream.issuer)
     page = follow(browser, first)
     sent = upstream.end_session_requests[-1]
@@ -289,7 +289,7 @@ def test_a_logout_return_with_another_state_is_reported(server, browser, upstrea
     browser.get("/login")
     follow(browser, click_franceconnect(browser))
     upstream.state = "e" * 64
-    page = follow(browser, browser.get("/end_session", allow_redirects=False))
+    page = follow(browser, browser.logout())
     assert page.status_code == 400
     assert "la déconnexion de FranceConnect n'a pas pu être vérifiée" in visible(page)
     assert browser.get("/compte", allow_redirects=False).status_code == 303

@@ -234,6 +234,29 @@ def test_franceconnect_logs_out_with_an_expired_hint_and_no_client_id(clock, cor
     assert browser.get("/compte", allow_redirects=False).status_code == 303
 
 
+def test_franceconnect_s_id_tokens_live_60_seconds_and_still_serve_as_a_logout_hint(
+        clock, server, core, browser, smtp, fc_callback_port, fc_person):
+    """issue 10.3: the franceconnect client's ``id_token_lifetime: 60`` makes exp - iat 60 s
+    (a client without it keeps the policy's 600 s); 61 s later the hint has expired and
+    RP-initiated logout still accepts it (RP-Initiated Logout §2)."""
+    hint = core.token(core.login(fc_person)["code"]).json()["id_token"]
+    _, claims = core.verify(hint)
+    assert claims["exp"] - claims["iat"] == 60
+    clock.shift(timedelta(seconds=61))
+    with pytest.raises(Exception, match="expired"):
+        jwt.JWTClaimsRegistry(exp={"essential": True}).validate(claims)
+    state = secrets.token_hex(32)
+    response = browser.get("/end_session", allow_redirects=False, params={
+        "id_token_hint": hint, "state": state, "post_logout_redirect_uri": core.logout_uri})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"{core.logout_uri}?state={state}"
+    assert browser.get("/compte", allow_redirects=False).status_code == 303
+    other = FcCore(server, browser, smtp, f"http://127.0.0.1:{fc_callback_port}/api/v2",
+                   client_id="franceconnect-no-code")           # no id_token_lifetime
+    claims = _password_only_login(other, browser, fc_person)
+    assert claims["exp"] - claims["iat"] == 600
+
+
 def test_status_answers_200_when_the_database_answers(server):
     response = requests.get(server.url + "/status")
     assert response.status_code == 200 and response.json() == {"status": "ok"}

@@ -38,6 +38,7 @@ AGENCY_CB = "https://agency.example/cb"
 PARTNER_CB = "https://partner-a.example/cb"
 THIRD_CB = "https://partner-b.example/cb"
 SEALED_CB = "https://sealed.example/cb"
+QUICK_CB = "https://quick.example/cb"
 MOBILE_CB = "http://127.0.0.1/callback"        # loopback without port: any port (RFC 8252)
 
 
@@ -55,6 +56,7 @@ clients:
   - client_id: agency                  # private_key_jwt, ES256, request objects, back-channel
     client_name: Agence
     token_endpoint_auth_method: private_key_jwt
+    token_endpoint_auth_signing_alg: RS256
     jwks: {json.dumps(AGENCY_KEYS.public_jwks())}
     redirect_uris: [{AGENCY_CB}]
     post_logout_redirect_uris: ["https://agency.example/"]
@@ -90,6 +92,12 @@ clients:
     userinfo_encrypted_response_alg: ECDH-ES
     userinfo_encrypted_response_enc: A256GCM
     skip_consent: true
+  - client_id: quick                   # logins without the e-mailed code (issue 11.7)
+    client_secret: ${{{SECRET_ENV}}}
+    redirect_uris: [{QUICK_CB}]
+    scope: openid profile email
+    skip_consent: true
+    require_security_code: false
   - client_id: mobile                  # public: PKCE required
     token_endpoint_auth_method: none
     redirect_uris: [{MOBILE_CB}]
@@ -113,4 +121,5 @@ def relying_parties(server) -> SimpleNamespace:
         sealed=RelyingParty(server, "sealed", SEALED_CB, secret=SECRET, keys=SEALED_KEYS,
                             sealed=True),
         mobile=RelyingParty(server, "mobile", MOBILE_CB, method="none"),
+        quick=RelyingParty(server, "quick", QUICK_CB, secret=SECRET),
     )

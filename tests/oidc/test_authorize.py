@@ -210,3 +210,44 @@ def test_ui_locales_and_unknown_parameters_are_accepted_and_ignored(rps, browser
                                        foo="bar", claims_locales="de", display="popup")
     assert answer["state"] == pending.state and "error" not in answer.params
     rps.portal.validate_id_token(rps.portal.exchange(answer, pending), pending)
+
+
+# -- bounds on what a request may make us do (issue 11.13) ----------------------------------
+
+@pytest.mark.parametrize("max_age", ["9" * 30, "²", "٣"])
+def test_a_max_age_out_of_range_or_not_in_ascii_digits_is_invalid_request(max_age, rps, browser):
+    """issue 11.13: a huge max_age overflowed (500), and so did a Unicode digit: both are
+    invalid_request at the redirect URI, with the state."""
+    pending = rps.portal.authorization(max_age=max_age)
+    answer = browser.get(pending.url, allow_redirects=False)
+    assert answer.status_code == 303, answer.status_code
+    query = query_of(answer)
+    assert query["error"] == "invalid_request" and query["state"] == pending.state
+
+
+def _interactions(app) -> int:
+    from sqlalchemy import func, select
+
+    from idp.extensions import db
+    from idp.models import Interaction
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(Interaction))
+        db.session.rollback()
+        return count
+
+
+@pytest.mark.parametrize("extra", [
+    {f"x{i}": "1" for i in range(200)},                    # too many parameters
+    {f"x{i}": "y" * 4000 for i in range(10)},              # too many bytes in all
+])
+def test_an_authorization_request_too_large_is_refused_and_stores_nothing(
+        extra, app, rps, browser):
+    """issue 11.13: /authorize stored any amount of parameters in its interaction row; past
+    Policy.authorize_max_parameters or Policy.authorize_max_bytes it is refused with the
+    French invalid-request page, and nothing is written."""
+    pending = rps.portal.authorization()
+    before = _interactions(app)
+    answer = browser.http.post(rps.portal.issuer + "/authorize", allow_redirects=False, data={
+        **{k: v[0] for k, v in parse_qs(urlparse(pending.url).query).items()}, **extra})
+    french_page(answer, "incorrecte")
+    assert _interactions(app) == before

@@ -85,3 +85,27 @@ def test_userinfo_comes_as_each_client_registered_it(party, sealed_with, signed_
     info = rp.userinfo_claims(answer)
     assert info["sub"] == claims["sub"]
     assert info["given_name"] == "Valérie" and info["email"] == person.email
+
+
+def test_a_profile_request_gets_the_full_name_beside_the_given_and_family_names(
+        rps, browser, person, smtp):
+    """issue 10.7: ``profile`` gives ``name`` (given names, then family name, OIDC Core
+    §5.1) at userinfo, and discovery lists it."""
+    tokens, claims = logged_in(rps.portal, browser, person, smtp, scope="openid profile")
+    info = rps.portal.userinfo_claims(rps.portal.userinfo(tokens["access_token"]))
+    assert (info["name"], info["given_name"], info["family_name"]) == (
+        "Valérie MARTIN", "Valérie", "MARTIN")
+    assert "name" in rps.portal.discovery["claims_supported"]
+
+
+def test_an_essential_name_claim_is_answered_in_the_id_token_and_at_userinfo(
+        rps, browser, person, smtp):
+    """issue 10.7: ``claims`` asking ``name`` as essential (OIDC Core §5.5) is answered where
+    it was asked: in the ID token, and at userinfo."""
+    import json
+    asked = {"id_token": {"name": {"essential": True}}, "userinfo": {"name": {"essential": True}}}
+    tokens, claims = logged_in(rps.portal, browser, person, smtp, scope="openid profile",
+                               claims=json.dumps(asked))
+    assert claims["name"] == "Valérie MARTIN"
+    info = rps.portal.userinfo_claims(rps.portal.userinfo(tokens["access_token"]))
+    assert info["name"] == "Valérie MARTIN"

@@ -65,7 +65,7 @@ def test_a_failed_back_channel_delivery_is_sent_again_after_its_delay(
     from idp.oidc import logout
     receiver.fail_first = 1
     logged_in(rps.agency, browser, person, smtp)
-    end_session(rps.agency, browser)
+    browser.logout()
     assert receiver.attempts == 1 and receiver.tokens == []
     with app.app_context():
         assert logout.deliver_due() == 0                  # not before its delay
@@ -74,3 +74,72 @@ def test_a_failed_back_channel_delivery_is_sent_again_after_its_delay(
     result = app.test_cli_runner().invoke(args=["idp", "purge"])
     assert result.exit_code == 0 and "backchannel logouts delivered: 1" in result.output
     assert receiver.attempts == 2 and len(receiver.tokens) == 1
+
+
+# -- without id_token_hint: the person confirms (issue 11.10) --------------------------------
+
+CONFIRM = "Souhaitez-vous vous déconnecter de votre compte ameli ?"
+
+
+def _visible(page) -> str:
+    import html
+    import re
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.text)).split())
+
+
+def test_a_logout_without_hint_asks_for_confirmation_then_logs_out(rps, browser, person, smtp):
+    """issue 11.10: ``GET /end_session`` with no ``id_token_hint`` (any page can send the
+    browser there) does not log out: a French page asks, with a POST form and its CSRF
+    token; its button logs out and goes back to the client with the ``state``."""
+    tokens, _ = logged_in(rps.portal, browser, person, smtp)
+    page = end_session(rps.portal, browser, client_id="portal", state="s 1",
+                       post_logout_redirect_uri="http://127.0.0.1:5001/")
+    assert page.status_code == 200 and CONFIRM in _visible(page)
+    assert 'method="post"' in page.text and 'name="csrf_token"' in page.text
+    assert page.headers["Cache-Control"] == "no-store"
+    assert not sends_to_login(rps.portal.start(browser)[1])        # still logged in
+    assert rps.portal.userinfo(tokens["access_token"]).status_code == 200
+    done = browser.logout(client_id="portal", state="s 1",
+                          post_logout_redirect_uri="http://127.0.0.1:5001/")
+    assert done.status_code == 303 and done.headers["Location"] == "http://127.0.0.1:5001/?state=s%201"
+    assert sends_to_login(rps.portal.start(browser)[1])
+    assert rps.portal.userinfo(tokens["access_token"]).status_code == 401
+
+
+def test_a_cross_site_logout_post_without_the_csrf_token_logs_nobody_out(
+        rps, browser, person, smtp):
+    """issue 11.10: a page elsewhere posting the confirmation (no CSRF token, or a wrong one)
+    is shown the question again; the session lives on."""
+    logged_in(rps.portal, browser, person, smtp)
+    for token in (None, "forged"):
+        data = {"decision": "logout", **({"csrf_token": token} if token else {})}
+        answer = browser.http.post(browser.base + "/end_session", data=data,
+                                   allow_redirects=False)
+        assert answer.status_code == 200 and CONFIRM in _visible(answer)
+    assert not sends_to_login(rps.portal.start(browser)[1])
+
+
+def test_staying_logged_in_keeps_the_session(rps, browser, person, smtp):
+    """issue 11.10: "Rester connecté" ends nothing."""
+    logged_in(rps.portal, browser, person, smtp)
+    end_session(rps.portal, browser)
+    stay = browser.post_form("/end_session", {"decision": "stay"}, allow_redirects=False)
+    assert stay.status_code == 303
+    assert not sends_to_login(rps.portal.start(browser)[1])
+
+
+def test_a_logout_without_hint_and_without_a_session_needs_no_confirmation(rps, browser):
+    """issue 11.10: nobody to log out: straight back to the client."""
+    answer = end_session(rps.portal, browser, client_id="portal",
+                         post_logout_redirect_uri="http://127.0.0.1:5001/")
+    assert answer.status_code == 303 and answer.headers["Location"] == "http://127.0.0.1:5001/"
+
+
+def test_the_account_page_logs_out_in_one_click_with_its_form(rps, browser, person, smtp):
+    """issue 11.10: the account page's "Me déconnecter" is that confirmed POST already."""
+    logged_in(rps.portal, browser, person, smtp)
+    page = browser.get("/compte")
+    assert page.status_code == 200 and 'value="logout"' in page.text
+    done = browser.post_form("/end_session", {"decision": "logout"}, allow_redirects=False)
+    assert done.status_code == 200 and "Vous êtes déconnecté" in done.text
+    assert browser.get("/compte", allow_redirects=False).status_code == 303

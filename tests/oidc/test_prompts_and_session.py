@@ -42,7 +42,7 @@ def test_prompt_none_for_a_client_needing_consent_is_consent_required(rps, brows
 def test_prompt_none_needing_a_stronger_login_is_interaction_required(rps, browser, person, smtp):
     # A login spared the code by a trusted device is eidas1; eidas2 needs the code again.
     logged_in(rps.portal, browser, person, smtp, remember=True)
-    browser.get("/end_session")
+    browser.logout()
     _, claims = logged_in(rps.portal, browser, person, smtp)
     assert claims["acr"] == "eidas1" and claims["amr"] == ["pwd"]
     pending, answer = rps.portal.start(browser, prompt="none", acr_values="eidas2")
@@ -169,7 +169,7 @@ def test_an_acr_that_cannot_be_met_is_unmet_authentication_requirements(params, 
 
 def test_an_essential_acr_not_reached_by_the_login_is_unmet_after_it(rps, browser, person, smtp):
     logged_in(rps.portal, browser, person, smtp, remember=True)
-    browser.get("/end_session")
+    browser.logout()
     claims = {"id_token": {"acr": {"essential": True, "values": ["eidas2"]}}}
     # The trusted device spares the code: the login reaches eidas1 only.
     pending, answer = rps.portal.login(browser, person, smtp, claims=json.dumps(claims))
@@ -210,7 +210,7 @@ def test_a_new_login_of_the_same_person_keeps_the_session_of_the_other_clients(
     assert rps.agency.refresh(agency_tokens["refresh_token"]).status_code == 200
     assert receiver.tokens == []
     # and the session's logout still reaches the agency, under the sid it knows.
-    browser.get("/end_session")
+    browser.logout()
     assert len(receiver.tokens) == 1
     logout_token = rps.agency.verify_jws(receiver.tokens[0])
     assert logout_token.claims["sid"] == agency_claims["sid"]
@@ -226,3 +226,36 @@ def test_a_new_login_of_the_same_person_lasts_the_whole_session_lifetime_from_it
     claims = rps.portal.validate_id_token(
         rps.portal.exchange(rps.portal.walk(browser, answer), pending), pending).claims
     assert claims["auth_time"] == again["auth_time"] and claims["sid"] == again["sid"]
+
+
+# -- single sign-on remembers how the session was opened (issue 11.7) ------------------------
+
+def test_a_session_opened_without_the_code_gets_a_step_up_for_a_client_that_requires_it(
+        rps, browser, person, smtp):
+    """issue 11.7: a session opened by a client with ``require_security_code: false`` does
+    not let a client that requires the code in: the portal's request goes to the code page of
+    that same account (no password asked again), and its ID token then says the code."""
+    _, quick = logged_in(rps.quick, browser, person, smtp)
+    assert quick["amr"] == ["pwd"] and smtp.to(person.email) == []
+    pending, answer = rps.portal.start(browser)
+    assert sends_to_login(answer)
+    page = browser.get(answer.headers["Location"])
+    assert 'action="/login/code/send"' in page.text and 'name="password"' not in page.text
+    assert "v***@e***.fr" in page.text                    # the code goes to that account
+    result = rps.portal.walk(browser, page, person, smtp)
+    claims = rps.portal.validate_id_token(rps.portal.exchange(result, pending), pending).claims
+    assert claims["amr"] == ["pwd", "otp", "mfa"] and claims["acr"] == "eidas2"
+    assert claims["sid"] == quick["sid"]                  # the same session, stepped up
+    assert len(smtp.to(person.email)) == 1
+    again, answer = rps.portal.start(browser)             # now the session carries the code
+    assert not sends_to_login(answer) and query_of(answer)["state"] == again.state
+
+
+def test_prompt_none_on_a_session_opened_without_the_code_is_interaction_required(
+        rps, browser, person, smtp):
+    """issue 11.7: with ``prompt=none`` the step-up cannot be shown: an error, no code."""
+    logged_in(rps.quick, browser, person, smtp)
+    pending, answer = rps.portal.start(browser, prompt="none")
+    query = query_of(answer)
+    assert query["error"] == "interaction_required" and query["state"] == pending.state
+    assert "code" not in query

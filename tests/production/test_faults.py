@@ -161,3 +161,87 @@ def test_with_the_database_down_the_jwks_is_served_from_memory_until_its_copy_is
 
     db_gate.open()
     assert requests.get(server.url + "/jwks").json()["keys"]
+
+
+# -- /status: what FranceConnect polls to route people (issue 10.4) -------------------------
+
+def _statuses(url: str, calls: int = 12) -> set[int]:
+    return {requests.get(url + "/status", timeout=10).status_code for _ in range(calls)}
+
+
+def test_status_is_503_on_every_call_of_every_worker_when_the_sqlite_file_is_garbage(
+        database_uri, start_gunicorn):
+    """issue 10.4: the SQLite file's header overwritten while gunicorn serves: /status runs a
+    real query on a real table on every call, so every call of both workers says 503, at
+    once; the header back, 200 again without a restart."""
+    if not database_uri.startswith("sqlite"):
+        pytest.skip("the file of a SQLite database")
+    provider = start_gunicorn(workers=2)
+    assert _statuses(provider.url) == {200}
+    path = database_uri.removeprefix("sqlite:///")
+    with open(path, "r+b") as f:
+        header = f.read(100)
+        f.seek(0)
+        f.write(b"\xa5" * 100)
+    try:
+        answers = [requests.get(provider.url + "/status", timeout=10) for _ in range(12)]
+        assert {a.status_code for a in answers} == {503}
+        assert all(a.json() == {"status": "unavailable"} for a in answers)
+        assert all(a.headers["Cache-Control"] == "no-store" for a in answers)
+    finally:
+        with open(path, "r+b") as f:
+            f.write(header)
+    assert _statuses(provider.url) == {200}
+
+
+@pytest.fixture
+def pg_admin(database_uri):
+    if not database_uri.startswith("postgresql"):
+        pytest.skip("a PostgreSQL table")
+    engine = sa.create_engine(database_uri, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def test_status_is_503_on_every_call_when_a_postgresql_table_is_unusable(
+        pg_admin, start_gunicorn):
+    """issue 10.4: the accounts' table gone (renamed under the provider): 503 on every call of
+    every worker, 200 once it is back."""
+    provider = start_gunicorn(workers=2)
+    assert _statuses(provider.url) == {200}
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text("ALTER TABLE account RENAME TO account_away"))
+    try:
+        assert _statuses(provider.url) == {503}
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(sa.text("ALTER TABLE account_away RENAME TO account"))
+    assert _statuses(provider.url) == {200}
+
+
+def test_status_is_503_within_its_timeout_when_a_postgresql_table_is_locked(
+        pg_admin, start_gunicorn):
+    """issue 10.4: a table locked by another session does not hang the poll: the status
+    query gives up after ``Policy.status_query_timeout`` and says 503."""
+    provider = start_gunicorn(workers=2, IDP_POLICY__STATUS_QUERY_TIMEOUT="0.3")
+    assert _statuses(provider.url, 2) == {200}
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text("BEGIN"))
+        conn.execute(sa.text("LOCK TABLE account IN ACCESS EXCLUSIVE MODE"))
+        answers = [requests.get(provider.url + "/status", timeout=10) for _ in range(4)]
+        conn.execute(sa.text("ROLLBACK"))
+    assert {a.status_code for a in answers} == {503}
+    assert all(a.elapsed.total_seconds() < 3 for a in answers)
+    assert _statuses(provider.url, 2) == {200}
+
+
+def test_status_is_503_on_every_call_while_the_database_wire_is_cut(db_gate, start_gunicorn,
+                                                                    app_config):
+    """issue 10.4: the connection cut: every call of every worker says 503, then 200."""
+    provider = start_gunicorn(workers=2, IDP_SQLALCHEMY_DATABASE_URI=app_config[
+        "SQLALCHEMY_DATABASE_URI"])
+    assert _statuses(provider.url) == {200}
+    db_gate.close()
+    assert _statuses(provider.url) == {503}
+    db_gate.open()
+    assert _statuses(provider.url) == {200}
