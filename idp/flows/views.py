@@ -104,6 +104,8 @@ def show():
     if iid is not None and (flow is None or flow.interaction_id != iid):
         if interaction.details(iid) is None:
             return render_template("error.html", message_id="interaction_expired"), 400
+        if not interaction.started_here(iid, session):                 # issue 11.3
+            return render_template("error.html", message_id="interaction_other_browser"), 403
         flow = _new_flow(iid)
         consenting = _consent_for_live_session(flow)
         if consenting is not None:
@@ -230,9 +232,7 @@ def _complete(flow, result):
     if resume is not None:
         return redirect(resume, 303)
     # A login on our own pages: the session is renewed and opened here.
-    sid = machine.open_direct_session(result)
-    session.clear()
-    session["sid"] = sid
+    sessions.renew_cookie(session, machine.open_direct_session(result))
     return redirect(url_for("account.home"), 303)
 
 
