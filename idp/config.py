@@ -35,6 +35,9 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_RATE_LIMIT_PER_IP": "60 per minute",
         "LOGIN_RATE_LIMIT_PER_NIR": "30 per minute",
+        # Issue 11.5: each POST of a reset link's form may cost an argon2 verification (64 MiB):
+        # a person types a new password a few times, a script hundreds.
+        "PASSWORD_RESET_RATE_LIMIT_PER_IP": "10 per minute",
         "MAIL_SERVER": None,
         "MAIL_PORT": 25,
         "MAIL_USE_TLS": False,

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from . import accounts, keyed, limits, links, mail, messages
-from .errors import CodeQuotaReached, FormInvalid, InvalidNir, MailNotSent
+from .errors import CodeQuotaReached, FormInvalid, InvalidNir, MailNotSent, ResetLocked
 from .extensions import db
 from .models import Account, AccountAction
 from .nir import parse_nir
@@ -69,8 +69,9 @@ def reset(token: str, *, new: str, confirmation: str) -> Account | None:
         return None
     failing = check_new_password(
         new or "", confirmation=confirmation or "", nir=account.nir,
-        birthdate=_birthdate(account.birthdate), policy=policy(),
-        current_password_matches=accounts.verify_password(account.password_hash, new or ""))
+        birthdate=_birthdate(account.birthdate), policy=policy())
+    if not failing:
+        failing = _same_as_current(account, new)
     if failing:
         raise FormInvalid(errors={"new_password": ("password_rules", {"rules": tuple(failing)})})
     if not links.use(row):
@@ -79,3 +80,30 @@ def reset(token: str, *, new: str, confirmation: str) -> Account | None:
     set_password(account, new, keep_sid=None)
     limits.clear(keyed.nir_key(account.nir), ("password",))
     return account
+
+
+def _same_as_current(account: Account, new: str) -> list[str]:
+    """The "different from the current password" rule, evaluated last (issue 11.5): only
+    once every other rule passes and the confirmation matches, so that a submission that
+    will be refused anyway neither guesses the password nor costs an argon2 verification.
+    Each match is counted (``Policy.reset_same_password_tries``, then a lock); a different
+    password is not a try and gives its reservation back."""
+    p = policy()
+    try:
+        reservation = limits.reserve(keyed.nir_key(account.nir), "reset_same",
+                                     max_attempts=p.reset_same_password_tries,
+                                     lock_for=p.reset_same_password_lock)
+    except limits.Locked as locked:
+        raise ResetLocked(until=locked.until) from None
+    try:
+        same = accounts.verify_password(account.password_hash, new)
+    except Exception:
+        reservation.cancel()
+        raise
+    if not same:
+        reservation.cancel()
+        return []
+    reservation.failure()
+    if reservation.locks_until is not None:
+        raise ResetLocked(until=reservation.locks_until)
+    return ["different"]

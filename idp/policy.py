@@ -54,6 +54,11 @@ class Policy:
     provisional_code_attempts: int = 3                    # chosen: like every other code
     provisional_code_lock: timedelta = timedelta(minutes=15)
     password_reset_ttl: timedelta = timedelta(hours=1)    # chosen: the seeds give no duration
+    # Issue 11.5: a reset link's "different from the current password" rule is a guess of
+    # that password (and an argon2 verification): the 3rd time it matches locks the reset of
+    # the account 15 minutes, like the login's case 7.
+    reset_same_password_tries: int = 3
+    reset_same_password_lock: timedelta = timedelta(minutes=15)
 
     # -- argon2id cost for passwords (OWASP: m=19 MiB, t=2, p=1 at least)
     argon2_memory_kib: int = 65536

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from .. import clock, messages, password_change, password_reset
 from ..errors import (
@@ -11,6 +11,7 @@ from ..errors import (
     EmailRecentlyChanged,
     IdpError,
     PasswordLocked,
+    ResetLocked,
 )
 from ..extensions import limiter
 from ..policy import policy
@@ -137,7 +138,12 @@ def forgot():
                            banner=banner), 400 if errors or banner else 200
 
 
+def _reset_limit() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT_PER_IP"]
+
+
 @bp.route("/mot-de-passe-oublie/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
 def reset(token):
     invalid = render_template("flows/notice.html", title="Mot de passe oublié ?",
                               banner=messages.text("link_invalid"),
@@ -149,6 +155,10 @@ def reset(token):
         try:
             account = password_reset.reset(token, new=request.form.get("new_password", ""),
                                            confirmation=request.form.get("confirmation", ""))
+        except ResetLocked as error:
+            return render_template("flows/notice.html", title="Mot de passe oublié ?",
+                                   banner=messages.for_error(error),
+                                   links=[(url_for("login.show"), "J'accède à mon compte ameli")]), 403
         except IdpError as error:
             errors, _ = field_errors(error)
         else:
