@@ -90,6 +90,12 @@ def load(app: Flask, test_config: dict | None) -> None:
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError("IDP_ISSUER: http is only allowed on a loopback host; use https")
     cfg["ISSUER"] = issuer
+    # Issue 11.2: a request naming another host (Host, or X-Forwarded-Host under PROXY_FIX)
+    # is refused, so that nothing is ever built from an attacker's host name. A loopback
+    # issuer (development only) answers every loopback name.
+    if not cfg.get("TRUSTED_HOSTS"):
+        loopback = ["127.0.0.1", "localhost", "::1"]
+        cfg["TRUSTED_HOSTS"] = loopback if parts.hostname in loopback else [parts.hostname]
     # Every cookie is Secure when the issuer is https (issue 3, issue 6).
     cfg["SESSION_COOKIE_SECURE"] = parts.scheme == "https"
 

@@ -199,6 +199,8 @@ MESSAGES: dict[str, str] = {
                        " sur le site du service et de recommencer.",
     "interaction_expired": "Votre demande de connexion a expiré ou a déjà été utilisée. Merci"
                            " de revenir sur le site du service et de recommencer.",
+    "untrusted_host": "L'adresse utilisée pour joindre le service n'est pas la sienne. Merci"
+                      " d'utiliser l'adresse officielle de votre compte ameli.",
     "interaction_other_browser": "Cette demande de connexion a été commencée dans un autre"
                                  " navigateur. Pour votre sécurité, elle ne peut pas continuer"
                                  " ici : merci de revenir sur le site du service et de"

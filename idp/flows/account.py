@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from .. import addresses, clock, devices, messages, registration, sessions
+from .. import addresses, clock, devices, links, messages, registration, sessions
 from ..errors import IdpError
 from ..extensions import db
 from ..models import Account, AccountAction
@@ -95,7 +95,7 @@ def change_email():
     try:
         addresses.request_email_change(
             account, request.form.get("email", ""),
-            make_link=lambda t: url_for("registration.validate_email", token=t, _external=True))
+            make_link=lambda t: links.external("registration.validate_email", token=t))
     except IdpError as error:
         errors, _ = field_errors(error)
         return _page(account, errors=errors, status=400)

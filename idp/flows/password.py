@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from .. import clock, messages, password_change, password_reset
+from .. import clock, links, messages, password_change, password_reset
 from ..errors import (
     ChangeCodeLocked,
     ChangeCodeQuotaReached,
@@ -127,7 +127,7 @@ def forgot():
         try:
             password_reset.request(
                 form.get("nir", ""), form.get("birthdate", ""),
-                make_link=lambda token: url_for("password.reset", token=token, _external=True))
+                make_link=lambda token: links.external("password.reset", token=token))
         except IdpError as error:
             errors, banner = field_errors(error)
         else:
