@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
+import ssl
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,7 +18,6 @@ from flask import current_app, render_template
 from flask_mail import Message
 
 from .errors import MailNotSent
-from .extensions import mail
 
 log = logging.getLogger("idp.mail")
 
@@ -33,11 +33,49 @@ def send(template: str, to: str, *, secret: str | None = None, **context) -> Non
         _to_outbox(template, subject, sender, to, body, secret)
         return
     try:
-        mail.send(Message(subject=subject, recipients=[to], body=body, sender=sender))
-    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        _relay(Message(subject=subject, recipients=[to], body=body, sender=sender))
+    except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
         log.warning("mail %s not sent: %s", template, exc.__class__.__name__)
         raise MailNotSent() from None
     current_app.extensions["idp.metrics"].mail_sent(template)
+
+
+def _relay(message: Message) -> None:
+    """Send through ``MAIL_SERVER`` (issue 11.11), where Flask-Mail would open the connection
+    with no timeout and STARTTLS without verifying the relay: here every step must finish
+    within ``MAIL_TIMEOUT`` seconds in all, and TLS (STARTTLS or implicit) verifies the
+    relay's certificate and name against the system's trust store, or ``MAIL_CA_FILE``."""
+    cfg = current_app.config
+    deadline = time.monotonic() + float(cfg["MAIL_TIMEOUT"])
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("mail relay too slow")
+        return remaining
+
+    context = ssl.create_default_context(cafile=cfg.get("MAIL_CA_FILE") or None)
+    server, port = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"])
+    if cfg.get("MAIL_USE_SSL"):
+        host = smtplib.SMTP_SSL(server, port, timeout=left(), context=context)
+    else:
+        host = smtplib.SMTP(server, port, timeout=left())
+    try:
+        if cfg.get("MAIL_USE_TLS"):
+            host.sock.settimeout(left())
+            host.starttls(context=context)
+        if cfg.get("MAIL_USERNAME") and cfg.get("MAIL_PASSWORD"):
+            host.sock.settimeout(left())
+            host.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        host.sock.settimeout(left())
+        host.sendmail(message.sender, message.send_to, message.as_bytes())
+    finally:
+        try:
+            if host.sock is not None:
+                host.sock.settimeout(max(0.1, min(1.0, deadline - time.monotonic())))
+                host.quit()
+        except (smtplib.SMTPException, OSError):
+            host.close()
 
 
 def _to_outbox(template, subject, sender, to, body, secret) -> None:
