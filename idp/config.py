@@ -47,6 +47,7 @@ def defaults(instance_path: str) -> dict:
         "MAIL_DEFAULT_SENDER": "Votre Assurance Maladie <ne-pas-repondre@app.assurance-maladie.fr>",
         "MAIL_TIMEOUT": 10,            # seconds for a whole SMTP exchange (issue 11.11)
         "MAIL_CA_FILE": None,          # the relay's CA (PEM); unset: the system's trust store
+        "MAIL_QUEUE": True,            # registration and reset mails leave the request (issue 11.11)
         "MAIL_OUTBOX": str(instance / "outbox"),
         "CLIENTS_FILE": "clients.yaml",
         "FRANCECONNECT_DISCOVERY_URL": None,

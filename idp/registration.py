@@ -116,11 +116,9 @@ def request_code(*, family_name: str, given_name: str, nir: str, birthdate: str,
             or not _same_name(person.given_name, given_name):
         db.session.rollback()
         return
-    try:
-        deliver(person, "email" if person.email else "post", link=link)
-    except MailNotSent:
-        # Said to nobody: the page answers the same. The request is not counted.
-        ticket.cancel()
+    # By mail, sent from the mail worker (issue 11.11): a relay that fails gives the request
+    # back there (not counted), said to nobody; the page answers the same, at once.
+    deliver(person, "email" if person.email else "post", link=link, on_failure=ticket.cancel)
 
 
 def code_ttl(digits: int):
@@ -129,10 +127,13 @@ def code_ttl(digits: int):
     return p.counter_code_ttl if digits == 4 else p.provisional_code_ttl
 
 
-def deliver(person: Person, channel: str, *, digits: int = 8, link: str | None = None) -> str | None:
+def deliver(person: Person, channel: str, *, digits: int = 8, link: str | None = None,
+            on_failure: Callable[[], None] | None = None) -> str | None:
     """Issue a provisional code through a channel; returns it only for the counter (the
     advisor hands it over). A letter is queued: its code is made when letters are exported.
-    Only the counter may hand over the 4-digit form (issue 11.6)."""
+    Only the counter may hand over the 4-digit form (issue 11.6). With ``on_failure`` an
+    e-mail leaves the request (``mail.send_later``): when the relay fails, the code the
+    person held before is put back and ``on_failure`` runs, in the mail worker."""
     if channel not in CHANNELS or digits not in (4, 8) or (digits == 4 and channel != "counter"):
         raise ValueError((channel, digits))
     if channel == "post":
@@ -143,6 +144,17 @@ def deliver(person: Person, channel: str, *, digits: int = 8, link: str | None =
     code = codes.issue(PURPOSE, _subject(person.nir), digits=digits, ttl=code_ttl(digits))
     db.session.commit()
     ttl_text = messages.duration_text(code_ttl(digits))
+    if channel == "email" and on_failure is not None:
+        subject = _subject(person.nir)
+
+        def undo() -> None:
+            codes.restore(PURPOSE, subject, saved)
+            db.session.commit()
+            on_failure()
+
+        mail.send_later("provisional_code", person.email, on_failure=undo, secret=code,
+                        code=code, ttl_text=ttl_text, link=link)
+        return None
     try:
         if channel == "email":
             mail.send("provisional_code", person.email, secret=code, code=code, ttl_text=ttl_text,
