@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, g, render_template, request
 from limits.errors import StorageError
@@ -132,6 +133,7 @@ def _request_hooks(app: Flask) -> None:
 
 def _error_pages(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import SecurityError
 
     def _protocol() -> bool:
         return request.path in ("/token", "/userinfo", "/revoke", "/introspect") or \
@@ -140,6 +142,17 @@ def _error_pages(app: Flask) -> None:
     @app.errorhandler(404)
     def _not_found(_e):
         return render_template("error.html", message_id="not_found"), 404
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_e):
+        # Issue 11.2: a Host that is not the issuer's (TRUSTED_HOSTS).
+        if _protocol():
+            return {"error": "invalid_request", "error_description": "Unknown host."}, 400
+        from flask.globals import request_ctx
+        issuer = urlsplit(app.config["ISSUER"])
+        # The page's own links (its style sheet) are built on the issuer, not that host.
+        request_ctx.url_adapter = app.url_map.bind(issuer.netloc, url_scheme=issuer.scheme)
+        return render_template("error.html", message_id="untrusted_host"), 400
 
     @app.errorhandler(CSRFError)
     def _csrf(_e):

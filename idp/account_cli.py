@@ -74,13 +74,15 @@ def user_provisional_code(nir, channel, digits):
         fail("no e-mail address on file for this person")
     if channel == "sms" and not person.mobile:
         fail("no mobile number on file for this person")
+    if digits == "4" and channel != "counter":
+        fail("4-digit codes are only handed over at the counter; use --digits 8")
     try:
         code = registration.deliver(person, channel, digits=int(digits))
     except MailNotSent:
         fail("the mail could not be sent; no code issued")
     if channel == "counter":
-        click.echo(f"provisional code (hand it over, valid "
-                   f"{registration.messages.duration_text(registration.policy().provisional_code_ttl)}): {code}")
+        ttl = registration.messages.duration_text(registration.code_ttl(int(digits)))
+        click.echo(f"provisional code (hand it over, valid {ttl}): {code}")
     elif channel == "post":
         click.echo("letter queued (the code is made by `letters export`)")
     else:

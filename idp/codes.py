@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -43,7 +43,7 @@ def issue(purpose: str, subject: str, *, digits: int, ttl: timedelta) -> str:
     DELETE-then-INSERT that lets the second INSERT hit the unique constraint."""
     code = keyed.digits(digits)
     now = clock.now()
-    _upsert(purpose, subject, created_at=now, expires_at=now + ttl,
+    _upsert(purpose, subject, created_at=now, expires_at=now + ttl, failed_checks=0,
             code_hash=keyed.digest("code/" + purpose, f"{subject}:{code}"))
     db.session.flush()
     return code
@@ -53,7 +53,8 @@ def current(purpose: str, subject: str) -> dict | None:
     """The live code's stored fields (its hash, never the code), to put back with
     ``restore`` when the mail carrying its replacement could not be sent."""
     row = db.session.execute(
-        select(OneTimeCode.code_hash, OneTimeCode.created_at, OneTimeCode.expires_at)
+        select(OneTimeCode.code_hash, OneTimeCode.created_at, OneTimeCode.expires_at,
+               OneTimeCode.failed_checks)
         .where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject)).first()
     return dict(row._mapping) if row is not None else None
 
@@ -72,8 +73,9 @@ def withdraw(purpose: str, subject: str) -> None:
         delete(OneTimeCode).where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject))
 
 
-def check(purpose: str, subject: str, submitted: str) -> Check:
-    """Compare and, when right and still valid, consume the code (single use)."""
+def check(purpose: str, subject: str, submitted: str, *, void_after: int | None = None) -> Check:
+    """Compare and, when right and still valid, consume the code (single use). With
+    ``void_after``, the wrong submission that reaches that count in all deletes the code."""
     row = db.session.execute(
         select(OneTimeCode).where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject)
     ).scalar_one_or_none()
@@ -83,12 +85,25 @@ def check(purpose: str, subject: str, submitted: str) -> Check:
         return Check.EXPIRED
     submitted = "".join(ch for ch in submitted if not ch.isspace())
     if not keyed.same("code/" + purpose, f"{subject}:{submitted}", row.code_hash):
+        if void_after is not None:
+            _count_wrong(row, void_after)
         return Check.WRONG
     # Only the request whose DELETE removes the row has used the code.
     used = db.session.execute(
         delete(OneTimeCode).where(OneTimeCode.id == row.id,
                                   OneTimeCode.code_hash == row.code_hash)).rowcount
     return Check.OK if used == 1 else Check.MISSING
+
+
+def _count_wrong(row: OneTimeCode, void_after: int) -> None:
+    """One more wrong submission of this code, atomically; the one that reaches
+    ``void_after`` deletes it."""
+    failed = db.session.execute(
+        update(OneTimeCode).where(OneTimeCode.id == row.id, OneTimeCode.code_hash == row.code_hash)
+        .values(failed_checks=OneTimeCode.failed_checks + 1)
+        .returning(OneTimeCode.failed_checks)).scalar_one_or_none()
+    if failed is not None and failed >= void_after:
+        db.session.execute(delete(OneTimeCode).where(OneTimeCode.id == row.id))
 
 
 def expires_at(purpose: str, subject: str):

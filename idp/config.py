@@ -37,6 +37,9 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_RATE_LIMIT_PER_IP": "60 per minute",
         "LOGIN_RATE_LIMIT_PER_NIR": "30 per minute",
+        # Issue 11.5: each POST of a reset link's form may cost an argon2 verification (64 MiB):
+        # a person types a new password a few times, a script hundreds.
+        "PASSWORD_RESET_RATE_LIMIT_PER_IP": "10 per minute",
         "MAIL_SERVER": None,
         "MAIL_PORT": 25,
         "MAIL_USE_TLS": False,
@@ -44,7 +47,9 @@ def defaults(instance_path: str) -> dict:
         "MAIL_USERNAME": None,
         "MAIL_PASSWORD": None,
         "MAIL_DEFAULT_SENDER": "Votre Assurance Maladie <ne-pas-repondre@app.assurance-maladie.fr>",
-        "MAIL_TIMEOUT": 10,
+        "MAIL_TIMEOUT": 10,            # seconds for a whole SMTP exchange (issue 11.11)
+        "MAIL_CA_FILE": None,          # the relay's CA (PEM); unset: the system's trust store
+        "MAIL_QUEUE": True,            # registration and reset mails leave the request (issue 11.11)
         "MAIL_OUTBOX": str(instance / "outbox"),
         "CLIENTS_FILE": "clients.yaml",
         "FRANCECONNECT_DISCOVERY_URL": None,
@@ -89,6 +94,12 @@ def load(app: Flask, test_config: dict | None) -> None:
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ConfigError("IDP_ISSUER: http is only allowed on a loopback host; use https")
     cfg["ISSUER"] = issuer
+    # Issue 11.2: a request naming another host (Host, or X-Forwarded-Host under PROXY_FIX)
+    # is refused, so that nothing is ever built from an attacker's host name. A loopback
+    # issuer (development only) answers every loopback name.
+    if not cfg.get("TRUSTED_HOSTS"):
+        loopback = ["127.0.0.1", "localhost", "::1"]
+        cfg["TRUSTED_HOSTS"] = loopback if parts.hostname in loopback else [parts.hostname]
     # Every cookie is Secure when the issuer is https (issue 3, issue 6).
     cfg["SESSION_COOKIE_SECURE"] = parts.scheme == "https"
     # ... and named __Host-… (issue 11.15: Secure, Path=/, no Domain; see idp.transport).

@@ -148,6 +148,17 @@ class ChangeCodeLocked(IdpError):         # cas 2
 
 
 @dataclass
+class ResetLocked(IdpError):
+    """Issue 11.5: the reset page was given the current password too many times (the seed's
+    wording of the password change's cas 2)."""
+    until: datetime = None
+    message_id = "change_code_locked"
+
+    def params(self) -> dict:
+        return {"until": self.until}
+
+
+@dataclass
 class EmailRecentlyChanged(IdpError):     # cas 3
     message_id = "email_recently_changed"
 

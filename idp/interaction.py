@@ -63,10 +63,36 @@ class Details:
     step_up_account_id: int | None = None   # only the e-mailed code is missing (issue 11.7)
 
 
-def start(client_id: str, params: dict, display: dict) -> str:
+# Issue 11.3: each interaction belongs to the browser that started it. The browser's Flask
+# session holds a random nonce; the interaction stores its keyed hash, and the login page,
+# the resume and the cancel URLs answer only the browser holding it (else a replayed resume
+# URL would log the victim's browser in as the attacker: login CSRF).
+BROWSER_KEY = "browser"
+_BROWSER_PURPOSE = "interaction-browser"
+
+
+def browser_nonce(browser_session) -> str:
+    """The nonce of this browser (a Flask session), made on its first authorization request."""
+    value = browser_session.get(BROWSER_KEY)
+    if not isinstance(value, str) or not 16 <= len(value) <= 64:
+        value = browser_session[BROWSER_KEY] = keyed.token(24)
+    return value
+
+
+def started_here(interaction_id: str | None, browser_session) -> bool:
+    """Whether this browser (a Flask session) started this live interaction."""
+    row = _live(interaction_id)
+    nonce = browser_session.get(BROWSER_KEY)
+    bound = row.params.get("browser") if row is not None else None
+    return isinstance(nonce, str) and isinstance(bound, str) and keyed.same(_BROWSER_PURPOSE, nonce, bound)
+
+
+def start(client_id: str, params: dict, display: dict, browser: str) -> str:
+    """Store a pending request; ``browser`` is ``browser_nonce()`` of the browser asking."""
     now = clock.now()
     interaction = Interaction(id=keyed.token(24), client_id=client_id,
-                              params={"request": params, "display": display},
+                              params={"request": params, "display": display,
+                                      "browser": keyed.digest(_BROWSER_PURPOSE, browser)},
                               created_at=now, expires_at=now + policy().interaction_ttl)
     db.session.add(interaction)
     db.session.commit()

@@ -24,6 +24,13 @@ def _serializer(purpose: str) -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=f"idp/link/{purpose}")
 
 
+def external(endpoint: str, **values) -> str:
+    """The absolute URL of one of our pages for a mail: on ``IDP_ISSUER``, whatever host,
+    port or scheme the request that sends the mail named (issue 11.2)."""
+    path = current_app.url_map.bind("", url_scheme="https").build(endpoint, values)
+    return current_app.config["ISSUER"] + path
+
+
 def create(purpose: str, *, ttl: timedelta, account_id: int | None = None,
            nir: str | None = None, email: str | None = None,
            replace: bool = True) -> tuple[AccountAction, str]:

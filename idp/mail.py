@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import smtplib
+import ssl
+import threading
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -17,7 +21,6 @@ from flask import current_app, render_template
 from flask_mail import Message
 
 from .errors import MailNotSent
-from .extensions import mail
 
 log = logging.getLogger("idp.mail")
 
@@ -33,11 +36,106 @@ def send(template: str, to: str, *, secret: str | None = None, **context) -> Non
         _to_outbox(template, subject, sender, to, body, secret)
         return
     try:
-        mail.send(Message(subject=subject, recipients=[to], body=body, sender=sender))
-    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        _relay(Message(subject=subject, recipients=[to], body=body, sender=sender))
+    except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
         log.warning("mail %s not sent: %s", template, exc.__class__.__name__)
         raise MailNotSent() from None
     current_app.extensions["idp.metrics"].mail_sent(template)
+
+
+def send_later(template: str, to: str, *, on_failure: Callable[[], None] | None = None,
+               secret: str | None = None, **context) -> None:
+    """Render now, send from this process's mail worker (issue 11.11): the answer of the
+    page that asked for the mail (registration, forgotten password) leaves at once, so its
+    timing tells neither whether a mail was sent nor how slow the relay is. ``on_failure``
+    runs in the worker, in an app context, when the relay refuses or times out (it gives
+    the quota back). ``MAIL_QUEUE`` false (and the outbox folder) send in the request."""
+    app = current_app._get_current_object()
+    if not app.config.get("MAIL_SERVER") or not app.config.get("MAIL_QUEUE"):
+        try:
+            send(template, to, secret=secret, **context)
+        except MailNotSent:
+            if on_failure is not None:
+                on_failure()
+        return
+    from .messages import MAIL_SUBJECTS
+    body = render_template(f"mail/{template}.txt", **context)
+    message = Message(subject=MAIL_SUBJECTS[template], recipients=[to], body=body,
+                      sender=app.config["MAIL_DEFAULT_SENDER"])
+    mail_queue(app).put((template, message, on_failure))
+
+
+def mail_queue(app) -> queue.Queue:
+    """This process's queue of mails to send, and its worker thread (started on first use,
+    so that each gunicorn worker, after the fork, has its own). ``join()`` waits until every
+    mail queued so far has been handled."""
+    with _WORKER_LOCK:
+        pending = app.extensions.get("idp.mail_queue")
+        if pending is None:
+            pending = app.extensions["idp.mail_queue"] = queue.Queue()
+            threading.Thread(target=_worker, args=(app, pending), name="idp-mail",
+                             daemon=True).start()
+    return pending
+
+
+_WORKER_LOCK = threading.Lock()
+
+
+def _worker(app, pending: queue.Queue) -> None:
+    while True:
+        template, message, on_failure = pending.get()
+        try:
+            with app.app_context():
+                try:
+                    _relay(message)
+                    app.extensions["idp.metrics"].mail_sent(template)
+                except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+                    log.warning("mail %s not sent: %s", template, exc.__class__.__name__)
+                    app.extensions["idp.metrics"].mail_failures.inc()
+                    if on_failure is not None:
+                        on_failure()
+        except Exception:                       # never let one mail stop the worker
+            log.exception("mail %s: failure handling failed", template)
+        finally:
+            pending.task_done()
+
+
+def _relay(message: Message) -> None:
+    """Send through ``MAIL_SERVER`` (issue 11.11), where Flask-Mail would open the connection
+    with no timeout and STARTTLS without verifying the relay: here every step must finish
+    within ``MAIL_TIMEOUT`` seconds in all, and TLS (STARTTLS or implicit) verifies the
+    relay's certificate and name against the system's trust store, or ``MAIL_CA_FILE``."""
+    cfg = current_app.config
+    deadline = time.monotonic() + float(cfg["MAIL_TIMEOUT"])
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("mail relay too slow")
+        return remaining
+
+    context = ssl.create_default_context(cafile=cfg.get("MAIL_CA_FILE") or None)
+    server, port = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"])
+    if cfg.get("MAIL_USE_SSL"):
+        host = smtplib.SMTP_SSL(server, port, timeout=left(), context=context)
+    else:
+        host = smtplib.SMTP(server, port, timeout=left())
+    try:
+        if cfg.get("MAIL_USE_TLS"):
+            host.sock.settimeout(left())
+            host.starttls(context=context)
+        if cfg.get("MAIL_USERNAME") and cfg.get("MAIL_PASSWORD"):
+            host.sock.settimeout(left())
+            host.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        host.sock.settimeout(left())
+        host.sendmail(message.sender, message.send_to, message.as_bytes())
+    finally:
+        try:
+            if host.sock is not None:
+                host.sock.settimeout(max(0.1, min(1.0, deadline - time.monotonic())))
+                host.quit()
+        except (smtplib.SMTPException, OSError):
+            host.close()
 
 
 def _to_outbox(template, subject, sender, to, body, secret) -> None:

@@ -204,6 +204,12 @@ MESSAGES: dict[str, str] = {
                        " sur le site du service et de recommencer.",
     "interaction_expired": "Votre demande de connexion a expiré ou a déjà été utilisée. Merci"
                            " de revenir sur le site du service et de recommencer.",
+    "untrusted_host": "L'adresse utilisée pour joindre le service n'est pas la sienne. Merci"
+                      " d'utiliser l'adresse officielle de votre compte ameli.",
+    "interaction_other_browser": "Cette demande de connexion a été commencée dans un autre"
+                                 " navigateur. Pour votre sécurité, elle ne peut pas continuer"
+                                 " ici : merci de revenir sur le site du service et de"
+                                 " recommencer.",
     "logout_bad_hint": "La demande de déconnexion n'a pas pu être vérifiée.",
     "logout_bad_redirect": "L'adresse de retour après déconnexion n'est pas enregistrée pour"
                            " ce service.",

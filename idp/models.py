@@ -133,6 +133,8 @@ class OneTimeCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Wrong submissions of this code in all (issue 11.6: void after a fixed number).
+    failed_checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     __table_args__ = (UniqueConstraint("purpose", "subject", name="uq_one_time_code_subject"),)
 
 

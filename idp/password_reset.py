@@ -18,7 +18,7 @@ from .errors import (
     EmailRecentlyChangedReset,
     FormInvalid,
     InvalidNir,
-    MailNotSent,
+    ResetLocked,
 )
 from .extensions import db
 from .models import Account, AccountAction
@@ -57,11 +57,10 @@ def request(raw_nir: str, raw_birthdate: str, *, make_link: Callable[[str], str]
     _, token = links.create(PURPOSE, ttl=p.password_reset_ttl, account_id=account.id)
     db.session.commit()
     link = make_link(token)
-    try:
-        mail.send("password_reset", account.email, secret=link, link=link,
-                  ttl_text=messages.duration_text(p.password_reset_ttl))
-    except MailNotSent:
-        ticket.cancel()          # said to nobody: the page answers the same
+    # Sent from the mail worker (issue 11.11): a relay that fails gives the quota back there,
+    # said to nobody; the page answers the same, at once.
+    mail.send_later("password_reset", account.email, on_failure=ticket.cancel, secret=link,
+                    link=link, ttl_text=messages.duration_text(p.password_reset_ttl))
 
 
 def live(token: str | None) -> AccountAction | None:
@@ -87,8 +86,9 @@ def reset(token: str, *, new: str, confirmation: str) -> Account | None:
     refuse_if_email_recent(row)
     failing = check_new_password(
         new or "", confirmation=confirmation or "", nir=account.nir,
-        birthdate=_birthdate(account.birthdate), policy=policy(),
-        current_password_matches=accounts.verify_password(account.password_hash, new or ""))
+        birthdate=_birthdate(account.birthdate), policy=policy())
+    if not failing:
+        failing = _same_as_current(account, new)
     if failing:
         raise FormInvalid(errors={"new_password": ("password_rules", {"rules": tuple(failing)})})
     if not links.use(row):
@@ -99,3 +99,30 @@ def reset(token: str, *, new: str, confirmation: str) -> Account | None:
     current_app.extensions["idp.events"]("password_reset", account_id=account.id)     # 11.17
     limits.clear(keyed.nir_key(account.nir), ("password",))
     return account
+
+
+def _same_as_current(account: Account, new: str) -> list[str]:
+    """The "different from the current password" rule, evaluated last (issue 11.5): only
+    once every other rule passes and the confirmation matches, so that a submission that
+    will be refused anyway neither guesses the password nor costs an argon2 verification.
+    Each match is counted (``Policy.reset_same_password_tries``, then a lock); a different
+    password is not a try and gives its reservation back."""
+    p = policy()
+    try:
+        reservation = limits.reserve(keyed.nir_key(account.nir), "reset_same",
+                                     max_attempts=p.reset_same_password_tries,
+                                     lock_for=p.reset_same_password_lock)
+    except limits.Locked as locked:
+        raise ResetLocked(until=locked.until) from None
+    try:
+        same = accounts.verify_password(account.password_hash, new)
+    except Exception:
+        reservation.cancel()
+        raise
+    if not same:
+        reservation.cancel()
+        return []
+    reservation.failure()
+    if reservation.locks_until is not None:
+        raise ResetLocked(until=reservation.locks_until)
+    return ["different"]

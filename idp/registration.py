@@ -117,27 +117,45 @@ def request_code(*, family_name: str, given_name: str, nir: str, birthdate: str,
             or not _same_name(person.given_name, given_name):
         db.session.rollback()
         return
-    try:
-        deliver(person, "email" if person.email else "post", link=link)
-    except MailNotSent:
-        # Said to nobody: the page answers the same. The request is not counted.
-        ticket.cancel()
+    # By mail, sent from the mail worker (issue 11.11): a relay that fails gives the request
+    # back there (not counted), said to nobody; the page answers the same, at once.
+    deliver(person, "email" if person.email else "post", link=link, on_failure=ticket.cancel)
 
 
-def deliver(person: Person, channel: str, *, digits: int = 8, link: str | None = None) -> str | None:
-    """Issue a provisional code through a channel; returns it only for the counter (the
-    advisor hands it over). A letter is queued: its code is made when letters are exported."""
-    if channel not in CHANNELS:
-        raise ValueError(channel)
+def code_ttl(digits: int):
+    """How long a provisional code lives: the counter's 4-digit one is short (issue 11.6)."""
     p = policy()
+    return p.counter_code_ttl if digits == 4 else p.provisional_code_ttl
+
+
+def deliver(person: Person, channel: str, *, digits: int = 8, link: str | None = None,
+            on_failure: Callable[[], None] | None = None) -> str | None:
+    """Issue a provisional code through a channel; returns it only for the counter (the
+    advisor hands it over). A letter is queued: its code is made when letters are exported.
+    Only the counter may hand over the 4-digit form (issue 11.6). With ``on_failure`` an
+    e-mail leaves the request (``mail.send_later``): when the relay fails, the code the
+    person held before is put back and ``on_failure`` runs, in the mail worker."""
+    if channel not in CHANNELS or digits not in (4, 8) or (digits == 4 and channel != "counter"):
+        raise ValueError((channel, digits))
     if channel == "post":
         db.session.add(Letter(nir=person.nir, queued_at=clock.now()))
         db.session.commit()
         return None
     saved = codes.current(PURPOSE, _subject(person.nir))
-    code = codes.issue(PURPOSE, _subject(person.nir), digits=digits, ttl=p.provisional_code_ttl)
+    code = codes.issue(PURPOSE, _subject(person.nir), digits=digits, ttl=code_ttl(digits))
     db.session.commit()
-    ttl_text = messages.duration_text(p.provisional_code_ttl)
+    ttl_text = messages.duration_text(code_ttl(digits))
+    if channel == "email" and on_failure is not None:
+        subject = _subject(person.nir)
+
+        def undo() -> None:
+            codes.restore(PURPOSE, subject, saved)
+            db.session.commit()
+            on_failure()
+
+        mail.send_later("provisional_code", person.email, on_failure=undo, secret=code,
+                        code=code, ttl_text=ttl_text, link=link)
+        return None
     try:
         if channel == "email":
             mail.send("provisional_code", person.email, secret=code, code=code, ttl_text=ttl_text,
@@ -197,7 +215,8 @@ def start_activation(nir: str, *, code: str = "", vitale_serial: str = "", iban:
         right = False
         if person is not None and may_create(number):
             if code:
-                right = codes.check(PURPOSE, _subject(number), code) is codes.Check.OK
+                right = codes.check(PURPOSE, _subject(number), code,
+                                    void_after=p.provisional_code_max_wrong) is codes.Check.OK
             else:
                 right = _same(person.vitale_serial, vitale_serial) & _same(person.iban, iban)
         db.session.commit()

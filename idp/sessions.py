@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from . import clock, keyed
 from .extensions import db
-from .interaction import AuthResult
+from .interaction import BROWSER_KEY, AuthResult
 from .models import Consent, ProviderSession
 from .policy import policy
 
@@ -21,6 +21,17 @@ def open_session(result: AuthResult) -> ProviderSession:
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def renew_cookie(browser_session, sid: str) -> None:
+    """A login has just opened (or renewed) provider session ``sid``: a fresh Flask session
+    (no fixation) naming it, which keeps only the browser's interaction nonce, so that the
+    requests pending in its other tabs still belong to it (issue 11.3)."""
+    nonce = browser_session.get(BROWSER_KEY)
+    browser_session.clear()
+    if nonce is not None:
+        browser_session[BROWSER_KEY] = nonce
+    browser_session["sid"] = sid
 
 
 def reauthenticated(row: ProviderSession, result: AuthResult) -> None:

@@ -102,7 +102,10 @@ def _base_config(folder: Path, uri: str, **extra) -> dict:
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "t" * 40,
         "KEY_ENCRYPTION_KEY": "k" * 40, "POLICY": dict(CHEAP_POLICY),
         "MAIL_OUTBOX": str(folder / "outbox"), "RATELIMIT_ENABLED": False,
-        "BACKCHANNEL_SYNC": True, "MAIL_SUPPRESS_SEND": False, **extra,
+        "BACKCHANNEL_SYNC": True, "MAIL_SUPPRESS_SEND": False,
+        # The registration and reset mails are sent in the request, so that a test reads them
+        # at once; tests/account/test_mail_queue.py runs the mail worker (issue 11.11).
+        "MAIL_QUEUE": False, **extra,
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from .. import addresses, clock, devices, franceconnect, messages, registration, sessions
+from .. import addresses, clock, devices, franceconnect, links, messages, registration, sessions
 from ..errors import IdpError, PasswordLocked
 from ..extensions import db
 from ..models import Account, AccountAction
@@ -96,7 +96,7 @@ def change_email():
         addresses.request_email_change(
             account, request.form.get("email", ""),
             password=request.form.get("current_password", ""),
-            make_link=lambda t: url_for("registration.validate_email", token=t, _external=True))
+            make_link=lambda t: links.external("registration.validate_email", token=t))
     except PasswordLocked as error:
         return _page(account, banner=messages.for_error(error), status=403)
     except IdpError as error:

@@ -210,9 +210,7 @@ def _log_in(account: Account, upstream: fc.Upstream, iid: str | None):
     if iid and interaction.complete(iid, result):
         session.pop(views.FLOW_KEY, None)
         return redirect(interaction.resume_url(iid), 303)
-    sid = sessions.open_session(result).id
-    session.clear()
-    session["sid"] = sid
+    sessions.renew_cookie(session, sessions.open_session(result).id)
     return redirect(url_for("account.home"), 303)
 
 

@@ -120,9 +120,6 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
     if not password:
         raise FieldRequired(field="password")
     key = nir_key(nir)
-    code_lock = limits.lock_state(key, "code")
-    if code_lock is not None:                                        # case 6 still running
-        raise CodeLocked(until=code_lock)
     try:
         reservation = limits.reserve(key, "password", max_attempts=policy().wrong_passwords_before_lock,
                                      lock_for=policy().wrong_password_lock)
@@ -144,6 +141,11 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
             raise PasswordLocked(until=reservation.locks_until)     # case 7
         raise WrongPassword()                                        # case 4
     reservation.success()
+    # Case 6 still running: told only now that the password is right (issue 11.14); before,
+    # a wrong password gets case 4 as an unknown NIR does, so the lock tells nothing.
+    code_lock = limits.lock_state(key, "code")
+    if code_lock is not None:
+        raise CodeLocked(until=code_lock)
     accounts.rehash_if_needed(account_id, stored, password)
     account = db.session.get(Account, account_id)
     accounts.refuse_if_unusable(account)                             # cases 1, 1 bis, 8, 9

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from .. import clock, messages, password_change, password_reset
+from .. import clock, links, messages, password_change, password_reset
 from ..errors import (
     ChangeCodeLocked,
     ChangeCodeQuotaReached,
@@ -12,6 +12,7 @@ from ..errors import (
     EmailRecentlyChangedReset,
     IdpError,
     PasswordLocked,
+    ResetLocked,
 )
 from ..extensions import limiter
 from ..policy import policy
@@ -127,7 +128,7 @@ def forgot():
         try:
             password_reset.request(
                 form.get("nir", ""), form.get("birthdate", ""),
-                make_link=lambda token: url_for("password.reset", token=token, _external=True))
+                make_link=lambda token: links.external("password.reset", token=token))
         except IdpError as error:
             errors, banner = field_errors(error)
         else:
@@ -138,7 +139,12 @@ def forgot():
                            banner=banner), 400 if errors or banner else 200
 
 
+def _reset_limit() -> str:
+    return current_app.config["PASSWORD_RESET_RATE_LIMIT_PER_IP"]
+
+
 @bp.route("/mot-de-passe-oublie/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
 def reset(token):
     invalid = render_template("flows/notice.html", title="Mot de passe oublié ?",
                               banner=messages.text("link_invalid"),
@@ -157,6 +163,10 @@ def reset(token):
         try:
             account = password_reset.reset(token, new=request.form.get("new_password", ""),
                                            confirmation=request.form.get("confirmation", ""))
+        except ResetLocked as error:
+            return render_template("flows/notice.html", title="Mot de passe oublié ?",
+                                   banner=messages.for_error(error),
+                                   links=[(url_for("login.show"), "J'accède à mon compte ameli")]), 403
         except IdpError as error:
             errors, _ = field_errors(error)
         else:

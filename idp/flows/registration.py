@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from .. import addresses, messages, registration
+from .. import addresses, links, messages, registration
 from ..errors import IdpError
 from ..extensions import limiter
 from .forms import checklist, field_errors
@@ -19,7 +19,7 @@ ACTIVATION_KEY = "activation"
 
 
 def _link(endpoint: str):
-    return lambda token: url_for(endpoint, token=token, _external=True)
+    return lambda token: links.external(endpoint, token=token)
 
 
 @bp.route("/creer-un-compte", methods=["GET", "POST"])
@@ -32,7 +32,7 @@ def create():
                 family_name=form.get("family_name", ""), given_name=form.get("given_name", ""),
                 nir=form.get("nir", ""), birthdate=form.get("birthdate", ""),
                 postal_code=form.get("postal_code", ""),
-                link=url_for("registration.activate", _external=True))
+                link=links.external("registration.activate"))
         except IdpError as error:
             errors, banner = field_errors(error)
         else:

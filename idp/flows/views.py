@@ -108,6 +108,8 @@ def show():
     if iid is not None and (flow is None or flow.interaction_id != iid):
         if interaction.details(iid) is None:
             return render_template("error.html", message_id="interaction_expired"), 400
+        if not interaction.started_here(iid, session):                 # issue 11.3
+            return render_template("error.html", message_id="interaction_other_browser"), 403
         flow = _new_flow(iid)
         consenting = _consent_for_live_session(flow) or _step_up_for_live_session(flow)
         if consenting is not None:
@@ -274,9 +276,7 @@ def _complete(flow, result):
         session[THEN_KEY] = {**then, "result": result.to_json()}
         return redirect(url_for(then["endpoint"]), 303)
     # A login on our own pages: the session is renewed and opened here.
-    sid = machine.open_direct_session(result)
-    session.clear()
-    session["sid"] = sid
+    sessions.renew_cookie(session, machine.open_direct_session(result))
     return redirect(url_for("account.home"), 303)
 
 

@@ -73,15 +73,27 @@ def _to_login(req):
     display["reuse_session"] = bool(live and not reasons)
     # Only the code is missing (issue 11.7): the login pages ask it of the session's account.
     display["step_up_account_id"] = live.account_id if reasons == ["security_code"] else None
-    iid = interaction.start(req.client.client_id, req.params, display)
+    iid = interaction.start(req.client.client_id, req.params, display,
+                            interaction.browser_nonce(session))
     return redirect(f"/login?interaction={iid}", 303)
+
+
+def _take_here(iid):
+    """The interaction's request and result, once, for the browser that started it only
+    (issue 11.3); else the error page to show."""
+    if interaction.details(iid) is not None and not interaction.started_here(iid, session):
+        return None, _page_error("interaction_other_browser", 403)
+    taken = interaction.take(iid)
+    if taken is None:
+        return None, _page_error("interaction_expired", 400)
+    return taken, None
 
 
 @bp.get("/authorize/resume/<iid>")
 def resume(iid):
-    taken = interaction.take(iid)
-    if taken is None:
-        return _page_error("interaction_expired", 400)
+    taken, refused = _take_here(iid)
+    if refused is not None:
+        return refused
     params, _display, result = taken
     try:
         req = az.validate(params)
@@ -105,17 +117,14 @@ def resume(iid):
         if live is not None:
             logout.end_session(live, how="another_login")
         live = sessions.open_session(result)
-        session.clear()
-        session["sid"] = live.id
+        sessions.renew_cookie(session, live.id)
     elif result.auth_time > live.auth_time or set(result.amr) - set(live.amr or []):
         # The same person authenticated again (prompt=login, max_age, the code of a step-up,
-        # even within the same second): the same session, and
-        # so the same ``sid`` every client of it knows, now with the new auth_time, amr and
-        # acr. Ending it would revoke the other clients' tokens without telling them, and
+        # even within the same second): the same session, and so the same ``sid`` every client
+        # of it knows, now with the new auth_time, amr and acr. Ending it would revoke the other clients' tokens without telling them, and
         # leave them out of the next logout (Back-Channel Logout 1.0 §2.3).
         sessions.reauthenticated(live, result)
-        session.clear()
-        session["sid"] = live.id
+        sessions.renew_cookie(session, live.id)
     sessions.add_client(live, req.client.client_id)
     return az.issue_code(req, result, live.id)
 
@@ -123,9 +132,9 @@ def resume(iid):
 @bp.get("/authorize/cancel/<iid>")
 def cancel(iid):
     """"Revenir sur FranceConnect" and other cancels: ``access_denied`` with the ``state``."""
-    taken = interaction.take(iid)
-    if taken is None:
-        return _page_error("interaction_expired", 400)
+    taken, refused = _take_here(iid)
+    if refused is not None:
+        return refused
     try:
         req = az.validate(taken[0])
     except az.PageError as error:

@@ -66,7 +66,10 @@ def test_the_front_desk_gives_a_code_at_the_counter_by_sms_by_mail_or_by_post(
     result = run(app, "user", "provisional-code", person["nir"], "--channel", "counter",
                  "--digits", "4")
     assert result.exit_code == 0, result.stderr
-    assert re.search(r"provisional code \(hand it over, valid 30 jours\): \d{4}$", result.stdout.strip())
+    # issue 11.6: the 4-digit form is handed over in person and short-lived
+    assert re.search(r"provisional code \(hand it over, valid 1 heure\): \d{4}$", result.stdout.strip())
+    result = run(app, "user", "provisional-code", person["nir"], "--channel", "counter")
+    assert re.search(r"provisional code \(hand it over, valid 30 jours\): \d{8}$", result.stdout.strip())
     result = run(app, "user", "provisional-code", person["nir"], "--channel", "sms")
     assert result.stdout.strip() == "provisional code sent by sms"
     sms = list(Path(app.config["SMS_OUTBOX"]).glob("*.txt"))
@@ -130,3 +133,15 @@ def test_the_demo_loads_registry_people_for_make_run(app):
     assert found["2910569123078"].email is None
     with app.app_context():
         assert not any("registry" in line for line in load_demo())
+
+
+def test_a_four_digit_code_is_only_for_the_counter(server, app, smtp):
+    """issue 11.6: by SMS, mail or post a 4-digit code is refused, and nothing is sent."""
+    person = add_person(app)
+    for channel in ("sms", "email", "post"):
+        result = run(app, "user", "provisional-code", person["nir"], "--channel", channel,
+                     "--digits", "4")
+        assert result.exit_code != 0
+        assert "4-digit codes are only handed over at the counter" in result.stderr
+    assert smtp.messages == [] and not list(Path(app.config["SMS_OUTBOX"]).glob("*.txt"))
+    assert "letters exported: 0" in run(app, "letters", "export").output

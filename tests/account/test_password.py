@@ -236,6 +236,53 @@ def test_a_reset_link_expires_after_an_hour(server, browser, smtp, app, person, 
     assert says(browser.get(link[:-3] + "abc"), messages.text("link_invalid"))
 
 
+def _reset_link(server, browser, smtp, person) -> str:
+    browser.get("/mot-de-passe-oublie")
+    browser.post_form("/mot-de-passe-oublie", {"nir": person.nir, "birthdate": "15/02/1969"})
+    path = link_in(smtp.last_text(person.email)).split(server.url, 1)[1]
+    browser.get(path)
+    return path
+
+
+DIFFERENT = "être différent de votre mot de passe actuel"
+
+
+def test_the_reset_page_compares_with_the_current_password_only_when_all_else_passes(
+        server, browser, smtp, app, person):
+    """issue 11.5: with a confirmation that differs (or another rule broken), the current
+    password is not looked at, so the page tells nothing about it."""
+    path = _reset_link(server, browser, smtp, person)
+    page = browser.post_form(path, {"new_password": PASSWORD, "confirmation": PASSWORD + "x"})
+    assert page.status_code == 400
+    error = field_error(page, "new_password")
+    assert "être saisi deux fois à l'identique" in error and DIFFERENT not in error
+    page = browser.post_form(path, {"new_password": "ameli2024!", "confirmation": "ameli2024!"})
+    assert DIFFERENT not in field_error(page, "new_password")
+    page = browser.post_form(path, {"new_password": PASSWORD, "confirmation": PASSWORD})
+    assert DIFFERENT in field_error(page, "new_password")
+
+
+def test_the_reset_page_locks_after_three_tries_of_the_current_password(
+        server, browser, smtp, app, person, clock):
+    """issue 11.5: each "same as the current one" is counted (idp.limits); the third locks
+    the reset of that account for 15 minutes, whatever is typed, then it works again."""
+    path = _reset_link(server, browser, smtp, person)
+    for _ in range(2):
+        page = browser.post_form(path, {"new_password": PASSWORD, "confirmation": PASSWORD})
+        assert DIFFERENT in field_error(page, "new_password")
+    page = browser.post_form(path, {"new_password": PASSWORD, "confirmation": PASSWORD})
+    locked = ("Suite à un trop grand nombre d'actions infructueuses, l'accès au service est"
+              " bloqué jusqu'au")
+    assert page.status_code == 403 and says(page, locked)
+    browser.get(path)
+    page = browser.post_form(path, {"new_password": NEW_PASSWORD, "confirmation": NEW_PASSWORD})
+    assert page.status_code == 403 and says(page, locked)       # nothing is evaluated
+    clock.shift(timedelta(minutes=15))
+    browser.get(path)
+    page = browser.post_form(path, {"new_password": NEW_PASSWORD, "confirmation": NEW_PASSWORD})
+    assert says(page, messages.text("password_reset_done"))
+
+
 def test_the_reset_form_names_each_wrong_field(server, browser, app):
     browser.get("/mot-de-passe-oublie")
     page = browser.post_form("/mot-de-passe-oublie", {"nir": "abc", "birthdate": "1969"})

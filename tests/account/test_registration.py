@@ -182,6 +182,47 @@ def test_a_provisional_code_is_single_use_expires_and_locks_after_three_wrong_tr
     assert says(activate_with(browser, person["nir"], code=late), refused)
 
 
+def _counter_code(app, nir, *extra):
+    result = app.test_cli_runner().invoke(
+        args=["idp", "user", "provisional-code", nir, "--channel", "counter", *extra])
+    assert result.exit_code == 0, result.output
+    return result.output.strip().rsplit(" ", 1)[1]
+
+
+def test_a_four_digit_counter_code_lasts_one_hour(server, browser, app, clock):
+    """issue 11.6: the counter's 4-digit code (Policy.counter_code_ttl) activates within the
+    hour, not after."""
+    person = add_person(app)
+    code = _counter_code(app, person["nir"], "--digits", "4")
+    assert re.fullmatch(r"\d{4}", code)
+    clock.shift(timedelta(minutes=59))
+    assert "Personnaliser" in activate_with(browser, person["nir"], code=code).text
+    code = _counter_code(app, person["nir"], "--digits", "4")
+    clock.shift(timedelta(hours=1))
+    assert says(activate_with(browser, person["nir"], code=code),
+                messages.text("activation_refused"))
+
+
+def test_a_provisional_code_is_void_after_five_wrong_tries_whatever_the_locks(
+        server, browser, app, clock):
+    """issue 11.6: beyond the 15-minute locks, a code tried wrong 5 times in all
+    (Policy.provisional_code_max_wrong) no longer activates, even when right."""
+    person = add_person(app)
+    code = _counter_code(app, person["nir"])
+    wrong = "00000000" if code != "00000000" else "11111111"
+    for _ in range(3):
+        activate_with(browser, person["nir"], code=wrong)
+    clock.shift(timedelta(minutes=15))
+    for _ in range(2):
+        assert says(activate_with(browser, person["nir"], code=wrong),
+                    messages.text("activation_refused"))
+    page = activate_with(browser, person["nir"], code=code)    # right, but void
+    assert page.status_code != 200 and "Personnaliser" not in page.text
+    clock.shift(timedelta(minutes=15))
+    fresh = _counter_code(app, person["nir"])           # a new code counts from zero
+    assert "Personnaliser" in activate_with(browser, person["nir"], code=fresh).text
+
+
 def test_an_unknown_nir_is_refused_like_a_wrong_code(server, browser, app):
     page = activate_with(browser, "1991299123456", code="12345678")
     assert says(page, messages.text("activation_refused"))

@@ -210,6 +210,21 @@ def test_the_third_wrong_code_locks_15_minutes_until_the_seeds_date(browser, per
     assert browser.submit_code(smtp.code_for(person.email)).status_code == 303
 
 
+def test_a_code_lock_is_told_only_once_the_password_is_right(browser, person, smtp, clock):
+    """issue 11.14: while case 6 runs, a wrong password gets case 4, the very page an unknown
+    NIR gets (the lock would tell that the NIR has an account); the right password, case 6."""
+    code = login_until_code_sent(browser, person, smtp)
+    for _ in range(3):
+        page = browser.submit_code(_wrong(code))
+    assert says(page, "L'accès au service est bloqué jusqu'au")
+    wrong = text_of(credentials(browser, person.nir, WRONG))
+    unknown = text_of(credentials(browser, "1840175056123", WRONG))
+    assert says(wrong, CASE_4) and "L'accès au service est bloqué" not in wrong
+    assert wrong == unknown
+    assert says(credentials(browser, person.nir, person.password),
+                "Les informations saisies sont erronées. L'accès au service est bloqué jusqu'au")
+
+
 def test_a_right_code_after_two_wrong_ones_logs_in_and_starts_the_count_again(
         app, browser, person, smtp):
     from idp.models import Throttle

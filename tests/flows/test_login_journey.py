@@ -196,14 +196,16 @@ class CookieCarrier:
     """A client that returns every cookie, Secure ones included, to the http test server (a
     browser would speak https to an https issuer; requests would drop Secure cookies here)."""
 
-    def __init__(self, base):
+    def __init__(self, base, host=None):
         import requests
         self.base, self.jar, self.http, self.headers = base, {}, requests.Session(), []
+        self.host = host          # the issuer's host, as a proxy in front would pass it on
 
     def go(self, method, path, data=None):
         from http.cookies import SimpleCookie
         response = self.http.request(method, self.base + path, data=data, allow_redirects=False,
-                                     headers={"Cookie": "; ".join(f"{k}={v}" for k, v in self.jar.items())})
+                                     headers={"Cookie": "; ".join(f"{k}={v}" for k, v in self.jar.items()),
+                                              **({"Host": self.host} if self.host else {})})
         for header in response.raw.headers.getlist("Set-Cookie"):
             self.headers.append(header)
             for name, morsel in SimpleCookie(header).items():
@@ -217,7 +219,7 @@ class CookieCarrier:
 
 @pytest.mark.config(ISSUER="https://login.ameli.test")
 def test_the_trust_cookie_is_secure_when_the_issuer_is_https(server, person, smtp):
-    carrier = CookieCarrier(server.url)
+    carrier = CookieCarrier(server.url, host="login.ameli.test")   # issue 11.2: its own host
     carrier.form("/login", {"nir": person.nir, "password": person.password})
     carrier.form("/login/code/send", {})
     response = carrier.form("/login/code", {"code": smtp.code_for(person.email), "remember_device": "1"})

@@ -27,7 +27,8 @@ def app_config(app_config, limiter_storage):
     limiter._key_prefix = ""
     return {**app_config, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": limiter_storage,
             "RATELIMIT_KEY_PREFIX": "idp-test-" + uuid.uuid4().hex,
-            "LOGIN_RATE_LIMIT_PER_NIR": "3 per minute", "LOGIN_RATE_LIMIT_PER_IP": "6 per minute"}
+            "LOGIN_RATE_LIMIT_PER_NIR": "3 per minute", "LOGIN_RATE_LIMIT_PER_IP": "6 per minute",
+            "PASSWORD_RESET_RATE_LIMIT_PER_IP": "3 per minute"}
 
 
 def test_the_per_nir_limit_answers_a_french_429_page_whatever_the_spacing(browser, person):
@@ -49,3 +50,19 @@ def test_the_per_ip_limit_holds_across_nirs(browser):
     for nir in nirs:
         assert browser.submit_credentials(nir, WRONG).status_code == 200
     assert browser.submit_credentials("1840175056124", WRONG).status_code == 429
+
+
+def test_the_reset_page_is_rate_limited_per_ip(browser, person, smtp):
+    """issue 11.5: the new-password form of a reset link (an argon2 verification per POST)
+    answers the French 429 page past ``PASSWORD_RESET_RATE_LIMIT_PER_IP``."""
+    import re
+    browser.get("/mot-de-passe-oublie")
+    browser.post_form("/mot-de-passe-oublie", {"nir": person.nir, "birthdate": "15/02/1969"})
+    link = re.findall(r"^(https?://\S+)\s*$", smtp.last_text(person.email), re.M)[-1]
+    path = link.split(browser.base, 1)[1]
+    browser.get(path)
+    for _ in range(3):
+        assert browser.post_form(path, {"new_password": "court", "confirmation": "x"}).status_code == 400
+    page = browser.post_form(path, {"new_password": "court", "confirmation": "x"})
+    assert page.status_code == 429
+    assert says(page, "Vous avez effectué trop de demandes en peu de temps.")
