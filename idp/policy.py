@@ -74,6 +74,11 @@ class Policy:
     # key added by another instance) reaches every instance within it. A token signed with a
     # key not yet in the copy makes the copy be read again at once.
     signing_key_cache: timedelta = timedelta(seconds=10)
+    # -- issue 10.1: a new signing key is published first and signs only once every copy of
+    # the key set can hold it: each instance's (signing_key_cache) and a relying party's, kept
+    # up to the max-age /jwks announces. 60 s: openid-client (FranceConnect) reloads on an
+    # unknown kid at most once a minute anyway; a short max-age keeps rotations quick.
+    jwks_max_age: timedelta = timedelta(seconds=60)
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> "Policy":
@@ -102,6 +107,11 @@ class Policy:
                     f" got {raw!r}") from None
             kwargs[key] = value
         return cls(**kwargs)
+
+    @property
+    def signing_key_promotion(self) -> timedelta:
+        """How long a rotated-in key is published before it signs (issue 10.1)."""
+        return self.signing_key_cache + self.jwks_max_age
 
 
 def policy() -> Policy:

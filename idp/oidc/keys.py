@@ -2,9 +2,14 @@
 
 Private keys live in the database encrypted with AES-256-GCM under the key-encryption key
 (``IDP_KEY_ENCRYPTION_KEY``), so every instance signs and verifies with the same keys and a
-rotation done on one is seen by all (within ``Policy.signing_key_cache``). ``rotate()`` adds
-a key per algorithm and retires the previous one: it stops signing at once and stays published
-for ``Policy.signing_key_retention`` so that every token it signed still verifies.
+rotation done on one is seen by all (within ``Policy.signing_key_cache``).
+
+``rotate()`` adds a key per algorithm, published at once but signing only from ``signs_from``,
+``Policy.signing_key_promotion`` later (issue 10.1): by then every instance's copy and every
+relying party's copy of ``/jwks`` (kept up to its max-age) lists it, so no RP meets a ``kid``
+it cannot know. The previous key signs until that instant, then stays published for
+``Policy.signing_key_retention`` so that every token it signed still verifies. The first keys
+(``init-db``) and an emergency rotation (``rotate(at_once=True)``) sign at once.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hashlib
 import json
 import os
 import threading
+from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
@@ -28,6 +34,8 @@ from ..models import SigningKey
 from ..policy import policy
 
 SUPPORTED_ALGS = ("RS256", "ES256")
+# The ``signs_from`` of a key with no predecessor: no copy of the key set can miss it.
+ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _aead() -> AESGCM:
@@ -52,40 +60,46 @@ def _generate(alg: str):
     return ECKey.generate_key("P-256", auto_kid=True)
 
 
-def add_key(alg: str) -> SigningKey:
+def add_key(alg: str, signs_from) -> SigningKey:
     key = _generate(alg)
     public = {**key.as_dict(private=False), "use": "sig", "alg": alg}
     row = SigningKey(kid=key.kid, alg=alg, public_jwk=public,
                      private_jwk_encrypted=_seal(key.as_dict(private=True), key.kid),
-                     created_at=clock.now())
+                     created_at=clock.now(), signs_from=signs_from)
     db.session.add(row)
     return row
 
 
 def ensure_keys() -> list[str]:
-    """Make a signing key for each algorithm that has none (init-db, first start)."""
+    """Make a signing key for each algorithm that has none (init-db, first start). No relying
+    party holds any key yet: they sign at once (and whatever the clock says)."""
     made = []
     for alg in SUPPORTED_ALGS:
         active = db.session.execute(
             select(SigningKey.kid).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
         ).first()
         if active is None:
-            made.append(add_key(alg).kid)
+            made.append(add_key(alg, ALWAYS).kid)
     db.session.commit()
     _cache_for_app().clear()
     return made
 
 
-def rotate() -> list[str]:
-    """Add a new key per algorithm; retire the old ones, published until their tokens expire."""
+def rotate(*, at_once: bool = False) -> tuple[list[str], datetime]:
+    """Add a new key per algorithm, published now and signing from the instant returned;
+    the keys signing until then stop at that instant and stay published until their tokens
+    expire. ``at_once`` (a key believed compromised) makes the new keys sign now: relying
+    parties holding a copy of the key set refuse tokens until they fetch it again."""
     now = clock.now()
+    starts = now if at_once else now + policy().signing_key_promotion
     db.session.execute(
-        update(SigningKey).where(SigningKey.retired_at.is_(None))
-        .values(retired_at=now, expires_at=now + policy().signing_key_retention))
-    kids = [add_key(alg).kid for alg in SUPPORTED_ALGS]
+        update(SigningKey)
+        .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > starts))
+        .values(retired_at=starts, expires_at=starts + policy().signing_key_retention))
+    kids = [add_key(alg, starts).kid for alg in SUPPORTED_ALGS]
     db.session.commit()
     _cache_for_app().clear()
-    return kids
+    return kids, starts
 
 
 class _Cache:
@@ -118,18 +132,29 @@ class _Cache:
             rows = db.session.execute(
                 select(SigningKey).where(or_(SigningKey.expires_at.is_(None),
                                              SigningKey.expires_at > now))
-                .order_by(SigningKey.created_at.desc())).scalars().all()
+                .order_by(SigningKey.signs_from.desc(), SigningKey.created_at.desc())
+            ).scalars().all()
             signing = {}
             for row in rows:
-                if row.retired_at is None and row.alg not in signing:
+                if _signs_at(row, now) and row.alg not in signing:
                     signing[row.alg] = (row.kid, _import(_unseal(row.private_jwk_encrypted, row.kid)))
+            # Read again at the next instant a key starts or stops signing or leaves the set.
+            until = now + policy().signing_key_cache
+            for row in rows:
+                for instant in (row.signs_from, row.retired_at, row.expires_at):
+                    if instant is not None and now < instant < until:
+                        until = instant
             self.signing = signing
             self.published = [row.public_jwk for row in rows]
             self.jwks_bytes = json.dumps({"keys": self.published}, separators=(",", ":")).encode()
             self.jwks_etag = etag_of(self.jwks_bytes)
             self.verify_set = KeySet.import_key_set({"keys": self.published}) if rows else None
-            self.valid = (now.timestamp(), now.timestamp() + policy().signing_key_cache.total_seconds())
+            self.valid = (now.timestamp(), until.timestamp())
         return self
+
+
+def _signs_at(row: SigningKey, instant: datetime) -> bool:
+    return row.signs_from <= instant and (row.retired_at is None or instant < row.retired_at)
 
 
 def etag_of(body: bytes) -> str:

@@ -21,7 +21,6 @@ log = logging.getLogger("idp.oidc")
 
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 DISCOVERY_CACHE = "public, max-age=3600"
-JWKS_CACHE = "public, max-age=60"
 COMMON_HEADERS = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
                   ("Access-Control-Allow-Origin", "*")]
 
@@ -80,11 +79,14 @@ class PublishedDocuments:
         body = json.dumps(discovery_document(app), separators=(",", ":")).encode()
         self.discovery = (body, keys.etag_of(body))
         self.latency = app.extensions["idp.metrics"].latency
+        # An RP may keep /jwks this long; a rotated-in key signs only after it (issue 10.1).
+        max_age = int(app.extensions["idp.policy"].jwks_max_age.total_seconds())
+        self.jwks_cache = f"public, max-age={max_age}"
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/jwks":
-            endpoint, cache, mimetype = "oidc.jwks", JWKS_CACHE, "application/jwk-set+json"
+            endpoint, cache, mimetype = "oidc.jwks", self.jwks_cache, "application/jwk-set+json"
         elif path in DISCOVERY_PATHS:
             endpoint, cache, mimetype = "oidc.discovery", DISCOVERY_CACHE, "application/json"
         else:

@@ -47,13 +47,17 @@ def test_a_rotation_elsewhere_reaches_this_instance_once_the_cache_time_has_pass
     before = _published_kids(app)
     old_signing = _signing_kid(app)
     with other_instance.app_context():
-        new_kids = set(keys.rotate())
+        new_kids = set(keys.rotate()[0])
 
     clock.shift(Policy().signing_key_cache - timedelta(seconds=1))
     assert _published_kids(app) == before and _signing_kid(app) == old_signing
 
     clock.shift(timedelta(seconds=1))
     assert _published_kids(app) == before | new_kids          # the old keys stay published
+    # Issue 10.1: the new keys sign only once every RP's copy of /jwks can list them.
+    clock.shift(Policy().jwks_max_age - timedelta(seconds=1))
+    assert _signing_kid(app) == old_signing
+    clock.shift(timedelta(seconds=1))
     assert _signing_kid(app) in new_kids
 
 
@@ -61,7 +65,7 @@ def test_a_token_signed_with_a_key_not_yet_seen_verifies_at_once(app, other_inst
     from idp.oidc import keys
     _published_kids(app)                                      # this instance has its copy
     with other_instance.app_context():
-        keys.rotate()
+        keys.rotate(at_once=True)
         token = keys.sign({"sub": "someone"})
     with app.app_context():
         assert keys.verify(token)["sub"] == "someone"
