@@ -3,9 +3,11 @@ button (FRANCECONNECT.md §16).
 
 What this module owns, in the order of a login:
 
-1. ``discovery()`` and the upstream key set, each cached for at most ``MAX_AGE`` (the
-   max-age FranceConnect sets); an ID token signed with an unknown ``kid`` makes us fetch
-   the key set again, once;
+1. ``discovery()`` and the upstream key set, fetched through ``idp.remote`` (the same fetcher
+   as clients' keys: kept ``Policy.remote_max_age``, FranceConnect's max-age; no redirects, a
+   size cap, a total timeout, a failure not retried at once); an ID token signed with an
+   unknown ``kid`` makes us fetch the key set again, at most once per
+   ``Policy.remote_refetch_interval``;
 2. ``authorization_url()``: the code flow with fresh 64-hex ``state`` and ``nonce`` and the
    level asked (``IDP_FRANCECONNECT_ACR_VALUES``);
 3. ``exchange()``: the token request (``client_secret_post``, no refresh token), then the full
@@ -24,8 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import threading
-import time
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -40,8 +40,8 @@ from sqlalchemy import select
 from . import clock
 from .extensions import db
 from .models import Account, FranceConnectLogin, Person
+from .remote import RemoteJson, Unavailable
 
-MAX_AGE = 600.0                 # FranceConnect's Cache-Control max-age on its keys
 TIMEOUT = 5.0                   # below FranceConnect's own 6 s, so a stall fails cleanly
 SCOPE = "openid identite_pivot email"
 EIDAS = {"eidas1": 1, "eidas2": 2, "eidas3": 3}
@@ -49,8 +49,7 @@ SIGNING_ALGS = ("ES256", "RS256")
 LEEWAY = 30                     # seconds of clock skew tolerated on exp / iat
 
 log = logging.getLogger(__name__)
-_lock = threading.Lock()
-_cache: dict[str, tuple[float, dict]] = {}
+_documents = RemoteJson("FranceConnect")
 
 
 class UpstreamRefused(Exception):
@@ -92,23 +91,11 @@ def fresh_secret() -> str:
 
 # -- discovery and keys ------------------------------------------------------------------
 
-def _get_json(url: str, *, force: bool = False) -> dict:
-    now = time.monotonic()
-    cached = _cache.get(url)
-    if cached is not None and not force and now - cached[0] < MAX_AGE:
-        return cached[1]
+def _get_json(url: str, kid: str | None = None) -> dict:
     try:
-        response = requests.get(url, timeout=TIMEOUT, headers={"Accept": "application/json"})
-        response.raise_for_status()
-        data = response.json()
-    except (requests.RequestException, ValueError) as exc:
-        log.warning("FranceConnect unreachable at %s: %s", url, exc.__class__.__name__)
+        return _documents.get_with_kid(url, kid)
+    except Unavailable:
         raise UpstreamRefused("fc_unavailable") from None
-    if not isinstance(data, dict):
-        raise UpstreamRefused("fc_unavailable", "not a JSON object")
-    with _lock:
-        _cache[url] = (now, data)
-    return data
 
 
 def discovery() -> dict:
@@ -121,8 +108,7 @@ def discovery() -> dict:
 
 
 def forget() -> None:
-    with _lock:
-        _cache.clear()
+    _documents.forget()
 
 
 def _verify(compact: str, meta: dict) -> dict:
@@ -137,13 +123,10 @@ def _verify(compact: str, meta: dict) -> dict:
     alg, kid = header.get("alg"), header.get("kid")
     if alg not in SIGNING_ALGS:
         raise UpstreamRefused("fc_invalid_token", f"alg {alg!r}")
-    for force in (False, True):
-        keys = _get_json(meta["jwks_uri"], force=force).get("keys") or []
-        usable = [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"
-                  and (kid is None or k.get("kid") == kid)]
-        if usable:
-            break
-    else:
+    keys = _get_json(meta["jwks_uri"], kid).get("keys")
+    usable = [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"
+              and (kid is None or k.get("kid") == kid)] if isinstance(keys, list) else []
+    if not usable:
         raise UpstreamRefused("fc_invalid_token", "unknown kid")
     try:
         key_set = KeySet.import_key_set({"keys": usable})

@@ -79,6 +79,18 @@ class Policy:
     # up to the max-age /jwks announces. 60 s: openid-client (FranceConnect) reloads on an
     # unknown kid at most once a minute anyway; a short max-age keeps rotations quick.
     jwks_max_age: timedelta = timedelta(seconds=60)
+    # A token naming a kid this process does not hold makes it read the key set again at most
+    # this often (issue 11.12): forged kids cannot make every request read and decrypt the
+    # keys; a key made elsewhere by ``keys rotate --now`` is read within it.
+    signing_key_reload_interval: timedelta = timedelta(seconds=2)
+
+    # -- issue 11.12: documents fetched from other servers (clients' jwks_uri, FranceConnect's
+    # discovery and keys: idp/remote.py)
+    remote_max_age: timedelta = timedelta(minutes=10)     # FranceConnect's keys: max-age=600
+    remote_timeout: timedelta = timedelta(seconds=3)      # the whole fetch; below FC's own 6 s
+    remote_max_bytes: int = 65536                         # chosen: a JWKS of ~30 RSA keys
+    remote_refetch_interval: timedelta = timedelta(seconds=10)  # an unknown kid fetches again
+    remote_retry_after: timedelta = timedelta(seconds=30)  # chosen: a failed fetch is not retried
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> "Policy":

@@ -117,6 +117,20 @@ class _Cache:
         self.jwks_bytes = b""
         self.jwks_etag = ""
         self.verify_set: KeySet | None = None
+        self.unknown_kid_reload: float | None = None
+
+    def reload_for_unknown_kid(self):
+        """Read the keys again now, unless that was done less than
+        ``Policy.signing_key_reload_interval`` ago for another unknown kid (issue 11.12)."""
+        now = clock.now().timestamp()
+        with self.lock:
+            last = self.unknown_kid_reload
+            if last is not None and last <= now < last + \
+                    policy().signing_key_reload_interval.total_seconds():
+                return self
+            self.unknown_kid_reload = now
+            self.valid = (0.0, 0.0)
+        return self.fresh()
 
     def _valid_at(self, instant: float) -> bool:
         loaded, expires = self.valid
@@ -201,9 +215,8 @@ def verify(compact: str) -> dict:
             raise ValueError("unsupported alg")
         try:
             key = cache.verify_set.get_by_kid(header.get("kid"))
-        except InvalidKeyIdError:                          # a key added by another instance
-            _cache_for_app().valid = (0.0, 0.0)
-            key = _cache_for_app().fresh().verify_set.get_by_kid(header.get("kid"))
+        except InvalidKeyIdError:        # a key added elsewhere (rotate --now), or a forged kid
+            key = cache.reload_for_unknown_kid().verify_set.get_by_kid(header.get("kid"))
         obj = jws.deserialize_compact(compact, key, algorithms=[header["alg"]])
         return json.loads(obj.payload)
     except ValueError:

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -190,7 +190,10 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return True
 
     def resolve_client_public_key(self, client):
-        return client_keys.verification_keys(client)
+        try:
+            return client_keys.verification_keys(client)
+        except client_keys.KeysUnavailable:      # issue 11.12: RFC 6749's answer, not a 500
+            raise InvalidClientError(description="The client's keys cannot be fetched.") from None
 
 
 # -- revocation and introspection --------------------------------------------------------

@@ -65,6 +65,8 @@ class Upstream(Threaded):
         self.token_requests: list[dict] = []
         self.end_session_requests: list[dict] = []
         self.jwks_fetches = 0
+        self.discovery_fetches = 0
+        self.down = False                   # discovery answers 503 (issue 11.12)
         self._codes: dict[str, dict] = {}
         super().__init__(self._app())
         self.issuer = self.url + "/api/v2"
@@ -90,6 +92,9 @@ class Upstream(Threaded):
 
         @app.get("/api/v2/.well-known/openid-configuration")
         def discovery():
+            up.discovery_fetches += 1
+            if up.down:
+                return jsonify(error="unavailable"), 503
             base = up.issuer
             return jsonify(issuer=base, authorization_endpoint=base + "/authorize",
                            token_endpoint=base + "/token", userinfo_endpoint=base + "/userinfo",

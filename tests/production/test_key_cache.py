@@ -80,3 +80,39 @@ def test_a_token_signed_by_a_key_that_is_not_ours_is_refused(app, other_instance
     token = jwt.encode({"alg": "RS256", "kid": "not-ours"}, {"sub": "x"}, foreign)
     with app.app_context(), pytest.raises(ValueError):
         keys.verify(token)
+
+
+def test_forged_kids_reload_the_keys_at_most_once_per_interval(app, server, clock):
+    """Issue 11.12: ``id_token_hint``s naming kids we never made are refused, and read (and
+    decrypt) the key set again at most once per ``Policy.signing_key_reload_interval``."""
+    import requests
+    import sqlalchemy as sa
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    from idp.extensions import db
+    from idp.policy import Policy
+    reads = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT") and "signing_key" in statement:
+            reads.append(statement)
+
+    def forged_hint(n: int) -> str:
+        key = RSAKey.generate_key(2048, parameters={"kid": f"forged-{n}"})
+        return jwt.encode({"alg": "RS256", "kid": key.kid}, {"sub": "x", "aud": "portal"}, key)
+
+    _published_kids(app)                                      # this instance has its copy
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        for n in range(5):
+            answer = requests.get(server.url + "/end_session", params={"id_token_hint": forged_hint(n)})
+            assert answer.status_code == 400
+        assert len(reads) == 1
+        clock.shift(Policy().signing_key_reload_interval)
+        answer = requests.get(server.url + "/end_session", params={"id_token_hint": forged_hint(9)})
+        assert answer.status_code == 400 and len(reads) == 2
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
