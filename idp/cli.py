@@ -125,11 +125,12 @@ def keys_rotate(at_once):
     them; the old ones sign until then and stay published until their tokens expire."""
     from . import clock
     from .oidc import keys
-    kids, starts = keys.rotate(at_once=at_once)
+    kids, starts, encryption = keys.rotate(at_once=at_once)
     wait = int((starts - clock.now()).total_seconds())
     click.echo("new signing keys: " + ", ".join(kids)
                + f"; published now, they start signing at {starts:%Y-%m-%d %H:%M:%S} UTC"
                + (f" (in {wait} s)" if wait > 0 else ""))
+    click.echo("new FranceConnect+ encryption keys (/franceconnect/jwks): " + ", ".join(encryption))
 
 
 clients_cli = AppGroup("clients", help="The relying parties in clients.yaml.")

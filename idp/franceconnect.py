@@ -171,11 +171,26 @@ def exchange(*, code: str, redirect_uri: str, nonce: str) -> Upstream:
     if not isinstance(body, dict) or not isinstance(body.get("id_token"), str) \
             or not isinstance(body.get("access_token"), str):
         raise UpstreamRefused("fc_invalid_token", "token request failed")
-    claims = check_id_token(body["id_token"], meta, client_id=client_id, nonce=nonce)
+    signed = _opened(body["id_token"])
+    claims = check_id_token(signed, meta, client_id=client_id, nonce=nonce)
     identity = _userinfo(body["access_token"], meta, client_id=client_id, sub=claims["sub"])
     amr = [a for a in claims.get("amr") or [] if isinstance(a, str)]
-    return Upstream(sub=claims["sub"], acr=claims["acr"], amr=amr, id_token=body["id_token"],
+    # The signed token is kept (for logout's id_token_hint, as FC+'s own relying parties do).
+    return Upstream(sub=claims["sub"], acr=claims["acr"], amr=amr, id_token=signed,
                     identity=identity)
+
+
+def _opened(compact: str) -> str:
+    """The signed token: FranceConnect+ encrypts it to our keys (a 5-part JWE, issue 10.5),
+    FranceConnect standard sends it as is. The signature inside is verified in both cases, so
+    a plain one loses only confidentiality, which TLS to FranceConnect already gives."""
+    if compact.count(".") != 4:
+        return compact
+    from .oidc import keys
+    try:
+        return keys.decrypt(compact)
+    except ValueError:
+        raise UpstreamRefused("fc_invalid_token", "cannot decrypt") from None
 
 
 def check_id_token(compact: str, meta: dict, *, client_id: str, nonce: str) -> dict:
@@ -211,7 +226,7 @@ def _userinfo(access_token: str, meta: dict, *, client_id: str, sub: str) -> dic
     if response.status_code != 200 or response.headers.get("Content-Type", "").split(";")[0] \
             .strip() != "application/jwt":
         raise UpstreamRefused("fc_invalid_token", "userinfo is not a signed JWT")
-    claims = _verify(response.text.strip(), meta)
+    claims = _verify(_opened(response.text.strip()), meta)
     if claims.get("sub") != sub:
         raise UpstreamRefused("fc_invalid_token", "userinfo sub")
     if "iss" in claims and claims["iss"] != meta["issuer"]:

@@ -256,6 +256,8 @@ class SigningKey(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Issue 10.1: published from created_at, signing only from signs_from.
     signs_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Issue 10.5: "sig" (our /jwks) or "enc" (FranceConnect+ encrypts to us: /franceconnect/jwks).
+    use: Mapped[str] = mapped_column(String(8), default="sig")
 
 
 class BackchannelLogout(db.Model):

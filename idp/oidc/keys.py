@@ -20,10 +20,11 @@ import json
 import os
 import threading
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
-from joserfc import jws, jwt
+from joserfc import jwe, jws, jwt
 from joserfc.errors import InvalidKeyIdError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import or_, select, update
@@ -34,6 +35,10 @@ from ..models import SigningKey
 from ..policy import policy
 
 SUPPORTED_ALGS = ("RS256", "ES256")
+# Our keys as FranceConnect+'s relying party: FC+ encrypts ID tokens and userinfo to them
+# (issue 10.5, FRANCECONNECT.md §5 and §16), content encryption A256GCM.
+ENCRYPTION_ALGS = ("RSA-OAEP-256", "ECDH-ES")
+CONTENT_ENCRYPTION = "A256GCM"
 # The ``signs_from`` of a key with no predecessor: no copy of the key set can miss it.
 ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -55,15 +60,19 @@ def _unseal(blob: str, kid: str) -> dict:
 
 
 def _generate(alg: str):
-    if alg == "RS256":
+    if alg in ("RS256", "RSA-OAEP-256"):
         return RSAKey.generate_key(2048, auto_kid=True)
     return ECKey.generate_key("P-256", auto_kid=True)
 
 
+def _use(alg: str) -> str:
+    return "enc" if alg in ENCRYPTION_ALGS else "sig"
+
+
 def add_key(alg: str, signs_from) -> SigningKey:
     key = _generate(alg)
-    public = {**key.as_dict(private=False), "use": "sig", "alg": alg}
-    row = SigningKey(kid=key.kid, alg=alg, public_jwk=public,
+    public = {**key.as_dict(private=False), "use": _use(alg), "alg": alg}
+    row = SigningKey(kid=key.kid, alg=alg, use=_use(alg), public_jwk=public,
                      private_jwk_encrypted=_seal(key.as_dict(private=True), key.kid),
                      created_at=clock.now(), signs_from=signs_from)
     db.session.add(row)
@@ -71,10 +80,10 @@ def add_key(alg: str, signs_from) -> SigningKey:
 
 
 def ensure_keys() -> list[str]:
-    """Make a signing key for each algorithm that has none (init-db, first start). No relying
-    party holds any key yet: they sign at once (and whatever the clock says)."""
+    """Make a key for each algorithm that has none (init-db, first start). No relying party
+    holds any key yet: they sign at once (and whatever the clock says)."""
     made = []
-    for alg in SUPPORTED_ALGS:
+    for alg in SUPPORTED_ALGS + ENCRYPTION_ALGS:
         active = db.session.execute(
             select(SigningKey.kid).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
         ).first()
@@ -85,11 +94,20 @@ def ensure_keys() -> list[str]:
     return made
 
 
-def rotate(*, at_once: bool = False) -> tuple[list[str], datetime]:
+class Rotation(NamedTuple):
+    kids: list[str]                  # the new signing keys
+    starts: datetime                 # when they start signing
+    encryption_kids: list[str]       # the new FranceConnect+ encryption keys, published now
+
+
+def rotate(*, at_once: bool = False) -> Rotation:
     """Add a new key per algorithm, published now and signing from the instant returned;
     the keys signing until then stop at that instant and stay published until their tokens
     expire. ``at_once`` (a key believed compromised) makes the new keys sign now: relying
-    parties holding a copy of the key set refuse tokens until they fetch it again."""
+    parties holding a copy of the key set refuse tokens until they fetch it again.
+    The encryption keys (issue 10.5) turn over the same way: the new ones are published
+    now, the old ones leave the published set at ``starts`` and still decrypt until they
+    expire, so what FranceConnect+ encrypted to a copy it holds can be read."""
     now = clock.now()
     starts = now if at_once else now + policy().signing_key_promotion
     db.session.execute(
@@ -97,9 +115,10 @@ def rotate(*, at_once: bool = False) -> tuple[list[str], datetime]:
         .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > starts))
         .values(retired_at=starts, expires_at=starts + policy().signing_key_retention))
     kids = [add_key(alg, starts).kid for alg in SUPPORTED_ALGS]
+    encryption = [add_key(alg, starts).kid for alg in ENCRYPTION_ALGS]
     db.session.commit()
     _cache_for_app().clear()
-    return kids, starts
+    return Rotation(kids, starts, encryption)
 
 
 class _Cache:
@@ -117,6 +136,9 @@ class _Cache:
         self.jwks_bytes = b""
         self.jwks_etag = ""
         self.verify_set: KeySet | None = None
+        self.decrypt_set = KeySet([])
+        self.enc_jwks_bytes = b""
+        self.enc_jwks_etag = ""
         self.unknown_kid_reload: float | None = None
 
     def reload_for_unknown_kid(self):
@@ -148,10 +170,15 @@ class _Cache:
                                              SigningKey.expires_at > now))
                 .order_by(SigningKey.signs_from.desc(), SigningKey.created_at.desc())
             ).scalars().all()
-            signing = {}
+            signing, decrypting, encryption_published = {}, [], []
             for row in rows:
-                if _signs_at(row, now) and row.alg not in signing:
+                if row.use == "enc":
+                    decrypting.append(_import(_unseal(row.private_jwk_encrypted, row.kid)))
+                    if row.retired_at is None or now < row.retired_at:
+                        encryption_published.append(row.public_jwk)
+                elif _signs_at(row, now) and row.alg not in signing:
                     signing[row.alg] = (row.kid, _import(_unseal(row.private_jwk_encrypted, row.kid)))
+            rows = [row for row in rows if row.use != "enc"]
             # Read again at the next instant a key starts or stops signing or leaves the set.
             until = now + policy().signing_key_cache
             for row in rows:
@@ -163,6 +190,10 @@ class _Cache:
             self.jwks_bytes = json.dumps({"keys": self.published}, separators=(",", ":")).encode()
             self.jwks_etag = etag_of(self.jwks_bytes)
             self.verify_set = KeySet.import_key_set({"keys": self.published}) if rows else None
+            self.decrypt_set = KeySet(decrypting)
+            self.enc_jwks_bytes = json.dumps({"keys": encryption_published},
+                                             separators=(",", ":")).encode()
+            self.enc_jwks_etag = etag_of(self.enc_jwks_bytes)
             self.valid = (now.timestamp(), until.timestamp())
         return self
 
@@ -186,14 +217,38 @@ def _cache_for_app() -> _Cache:
     return cache
 
 
-def published(app) -> tuple[bytes, str]:
-    """The JWKS bytes and their ETag, callable outside an app context: the database is read
-    (in a context of its own) only when this process's copy is stale."""
+def _fresh_outside(app) -> _Cache:
+    """This process's copy, callable outside an app context: the database is read (in a
+    context of its own) only when the copy is stale."""
     cache = app.extensions.get("idp.keys")
     if cache is None or not cache._valid_at(clock.now().timestamp()):
         with app.app_context():
             cache = _cache_for_app().fresh()
+    return cache
+
+
+def published(app) -> tuple[bytes, str]:
+    """The JWKS bytes (signing keys) and their ETag."""
+    cache = _fresh_outside(app)
     return cache.jwks_bytes, cache.jwks_etag
+
+
+def published_encryption(app) -> tuple[bytes, str]:
+    """Our encryption keys as FranceConnect+'s relying party (``/franceconnect/jwks``)."""
+    cache = _fresh_outside(app)
+    return cache.enc_jwks_bytes, cache.enc_jwks_etag
+
+
+def decrypt(compact: str) -> str:
+    """The plaintext of a JWE encrypted to one of our encryption keys (its ``kid``, then any
+    of ours); raises ValueError when it is not for us or not one of the algorithms we publish."""
+    cache = _cache_for_app().fresh()
+    try:
+        return jwe.decrypt_compact(compact, cache.decrypt_set,
+                                   algorithms=[*ENCRYPTION_ALGS, CONTENT_ENCRYPTION]
+                                   ).plaintext.decode()
+    except Exception as exc:  # joserfc's own errors, malformed input
+        raise ValueError("cannot decrypt") from exc
 
 
 def sign(claims: dict, alg: str = "RS256", typ: str = "JWT") -> str:

@@ -265,6 +265,7 @@ def test_unknown_upstream_kids_fetch_its_keys_again_at_most_once_per_interval(
     from joserfc.jwk import ECKey
 
     from idp.policy import Policy
+
     def refused():
         open_portal_login(browser)
         page = follow(browser, click_franceconnect(browser))
@@ -300,6 +301,7 @@ def test_franceconnect_down_is_not_asked_again_before_the_retry_delay(
     open_portal_login(browser)
     assert click_franceconnect(browser).status_code in (302, 303)
     assert upstream.discovery_fetches == 2
+
 
 # -- logout -------------------------------------------------------------------------------
 
