@@ -50,12 +50,14 @@ class KeyHost:
                     return self._send(503, b"down")
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
-                self.end_headers()                  # no Content-Length: read until it closes
+                head, pad = body[:-1] + b', "padding": "', b" " * 65536
+                if host.mode == "huge, declared":
+                    self.send_header("Content-Length", str(len(head) + 128 * len(pad) + 2))
+                self.end_headers()                  # else no Content-Length: read until it closes
                 host.sent = 0
                 try:
-                    if host.mode == "huge":          # a valid key set, 8 MiB long
-                        pad = b" " * 65536
-                        self.wfile.write(body[:-1] + b', "padding": "')
+                    if host.mode.startswith("huge"):  # a valid key set, 8 MiB long
+                        self.wfile.write(head)
                         for _ in range(128):
                             self.wfile.write(pad)
                             host.sent += len(pad)
@@ -161,9 +163,11 @@ def test_a_redirecting_jwks_uri_is_not_followed(server, key_host):
     assert key_host.hits == {"/jwks": 1}
 
 
-def test_a_huge_key_set_is_abandoned_at_the_size_cap(server, key_host):
-    """Issue 11.12: an 8 MiB answer (a valid key set) is read no further than the cap."""
-    key_host.mode = "huge"
+@pytest.mark.parametrize("mode", ["huge", "huge, declared"])
+def test_a_huge_key_set_is_abandoned_at_the_size_cap(server, key_host, mode):
+    """Issue 11.12: an 8 MiB answer (a valid key set), its length declared or not, is read no
+    further than the cap."""
+    key_host.mode = mode
     assert _authorize(server) == "invalid_request_object"
     assert key_host.sent < 8 * 1024 * 1024     # it stopped reading: the rest was never taken
 
