@@ -117,11 +117,20 @@ idp_cli.add_command(keys_cli)
 
 
 @keys_cli.command("rotate")
-def keys_rotate():
-    """Add new signing keys; the old ones stay published until their tokens expire."""
+@click.option("--now", "at_once", is_flag=True,
+              help="Sign with the new keys at once (a key believed compromised): relying "
+                   "parties holding a copy of /jwks refuse tokens until they fetch it again.")
+def keys_rotate(at_once):
+    """Add new signing keys, published at once and signing once every copy of /jwks can hold
+    them; the old ones sign until then and stay published until their tokens expire."""
+    from . import clock
     from .oidc import keys
-    kids = keys.rotate()
-    click.echo("new signing keys: " + ", ".join(kids))
+    kids, starts, encryption = keys.rotate(at_once=at_once)
+    wait = int((starts - clock.now()).total_seconds())
+    click.echo("new signing keys: " + ", ".join(kids)
+               + f"; published now, they start signing at {starts:%Y-%m-%d %H:%M:%S} UTC"
+               + (f" (in {wait} s)" if wait > 0 else ""))
+    click.echo("new FranceConnect+ encryption keys (/franceconnect/jwks): " + ", ".join(encryption))
 
 
 clients_cli = AppGroup("clients", help="The relying parties in clients.yaml.")

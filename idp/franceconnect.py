@@ -3,9 +3,11 @@ button (FRANCECONNECT.md §16).
 
 What this module owns, in the order of a login:
 
-1. ``discovery()`` and the upstream key set, each cached for at most ``MAX_AGE`` (the
-   max-age FranceConnect sets); an ID token signed with an unknown ``kid`` makes us fetch
-   the key set again, once;
+1. ``discovery()`` and the upstream key set, fetched through ``idp.remote`` (the same fetcher
+   as clients' keys: kept ``Policy.remote_max_age``, FranceConnect's max-age; no redirects, a
+   size cap, a total timeout, a failure not retried at once); an ID token signed with an
+   unknown ``kid`` makes us fetch the key set again, at most once per
+   ``Policy.remote_refetch_interval``;
 2. ``authorization_url()``: the code flow with fresh 64-hex ``state`` and ``nonce`` and the
    level asked (``IDP_FRANCECONNECT_ACR_VALUES``);
 3. ``exchange()``: the token request (``client_secret_post``, no refresh token), then the full
@@ -24,8 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import threading
-import time
 import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -41,8 +41,8 @@ from . import clock, keyed, mail, messages
 from .errors import MailNotSent
 from .extensions import db
 from .models import Account, FranceConnectLogin, Person
+from .remote import RemoteJson, Unavailable
 
-MAX_AGE = 600.0                 # FranceConnect's Cache-Control max-age on its keys
 TIMEOUT = 5.0                   # below FranceConnect's own 6 s, so a stall fails cleanly
 SCOPE = "openid identite_pivot email"
 EIDAS = {"eidas1": 1, "eidas2": 2, "eidas3": 3}
@@ -50,8 +50,7 @@ SIGNING_ALGS = ("ES256", "RS256")
 LEEWAY = 30                     # seconds of clock skew tolerated on exp / iat
 
 log = logging.getLogger(__name__)
-_lock = threading.Lock()
-_cache: dict[str, tuple[float, dict]] = {}
+_documents = RemoteJson("FranceConnect")
 
 
 class UpstreamRefused(Exception):
@@ -93,23 +92,11 @@ def fresh_secret() -> str:
 
 # -- discovery and keys ------------------------------------------------------------------
 
-def _get_json(url: str, *, force: bool = False) -> dict:
-    now = time.monotonic()
-    cached = _cache.get(url)
-    if cached is not None and not force and now - cached[0] < MAX_AGE:
-        return cached[1]
+def _get_json(url: str, kid: str | None = None) -> dict:
     try:
-        response = requests.get(url, timeout=TIMEOUT, headers={"Accept": "application/json"})
-        response.raise_for_status()
-        data = response.json()
-    except (requests.RequestException, ValueError) as exc:
-        log.warning("FranceConnect unreachable at %s: %s", url, exc.__class__.__name__)
+        return _documents.get_with_kid(url, kid)
+    except Unavailable:
         raise UpstreamRefused("fc_unavailable") from None
-    if not isinstance(data, dict):
-        raise UpstreamRefused("fc_unavailable", "not a JSON object")
-    with _lock:
-        _cache[url] = (now, data)
-    return data
 
 
 def discovery() -> dict:
@@ -122,8 +109,7 @@ def discovery() -> dict:
 
 
 def forget() -> None:
-    with _lock:
-        _cache.clear()
+    _documents.forget()
 
 
 def _verify(compact: str, meta: dict) -> dict:
@@ -138,13 +124,10 @@ def _verify(compact: str, meta: dict) -> dict:
     alg, kid = header.get("alg"), header.get("kid")
     if alg not in SIGNING_ALGS:
         raise UpstreamRefused("fc_invalid_token", f"alg {alg!r}")
-    for force in (False, True):
-        keys = _get_json(meta["jwks_uri"], force=force).get("keys") or []
-        usable = [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"
-                  and (kid is None or k.get("kid") == kid)]
-        if usable:
-            break
-    else:
+    keys = _get_json(meta["jwks_uri"], kid).get("keys")
+    usable = [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"
+              and (kid is None or k.get("kid") == kid)] if isinstance(keys, list) else []
+    if not usable:
         raise UpstreamRefused("fc_invalid_token", "unknown kid")
     try:
         key_set = KeySet.import_key_set({"keys": usable})
@@ -189,11 +172,26 @@ def exchange(*, code: str, redirect_uri: str, nonce: str) -> Upstream:
     if not isinstance(body, dict) or not isinstance(body.get("id_token"), str) \
             or not isinstance(body.get("access_token"), str):
         raise UpstreamRefused("fc_invalid_token", "token request failed")
-    claims = check_id_token(body["id_token"], meta, client_id=client_id, nonce=nonce)
+    signed = _opened(body["id_token"])
+    claims = check_id_token(signed, meta, client_id=client_id, nonce=nonce)
     identity = _userinfo(body["access_token"], meta, client_id=client_id, sub=claims["sub"])
     amr = [a for a in claims.get("amr") or [] if isinstance(a, str)]
-    return Upstream(sub=claims["sub"], acr=claims["acr"], amr=amr, id_token=body["id_token"],
+    # The signed token is kept (for logout's id_token_hint, as FC+'s own relying parties do).
+    return Upstream(sub=claims["sub"], acr=claims["acr"], amr=amr, id_token=signed,
                     identity=identity)
+
+
+def _opened(compact: str) -> str:
+    """The signed token: FranceConnect+ encrypts it to our keys (a 5-part JWE, issue 10.5),
+    FranceConnect standard sends it as is. The signature inside is verified in both cases, so
+    a plain one loses only confidentiality, which TLS to FranceConnect already gives."""
+    if compact.count(".") != 4:
+        return compact
+    from .oidc import keys
+    try:
+        return keys.decrypt(compact)
+    except ValueError:
+        raise UpstreamRefused("fc_invalid_token", "cannot decrypt") from None
 
 
 def check_id_token(compact: str, meta: dict, *, client_id: str, nonce: str) -> dict:
@@ -229,7 +227,7 @@ def _userinfo(access_token: str, meta: dict, *, client_id: str, sub: str) -> dic
     if response.status_code != 200 or response.headers.get("Content-Type", "").split(";")[0] \
             .strip() != "application/jwt":
         raise UpstreamRefused("fc_invalid_token", "userinfo is not a signed JWT")
-    claims = _verify(response.text.strip(), meta)
+    claims = _verify(_opened(response.text.strip()), meta)
     if claims.get("sub") != sub:
         raise UpstreamRefused("fc_invalid_token", "userinfo sub")
     if "iss" in claims and claims["iss"] != meta["issuer"]:

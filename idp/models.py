@@ -245,7 +245,8 @@ class Token(db.Model):
 
 class SigningKey(db.Model):
     """A signing key. The private JWK is encrypted with the key-encryption key; the row is
-    published from ``created_at`` until ``expires_at`` and signs until ``retired_at``."""
+    published from ``created_at`` until ``expires_at`` and signs from ``signs_from`` until
+    ``retired_at``."""
 
     __tablename__ = "signing_key"
     kid: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -255,6 +256,10 @@ class SigningKey(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Issue 10.1: published from created_at, signing only from signs_from.
+    signs_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Issue 10.5: "sig" (our /jwks) or "enc" (FranceConnect+ encrypts to us: /franceconnect/jwks).
+    use: Mapped[str] = mapped_column(String(8), default="sig")
 
 
 class BackchannelLogout(db.Model):

@@ -88,6 +88,23 @@ class Policy:
     # key added by another instance) reaches every instance within it. A token signed with a
     # key not yet in the copy makes the copy be read again at once.
     signing_key_cache: timedelta = timedelta(seconds=10)
+    # -- issue 10.1: a new signing key is published first and signs only once every copy of
+    # the key set can hold it: each instance's (signing_key_cache) and a relying party's, kept
+    # up to the max-age /jwks announces. 60 s: openid-client (FranceConnect) reloads on an
+    # unknown kid at most once a minute anyway; a short max-age keeps rotations quick.
+    jwks_max_age: timedelta = timedelta(seconds=60)
+    # A token naming a kid this process does not hold makes it read the key set again at most
+    # this often (issue 11.12): forged kids cannot make every request read and decrypt the
+    # keys; a key made elsewhere by ``keys rotate --now`` is read within it.
+    signing_key_reload_interval: timedelta = timedelta(seconds=2)
+
+    # -- issue 11.12: documents fetched from other servers (clients' jwks_uri, FranceConnect's
+    # discovery and keys: idp/remote.py)
+    remote_max_age: timedelta = timedelta(minutes=10)     # FranceConnect's keys: max-age=600
+    remote_timeout: timedelta = timedelta(seconds=3)      # the whole fetch; below FC's own 6 s
+    remote_max_bytes: int = 65536                         # chosen: a JWKS of ~30 RSA keys
+    remote_refetch_interval: timedelta = timedelta(seconds=10)  # an unknown kid fetches again
+    remote_retry_after: timedelta = timedelta(seconds=30)  # chosen: a failed fetch is not retried
 
     # -- HTTPS (issue 11.15): how long a browser keeps to HTTPS for the provider's host
     # (Strict-Transport-Security). A year: OWASP's HSTS cheat sheet and the preload lists ask
@@ -139,6 +156,11 @@ class Policy:
                     f" got {raw!r}") from None
             kwargs[key] = value
         return cls(**kwargs)
+
+    @property
+    def signing_key_promotion(self) -> timedelta:
+        """How long a rotated-in key is published before it signs (issue 10.1)."""
+        return self.signing_key_cache + self.jwks_max_age
 
 
 def policy() -> Policy:

@@ -1,47 +1,26 @@
 """Clients' public keys: for encrypting to them (JWE) and verifying what they sign
 (``private_key_jwt``, request objects).
 
-Keys come from the client's ``jwks`` in clients.yaml or from its ``jwks_uri``, fetched and
-kept for at most ``MAX_AGE`` (FranceConnect serves its keys with max-age=600 and changes them
-regularly), and fetched again at once when a ``kid`` we need is not in the cached set.
+Keys come from the client's ``jwks`` in clients.yaml or from its ``jwks_uri``, fetched through
+``idp.remote`` (no redirects, a size cap and a total timeout, a copy kept
+``Policy.remote_max_age``, fetched again on an unknown ``kid`` at most once per
+``Policy.remote_refetch_interval``, a failure not retried before ``Policy.remote_retry_after``).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
 
-import requests
 from joserfc import jwe
 from joserfc.jwk import KeySet
 
-MAX_AGE = 600.0
-FETCH_TIMEOUT = 3.0
-MIN_REFETCH_INTERVAL = 10.0   # an unknown kid cannot make us hammer the client's server
+from ..remote import RemoteJson, Unavailable
 
-_lock = threading.Lock()
-_cache: dict[str, tuple[float, dict]] = {}
-_last_fetch: dict[str, float] = {}
+_documents = RemoteJson("client keys")
 
 
 class KeysUnavailable(Exception):
     pass
-
-
-def _fetch(uri: str) -> dict:
-    try:
-        response = requests.get(uri, timeout=FETCH_TIMEOUT, headers={"Accept": "application/json"})
-        response.raise_for_status()
-        data = response.json()
-        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
-            raise ValueError("not a JWK set")
-    except (requests.RequestException, ValueError) as exc:
-        raise KeysUnavailable(f"{uri}: {exc.__class__.__name__}") from None
-    with _lock:
-        _cache[uri] = (time.monotonic(), data)
-        _last_fetch[uri] = time.monotonic()
-    return data
 
 
 def key_set(client, *, need_kid: str | None = None) -> dict:
@@ -51,24 +30,17 @@ def key_set(client, *, need_kid: str | None = None) -> dict:
     uri = client.jwks_uri
     if not uri:
         raise KeysUnavailable(f"client {client.client_id} has no keys")
-    cached = _cache.get(uri)
-    now = time.monotonic()
-    if cached is None or now - cached[0] > MAX_AGE:
-        return _fetch(uri)
-    data = cached[1]
-    if need_kid and not any(k.get("kid") == need_kid for k in data["keys"]):
-        if now - _last_fetch.get(uri, 0) >= MIN_REFETCH_INTERVAL:
-            return _fetch(uri)
+    try:
+        data = _documents.get_with_kid(uri, need_kid)
+    except Unavailable as exc:
+        raise KeysUnavailable(str(exc)) from None
+    if not isinstance(data.get("keys"), list):
+        raise KeysUnavailable(f"{uri}: not a JWK set")
     return data
 
 
 def forget(uri: str | None = None) -> None:
-    with _lock:
-        if uri is None:
-            _cache.clear()
-            _last_fetch.clear()
-        else:
-            _cache.pop(uri, None)
+    _documents.forget(uri)
 
 
 def _encryption_key(client, alg: str) -> dict:

@@ -2,9 +2,14 @@
 
 Private keys live in the database encrypted with AES-256-GCM under the key-encryption key
 (``IDP_KEY_ENCRYPTION_KEY``), so every instance signs and verifies with the same keys and a
-rotation done on one is seen by all (within ``Policy.signing_key_cache``). ``rotate()`` adds
-a key per algorithm and retires the previous one: it stops signing at once and stays published
-for ``Policy.signing_key_retention`` so that every token it signed still verifies.
+rotation done on one is seen by all (within ``Policy.signing_key_cache``).
+
+``rotate()`` adds a key per algorithm, published at once but signing only from ``signs_from``,
+``Policy.signing_key_promotion`` later (issue 10.1): by then every instance's copy and every
+relying party's copy of ``/jwks`` (kept up to its max-age) lists it, so no RP meets a ``kid``
+it cannot know. The previous key signs until that instant, then stays published for
+``Policy.signing_key_retention`` so that every token it signed still verifies. The first keys
+(``init-db``) and an emergency rotation (``rotate(at_once=True)``) sign at once.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ import hashlib
 import json
 import os
 import threading
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
-from joserfc import jws, jwt
+from joserfc import jwe, jws, jwt
 from joserfc.errors import InvalidKeyIdError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import or_, select, update
@@ -28,6 +35,12 @@ from ..models import SigningKey
 from ..policy import policy
 
 SUPPORTED_ALGS = ("RS256", "ES256")
+# Our keys as FranceConnect+'s relying party: FC+ encrypts ID tokens and userinfo to them
+# (issue 10.5, FRANCECONNECT.md §5 and §16), content encryption A256GCM.
+ENCRYPTION_ALGS = ("RSA-OAEP-256", "ECDH-ES")
+CONTENT_ENCRYPTION = "A256GCM"
+# The ``signs_from`` of a key with no predecessor: no copy of the key set can miss it.
+ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _aead() -> AESGCM:
@@ -47,45 +60,65 @@ def _unseal(blob: str, kid: str) -> dict:
 
 
 def _generate(alg: str):
-    if alg == "RS256":
+    if alg in ("RS256", "RSA-OAEP-256"):
         return RSAKey.generate_key(2048, auto_kid=True)
     return ECKey.generate_key("P-256", auto_kid=True)
 
 
-def add_key(alg: str) -> SigningKey:
+def _use(alg: str) -> str:
+    return "enc" if alg in ENCRYPTION_ALGS else "sig"
+
+
+def add_key(alg: str, signs_from) -> SigningKey:
     key = _generate(alg)
-    public = {**key.as_dict(private=False), "use": "sig", "alg": alg}
-    row = SigningKey(kid=key.kid, alg=alg, public_jwk=public,
+    public = {**key.as_dict(private=False), "use": _use(alg), "alg": alg}
+    row = SigningKey(kid=key.kid, alg=alg, use=_use(alg), public_jwk=public,
                      private_jwk_encrypted=_seal(key.as_dict(private=True), key.kid),
-                     created_at=clock.now())
+                     created_at=clock.now(), signs_from=signs_from)
     db.session.add(row)
     return row
 
 
 def ensure_keys() -> list[str]:
-    """Make a signing key for each algorithm that has none (init-db, first start)."""
+    """Make a key for each algorithm that has none (init-db, first start). No relying party
+    holds any key yet: they sign at once (and whatever the clock says)."""
     made = []
-    for alg in SUPPORTED_ALGS:
+    for alg in SUPPORTED_ALGS + ENCRYPTION_ALGS:
         active = db.session.execute(
             select(SigningKey.kid).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
         ).first()
         if active is None:
-            made.append(add_key(alg).kid)
+            made.append(add_key(alg, ALWAYS).kid)
     db.session.commit()
     _cache_for_app().clear()
     return made
 
 
-def rotate() -> list[str]:
-    """Add a new key per algorithm; retire the old ones, published until their tokens expire."""
+class Rotation(NamedTuple):
+    kids: list[str]                  # the new signing keys
+    starts: datetime                 # when they start signing
+    encryption_kids: list[str]       # the new FranceConnect+ encryption keys, published now
+
+
+def rotate(*, at_once: bool = False) -> Rotation:
+    """Add a new key per algorithm, published now and signing from the instant returned;
+    the keys signing until then stop at that instant and stay published until their tokens
+    expire. ``at_once`` (a key believed compromised) makes the new keys sign now: relying
+    parties holding a copy of the key set refuse tokens until they fetch it again.
+    The encryption keys (issue 10.5) turn over the same way: the new ones are published
+    now, the old ones leave the published set at ``starts`` and still decrypt until they
+    expire, so what FranceConnect+ encrypted to a copy it holds can be read."""
     now = clock.now()
+    starts = now if at_once else now + policy().signing_key_promotion
     db.session.execute(
-        update(SigningKey).where(SigningKey.retired_at.is_(None))
-        .values(retired_at=now, expires_at=now + policy().signing_key_retention))
-    kids = [add_key(alg).kid for alg in SUPPORTED_ALGS]
+        update(SigningKey)
+        .where(or_(SigningKey.retired_at.is_(None), SigningKey.retired_at > starts))
+        .values(retired_at=starts, expires_at=starts + policy().signing_key_retention))
+    kids = [add_key(alg, starts).kid for alg in SUPPORTED_ALGS]
+    encryption = [add_key(alg, starts).kid for alg in ENCRYPTION_ALGS]
     db.session.commit()
     _cache_for_app().clear()
-    return kids
+    return Rotation(kids, starts, encryption)
 
 
 class _Cache:
@@ -103,6 +136,23 @@ class _Cache:
         self.jwks_bytes = b""
         self.jwks_etag = ""
         self.verify_set: KeySet | None = None
+        self.decrypt_set = KeySet([])
+        self.enc_jwks_bytes = b""
+        self.enc_jwks_etag = ""
+        self.unknown_kid_reload: float | None = None
+
+    def reload_for_unknown_kid(self):
+        """Read the keys again now, unless that was done less than
+        ``Policy.signing_key_reload_interval`` ago for another unknown kid (issue 11.12)."""
+        now = clock.now().timestamp()
+        with self.lock:
+            last = self.unknown_kid_reload
+            if last is not None and last <= now < last + \
+                    policy().signing_key_reload_interval.total_seconds():
+                return self
+            self.unknown_kid_reload = now
+            self.valid = (0.0, 0.0)
+        return self.fresh()
 
     def _valid_at(self, instant: float) -> bool:
         loaded, expires = self.valid
@@ -118,18 +168,38 @@ class _Cache:
             rows = db.session.execute(
                 select(SigningKey).where(or_(SigningKey.expires_at.is_(None),
                                              SigningKey.expires_at > now))
-                .order_by(SigningKey.created_at.desc())).scalars().all()
-            signing = {}
+                .order_by(SigningKey.signs_from.desc(), SigningKey.created_at.desc())
+            ).scalars().all()
+            signing, decrypting, encryption_published = {}, [], []
             for row in rows:
-                if row.retired_at is None and row.alg not in signing:
+                if row.use == "enc":
+                    decrypting.append(_import(_unseal(row.private_jwk_encrypted, row.kid)))
+                    if row.retired_at is None or now < row.retired_at:
+                        encryption_published.append(row.public_jwk)
+                elif _signs_at(row, now) and row.alg not in signing:
                     signing[row.alg] = (row.kid, _import(_unseal(row.private_jwk_encrypted, row.kid)))
+            rows = [row for row in rows if row.use != "enc"]
+            # Read again at the next instant a key starts or stops signing or leaves the set.
+            until = now + policy().signing_key_cache
+            for row in rows:
+                for instant in (row.signs_from, row.retired_at, row.expires_at):
+                    if instant is not None and now < instant < until:
+                        until = instant
             self.signing = signing
             self.published = [row.public_jwk for row in rows]
             self.jwks_bytes = json.dumps({"keys": self.published}, separators=(",", ":")).encode()
             self.jwks_etag = etag_of(self.jwks_bytes)
             self.verify_set = KeySet.import_key_set({"keys": self.published}) if rows else None
-            self.valid = (now.timestamp(), now.timestamp() + policy().signing_key_cache.total_seconds())
+            self.decrypt_set = KeySet(decrypting)
+            self.enc_jwks_bytes = json.dumps({"keys": encryption_published},
+                                             separators=(",", ":")).encode()
+            self.enc_jwks_etag = etag_of(self.enc_jwks_bytes)
+            self.valid = (now.timestamp(), until.timestamp())
         return self
+
+
+def _signs_at(row: SigningKey, instant: datetime) -> bool:
+    return row.signs_from <= instant and (row.retired_at is None or instant < row.retired_at)
 
 
 def etag_of(body: bytes) -> str:
@@ -147,14 +217,38 @@ def _cache_for_app() -> _Cache:
     return cache
 
 
-def published(app) -> tuple[bytes, str]:
-    """The JWKS bytes and their ETag, callable outside an app context: the database is read
-    (in a context of its own) only when this process's copy is stale."""
+def _fresh_outside(app) -> _Cache:
+    """This process's copy, callable outside an app context: the database is read (in a
+    context of its own) only when the copy is stale."""
     cache = app.extensions.get("idp.keys")
     if cache is None or not cache._valid_at(clock.now().timestamp()):
         with app.app_context():
             cache = _cache_for_app().fresh()
+    return cache
+
+
+def published(app) -> tuple[bytes, str]:
+    """The JWKS bytes (signing keys) and their ETag."""
+    cache = _fresh_outside(app)
     return cache.jwks_bytes, cache.jwks_etag
+
+
+def published_encryption(app) -> tuple[bytes, str]:
+    """Our encryption keys as FranceConnect+'s relying party (``/franceconnect/jwks``)."""
+    cache = _fresh_outside(app)
+    return cache.enc_jwks_bytes, cache.enc_jwks_etag
+
+
+def decrypt(compact: str) -> str:
+    """The plaintext of a JWE encrypted to one of our encryption keys (its ``kid``, then any
+    of ours); raises ValueError when it is not for us or not one of the algorithms we publish."""
+    cache = _cache_for_app().fresh()
+    try:
+        return jwe.decrypt_compact(compact, cache.decrypt_set,
+                                   algorithms=[*ENCRYPTION_ALGS, CONTENT_ENCRYPTION]
+                                   ).plaintext.decode()
+    except Exception as exc:  # joserfc's own errors, malformed input
+        raise ValueError("cannot decrypt") from exc
 
 
 def sign(claims: dict, alg: str = "RS256", typ: str = "JWT") -> str:
@@ -176,9 +270,8 @@ def verify(compact: str) -> dict:
             raise ValueError("unsupported alg")
         try:
             key = cache.verify_set.get_by_kid(header.get("kid"))
-        except InvalidKeyIdError:                          # a key added by another instance
-            _cache_for_app().valid = (0.0, 0.0)
-            key = _cache_for_app().fresh().verify_set.get_by_kid(header.get("kid"))
+        except InvalidKeyIdError:        # a key added elsewhere (rotate --now), or a forged kid
+            key = cache.reload_for_unknown_kid().verify_set.get_by_kid(header.get("kid"))
         obj = jws.deserialize_compact(compact, key, algorithms=[header["alg"]])
         return json.loads(obj.payload)
     except ValueError:

@@ -1,4 +1,5 @@
-"""Discovery and the JWKS, served from precomputed bytes ahead of Flask's request cycle.
+"""Discovery and the JWKS (and ``/franceconnect/jwks``, our encryption keys as FranceConnect+'s
+relying party), served from precomputed bytes ahead of Flask's request cycle.
 
 They are the provider's most requested URLs and the same for every caller: the discovery
 document is built once from the configuration, the JWKS comes from the signing-key cache
@@ -22,8 +23,9 @@ log = logging.getLogger("idp.oidc")
 
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 DISCOVERY_CACHE = "public, max-age=3600"
-JWKS_CACHE = "public, max-age=60"
 CORS = [("Access-Control-Allow-Origin", "*")]
+# Our encryption keys as FranceConnect+'s relying party (issue 10.5), the URL declared to FC+.
+FRANCECONNECT_JWKS_PATH = "/franceconnect/jwks"
 
 
 def discovery_document(app) -> dict:
@@ -80,11 +82,16 @@ class PublishedDocuments:
         body = json.dumps(discovery_document(app), separators=(",", ":")).encode()
         self.discovery = (body, keys.etag_of(body))
         self.latency = app.extensions["idp.metrics"].latency
+        # An RP may keep /jwks this long; a rotated-in key signs only after it (issue 10.1).
+        max_age = int(app.extensions["idp.policy"].jwks_max_age.total_seconds())
+        self.jwks_cache = f"public, max-age={max_age}"
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/jwks":
-            endpoint, cache, mimetype = "oidc.jwks", JWKS_CACHE, "application/jwk-set+json"
+            endpoint, cache, mimetype = "oidc.jwks", self.jwks_cache, "application/jwk-set+json"
+        elif path == FRANCECONNECT_JWKS_PATH:
+            endpoint, cache, mimetype = "franceconnect.jwks", self.jwks_cache, "application/jwk-set+json"
         elif path in DISCOVERY_PATHS:
             endpoint, cache, mimetype = "oidc.discovery", DISCOVERY_CACHE, "application/json"
         else:
@@ -98,7 +105,9 @@ class PublishedDocuments:
             if method not in ("GET", "HEAD"):
                 return _answer(start_response, "405 METHOD NOT ALLOWED",
                                [*headers, ("Allow", "GET, HEAD")], b"")
-            body, etag = self.discovery if endpoint == "oidc.discovery" else keys.published(self.app)
+            body, etag = (self.discovery if endpoint == "oidc.discovery"
+                          else keys.published_encryption(self.app)
+                          if endpoint == "franceconnect.jwks" else keys.published(self.app))
             headers += [("Cache-Control", cache), ("ETag", etag)]
             if etag in environ.get("HTTP_IF_NONE_MATCH", ""):
                 return _answer(start_response, "304 NOT MODIFIED", headers, b"")

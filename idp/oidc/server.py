@@ -221,7 +221,10 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return True
 
     def resolve_client_public_key(self, client):
-        return client_keys.verification_keys(client)
+        try:
+            return client_keys.verification_keys(client)
+        except client_keys.KeysUnavailable:      # issue 11.12: RFC 6749's answer, not a 500
+            raise InvalidClientError(description="The client's keys cannot be fetched.") from None
 
 
 # -- revocation and introspection --------------------------------------------------------

@@ -17,8 +17,9 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import requests
 from flask import Flask, jsonify, redirect, request
-from joserfc import jwt
+from joserfc import jwe, jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from werkzeug.serving import make_server
 
@@ -65,6 +66,13 @@ class Upstream(Threaded):
         self.token_requests: list[dict] = []
         self.end_session_requests: list[dict] = []
         self.jwks_fetches = 0
+        self.discovery_fetches = 0
+        self.down = False                   # discovery answers 503 (issue 11.12)
+        # FranceConnect+ mode (issue 10.5): the ID token and userinfo are encrypted to the
+        # relying party's keys, fetched from this URL once and kept until ``forget_rp_keys``.
+        self.rp_jwks_uri: str | None = None
+        self.rp_keys: KeySet | None = None
+        self.rp_jwks_fetches = 0
         self._codes: dict[str, dict] = {}
         super().__init__(self._app())
         self.issuer = self.url + "/api/v2"
@@ -84,12 +92,33 @@ class Upstream(Threaded):
     def _sign(self, claims: dict) -> str:
         return jwt.encode({"alg": "ES256", "kid": self.signer.kid}, claims, self.signer)
 
+    def forget_rp_keys(self):
+        self.rp_keys = None
+
+    def _sealed(self, compact: str, alg: str) -> str:
+        """FC+: the signed token encrypted (A256GCM) to the RP key of ``alg``, its kid named."""
+        if self.rp_jwks_uri is None:
+            return compact
+        if self.rp_keys is None:
+            answer = requests.get(self.rp_jwks_uri, timeout=5)
+            answer.raise_for_status()
+            self.rp_jwks_fetches += 1
+            self.rp_keys = KeySet.import_key_set(answer.json())
+        kty = "RSA" if alg.startswith("RSA") else "EC"
+        key = next(k for k in self.rp_keys.keys
+                   if k.key_type == kty and k.get("use") == "enc" and k.get("alg") in (None, alg))
+        header = {"alg": alg, "enc": "A256GCM", "kid": key.kid, "cty": "JWT"}
+        return jwe.encrypt_compact(header, compact.encode(), key, algorithms=[alg, "A256GCM"])
+
     def _app(self) -> Flask:
         app = Flask("franceconnect-stand-in")
         up = self
 
         @app.get("/api/v2/.well-known/openid-configuration")
         def discovery():
+            up.discovery_fetches += 1
+            if up.down:
+                return jsonify(error="unavailable"), 503
             base = up.issuer
             return jsonify(issuer=base, authorization_endpoint=base + "/authorize",
                            token_endpoint=base + "/token", userinfo_endpoint=base + "/userinfo",
@@ -128,7 +157,7 @@ class Upstream(Threaded):
                       "exp": now + 60, "acr": up.acr, "amr": ["pwd", "mail"],
                       "nonce": up.nonce if up.nonce is not None else params["nonce"]}
             return jsonify(access_token=access, token_type="Bearer", expires_in=60,
-                           id_token=up._sign(claims))
+                           id_token=up._sealed(up._sign(claims), "RSA-OAEP-256"))
 
         @app.get("/api/v2/userinfo")
         def userinfo():
@@ -137,7 +166,8 @@ class Upstream(Threaded):
                 return jsonify(error="invalid_token"), 401
             claims = {"iss": up.issuer, "aud": FS_CLIENT_ID,
                       "sub": up.userinfo_sub or up.sub, **up.identity}
-            return app.response_class(up._sign(claims), mimetype="application/jwt")
+            return app.response_class(up._sealed(up._sign(claims), "ECDH-ES"),
+                                      mimetype="application/jwt")
 
         @app.get("/api/v2/session/end")
         def session_end():

@@ -268,6 +268,52 @@ def test_a_rotated_upstream_key_is_fetched_again_once_on_its_unknown_kid(
     assert upstream.jwks_fetches == 2
 
 
+
+def test_unknown_upstream_kids_fetch_its_keys_again_at_most_once_per_interval(
+        clock, app, server, browser, upstream, registered):
+    """Issue 11.12: ID tokens signed with kids FranceConnect never published are refused and
+    make one new fetch of its key set per ``Policy.remote_refetch_interval``, not one each."""
+    from joserfc.jwk import ECKey
+
+    from idp.policy import Policy
+
+    def refused():
+        open_portal_login(browser)
+        page = follow(browser, click_franceconnect(browser))
+        assert page.status_code in (400, 502) and "n'a pas pu être vérifiée" in visible(page)
+
+    open_portal_login(browser)
+    follow(browser, click_franceconnect(browser))
+    assert upstream.jwks_fetches == 1
+    for n in range(3):
+        upstream.signer = ECKey.generate_key("P-256", parameters={"kid": f"stranger-{n}"})
+        refused()
+    assert upstream.jwks_fetches == 2
+    clock.shift(Policy().remote_refetch_interval)
+    refused()
+    assert upstream.jwks_fetches == 3
+
+
+def test_franceconnect_down_is_not_asked_again_before_the_retry_delay(
+        clock, app, server, browser, upstream, registered):
+    """Issue 11.12: FranceConnect's discovery failing is remembered
+    ``Policy.remote_retry_after``: the clicks meanwhile are answered at once, then it is
+    asked again."""
+    from idp.policy import Policy
+    upstream.down = True
+    for _ in range(3):
+        open_portal_login(browser)
+        page = click_franceconnect(browser)
+        assert page.status_code in (502, 503), page.status_code
+        assert "FranceConnect" in visible(page)
+    assert upstream.discovery_fetches == 1
+    upstream.down = False
+    clock.shift(Policy().remote_retry_after)
+    open_portal_login(browser)
+    assert click_franceconnect(browser).status_code in (302, 303)
+    assert upstream.discovery_fetches == 2
+
+
 # -- logout -------------------------------------------------------------------------------
 
 def test_logging_out_also_logs_out_of_franceconnect_with_the_id_token_hint_and_state(

@@ -275,16 +275,6 @@ def test_status_answers_503_when_the_database_does_not(tmp_path):
 
 # -- FranceConnect+: encryption to FranceConnect's keys --------------------------------------
 
-class MovedMonotonic:
-    """``time`` for idp.oidc.client_keys, whose cache ages on the monotonic clock."""
-
-    def __init__(self):
-        self.offset = 0.0
-
-    def monotonic(self):
-        return time.monotonic() + self.offset
-
-
 @pytest.fixture
 def plus(server, browser, smtp, fc_callback_port, fc_keys):
     return FcCore(server, browser, smtp, f"http://127.0.0.1:{fc_callback_port}/api/v2",
@@ -314,20 +304,16 @@ def test_franceconnect_plus_gets_id_token_and_userinfo_signed_then_encrypted_to_
     assert identity["sub"] == claims["sub"] and identity["birthcountry"] == "99350"
 
 
-def test_franceconnect_s_keys_are_cached_at_most_ten_minutes(monkeypatch, plus, fc_keys,
-                                                              fc_person):
-    from idp.oidc import client_keys
-    moved = MovedMonotonic()
-    monkeypatch.setattr(client_keys, "time", moved)
+def test_franceconnect_s_keys_are_cached_at_most_ten_minutes(clock, plus, fc_keys, fc_person):
     first = plus.token(plus.login(fc_person, FC_PLUS_SCOPE)["code"]).json()["id_token"]
     old_kid = _open(first, fc_keys, "RSA-OAEP-256")[0]["kid"]
     old_keys = fc_keys.private
     fc_keys.renew()                                       # FranceConnect changes its keys
-    moved.offset = 9 * 60.0
+    clock.shift(timedelta(minutes=9))
     second = plus.token(plus.login(fc_person, FC_PLUS_SCOPE)["code"]).json()["id_token"]
     assert jwe.decrypt_compact(second, old_keys, algorithms=["RSA-OAEP-256", "A256GCM"]) \
         .protected["kid"] == old_kid and fc_keys.fetches == 1
-    moved.offset = 10 * 60.0 + 1
+    clock.shift(timedelta(minutes=1))
     third = plus.token(plus.login(fc_person, FC_PLUS_SCOPE)["code"]).json()["id_token"]
     assert _open(third, fc_keys, "RSA-OAEP-256")[0]["kid"] == fc_keys.private.keys[0].kid
     assert fc_keys.fetches == 2

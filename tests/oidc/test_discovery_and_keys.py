@@ -79,7 +79,8 @@ def test_an_id_token_is_es256_for_a_client_registering_it(rps, browser, person, 
 
 
 def test_keys_rotate_adds_keys_keeps_the_old_ones_published_and_signs_with_the_new(
-        app, rps, browser, person, smtp):
+        app, rps, browser, person, smtp, clock):
+    from idp.policy import Policy
     portal = rps.portal
     pending, answer = portal.login(browser, person, smtp)
     old_tokens = portal.exchange(answer, pending)
@@ -91,6 +92,7 @@ def test_keys_rotate_adds_keys_keeps_the_old_ones_published_and_signs_with_the_n
     kids = {k["kid"] for k in requests.get(server_jwks(portal)).json()["keys"]}
     assert old_kid in kids and len(kids) == 4
     portal.validate_id_token(old_tokens, pending)          # what the old key signed still verifies
+    clock.shift(Policy().signing_key_promotion)            # issue 10.1: published, then signing
     pending, answer = portal.login(browser, person, smtp, prompt="login")
     new_kid = portal.validate_id_token(portal.exchange(answer, pending), pending).header["kid"]
     assert new_kid in kids and new_kid != old_kid

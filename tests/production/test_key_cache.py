@@ -47,13 +47,17 @@ def test_a_rotation_elsewhere_reaches_this_instance_once_the_cache_time_has_pass
     before = _published_kids(app)
     old_signing = _signing_kid(app)
     with other_instance.app_context():
-        new_kids = set(keys.rotate())
+        new_kids = set(keys.rotate()[0])
 
     clock.shift(Policy().signing_key_cache - timedelta(seconds=1))
     assert _published_kids(app) == before and _signing_kid(app) == old_signing
 
     clock.shift(timedelta(seconds=1))
     assert _published_kids(app) == before | new_kids          # the old keys stay published
+    # Issue 10.1: the new keys sign only once every RP's copy of /jwks can list them.
+    clock.shift(Policy().jwks_max_age - timedelta(seconds=1))
+    assert _signing_kid(app) == old_signing
+    clock.shift(timedelta(seconds=1))
     assert _signing_kid(app) in new_kids
 
 
@@ -61,7 +65,7 @@ def test_a_token_signed_with_a_key_not_yet_seen_verifies_at_once(app, other_inst
     from idp.oidc import keys
     _published_kids(app)                                      # this instance has its copy
     with other_instance.app_context():
-        keys.rotate()
+        keys.rotate(at_once=True)
         token = keys.sign({"sub": "someone"})
     with app.app_context():
         assert keys.verify(token)["sub"] == "someone"
@@ -76,3 +80,39 @@ def test_a_token_signed_by_a_key_that_is_not_ours_is_refused(app, other_instance
     token = jwt.encode({"alg": "RS256", "kid": "not-ours"}, {"sub": "x"}, foreign)
     with app.app_context(), pytest.raises(ValueError):
         keys.verify(token)
+
+
+def test_forged_kids_reload_the_keys_at_most_once_per_interval(app, server, clock):
+    """Issue 11.12: ``id_token_hint``s naming kids we never made are refused, and read (and
+    decrypt) the key set again at most once per ``Policy.signing_key_reload_interval``."""
+    import requests
+    import sqlalchemy as sa
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    from idp.extensions import db
+    from idp.policy import Policy
+    reads = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT") and "signing_key" in statement:
+            reads.append(statement)
+
+    def forged_hint(n: int) -> str:
+        key = RSAKey.generate_key(2048, parameters={"kid": f"forged-{n}"})
+        return jwt.encode({"alg": "RS256", "kid": key.kid}, {"sub": "x", "aud": "portal"}, key)
+
+    _published_kids(app)                                      # this instance has its copy
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        for n in range(5):
+            answer = requests.get(server.url + "/end_session", params={"id_token_hint": forged_hint(n)})
+            assert answer.status_code == 400
+        assert len(reads) == 1
+        clock.shift(Policy().signing_key_reload_interval)
+        answer = requests.get(server.url + "/end_session", params={"id_token_hint": forged_hint(9)})
+        assert answer.status_code == 400 and len(reads) == 2
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
