@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from live_support import LiveServer, free_port
+from live_support import LiveServer, free_port, release_port, reserve_port
 from service_probe import POSTGRES_PORT, answers
 
 os.environ.setdefault("IDP_PORTAL_SECRET", "demo-portal-secret-0123456789abcdef0123")
@@ -209,9 +209,10 @@ def tls(tmp_path_factory):
 
 @pytest.fixture
 def app_config(tmp_path, database_uri, smtp, scheme):
-    port = free_port()
-    return _base_config(tmp_path, database_uri, ISSUER=f"{scheme}://127.0.0.1:{port}",
-                        MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, _PORT=port)
+    port = reserve_port()
+    yield _base_config(tmp_path, database_uri, ISSUER=f"{scheme}://127.0.0.1:{port}",
+                       MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, _PORT=port)
+    release_port(port)
 
 
 @pytest.fixture
@@ -251,6 +252,7 @@ class TlsServer:
 def server(app, app_config, scheme, request, tmp_path):
     """The provider on real HTTP: in-process on http, gunicorn over TLS on https."""
     if scheme == "https":
+        release_port(app_config["_PORT"])       # gunicorn binds it itself
         live = TlsServer(app, app_config, request.getfixturevalue("tls"),
                          tmp_path / "gunicorn-tls.log")
     else:

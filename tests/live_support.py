@@ -1,5 +1,5 @@
 """The app on real HTTP inside the test process (werkzeug's threaded server): ``LiveServer``,
-and ``free_port``. A module of its own, so that any test module can import it by name
+``free_port`` and ``reserve_port``. A module of its own, so that any test module can import it by name
 (``from conftest import …`` means a different file in each test folder)."""
 
 from __future__ import annotations
@@ -14,14 +14,43 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Ports chosen before the app exists (its issuer names the port) and held, bound and listening,
+# until the server takes the socket: between a free_port() and a later bind, another test
+# process (an xdist worker, a benchmark) could take the same port.
+_RESERVED: dict[int, socket.socket] = {}
+
+
+def reserve_port() -> int:
+    """A port bound now and kept for ``LiveServer`` (or handed back with ``release_port``)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    _RESERVED[port] = sock
+    return port
+
+
+def release_port(port: int) -> None:
+    """Close a reservation, for a server that binds the port itself (gunicorn)."""
+    sock = _RESERVED.pop(port, None)
+    if sock is not None:
+        sock.close()
+
+
 class LiveServer:
     def __init__(self, app, port):
         from werkzeug.serving import make_server
         self.app = app
         self.url = f"http://127.0.0.1:{port}"
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        held = _RESERVED.pop(port, None)
+        self.server = make_server("127.0.0.1", port, app, threaded=True,
+                                  fd=held.fileno() if held is not None else None)
+        self._held = held
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def stop(self):
         self.server.shutdown()
+        self.server.server_close()
+        if self._held is not None:
+            self._held.close()

@@ -74,7 +74,7 @@ def test_the_logout_hint_is_the_signed_token_inside(server, browser, plus_upstre
     """Issue 10.5: FranceConnect+ gets back its own signed ID token as id_token_hint (the JWS
     inside the JWE, as FC+'s relying parties send)."""
     _fc_login(browser)
-    follow(browser, browser.get("/end_session", allow_redirects=False))
+    follow(browser, browser.logout())
     hint = plus_upstream.end_session_requests[-1]["id_token_hint"]
     assert hint.count(".") == 2
     public = KeySet([plus_upstream.key])

@@ -39,7 +39,7 @@ def serve(app_config):
     Flask-Limiter is a process-wide singleton, bound to the last app made)."""
     import uuid
 
-    from live_support import LiveServer, free_port
+    from live_support import LiveServer, reserve_port
 
     from idp import create_app
     from idp.extensions import db, limiter
@@ -48,7 +48,7 @@ def serve(app_config):
 
     def start(**config):
         """``{port}`` in a string value is the server's port."""
-        port = free_port()
+        port = reserve_port()
         config = {k: v.format(port=port) if isinstance(v, str) else v for k, v in config.items()}
         limiter._key_prefix = ""
         application = create_app({**app_config, "RATELIMIT_KEY_PREFIX": "idp-test-" + uuid.uuid4().hex,
