@@ -95,8 +95,8 @@ class Backend:
     pg_database: str | None = None     # its PostgreSQL database, whose CPU time is counted
 
 
-def sqlite_backend(folder: Path) -> Backend:
-    path = folder / "idp-bench.db"
+def sqlite_backend(folder: Path, tag: str = "") -> Backend:
+    path = folder / ("idp-bench" + (f"-{tag}" if tag else "") + ".db")
 
     def drop():
         for suffix in ("", "-wal", "-shm"):
@@ -106,10 +106,11 @@ def sqlite_backend(folder: Path) -> Backend:
     return Backend("sqlite", f"sqlite:///{path}", "memory://", drop)
 
 
-def postgres_backend(redis_db: int) -> Backend:
-    """A database of this run's own, dropped afterwards; Redis for Flask-Limiter."""
+def postgres_backend(redis_db: int, tag: str = "") -> Backend:
+    """A database of this run's own (of this ``tag``'s own: one per server benched), dropped
+    afterwards; Redis for Flask-Limiter."""
     import sqlalchemy as sa
-    name = f"idp_bench_{os.getpid()}"
+    name = f"idp_bench_{os.getpid()}" + (f"_{tag}" if tag else "")
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

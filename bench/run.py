@@ -64,7 +64,7 @@ def parse_args(argv=None):
                         help=f"Python threads per granian worker (--blocking-threads; default {GRANIAN_THREADS})")
     parser.add_argument("--no-peer", action="store_true", help="skip node-oidc-provider (bench/peer.mjs)")
     parser.add_argument("--accounts", type=int, help="accounts to seed (default: enough for the runs)")
-    parser.add_argument("--redis-db", type=int, default=9, help="Redis database number for the limits (9)")
+    parser.add_argument("--redis-db", type=int, default=9, help="Redis database number for the limits (9; the next ones for the other --servers)")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/bench-<time>.json)")
     parser.add_argument("--show", type=Path, metavar="JSON", help="print the table of an earlier result and stop")
@@ -159,9 +159,12 @@ class BackendRun:
             if not answers("127.0.0.1", 5432) or not answers("127.0.0.1", 6379):
                 self.data["skipped"] = "PostgreSQL on 127.0.0.1:5432 or Redis on 127.0.0.1:6379 does not answer"
                 return
-            self.backend = postgres_backend(self.args.redis_db)
+            # Each server's provider has a database and a Redis database of its own.
+            index = self.args.servers.index(self.server)
+            tag = "" if self.server == "gunicorn" else self.server
+            self.backend = postgres_backend(self.args.redis_db + index, tag)
         else:
-            self.backend = sqlite_backend(self.logs)
+            self.backend = sqlite_backend(self.logs, "" if self.server == "gunicorn" else self.server)
         self.data.update(database=self.backend.database_uri, ratelimit_storage=self.backend.ratelimit_uri)
         self.sink = SmtpSink()
         self.provider = Provider(self.backend, self.sink, self.logs, workers=self.args.workers,
