@@ -155,16 +155,15 @@ class BackendRun:
         if missing:
             self.data["skipped"] = missing
             return
+        # Each server's provider has a database (and a Redis database) of its own.
+        tag = "" if self.server == "gunicorn" else self.server
         if self.database == "postgres":
             if not answers("127.0.0.1", 5432) or not answers("127.0.0.1", 6379):
                 self.data["skipped"] = "PostgreSQL on 127.0.0.1:5432 or Redis on 127.0.0.1:6379 does not answer"
                 return
-            # Each server's provider has a database and a Redis database of its own.
-            index = self.args.servers.index(self.server)
-            tag = "" if self.server == "gunicorn" else self.server
-            self.backend = postgres_backend(self.args.redis_db + index, tag)
+            self.backend = postgres_backend(self.args.redis_db + self.args.servers.index(self.server), tag)
         else:
-            self.backend = sqlite_backend(self.logs, "" if self.server == "gunicorn" else self.server)
+            self.backend = sqlite_backend(self.logs, tag)
         self.data.update(database=self.backend.database_uri, ratelimit_storage=self.backend.ratelimit_uri)
         self.sink = SmtpSink()
         self.provider = Provider(self.backend, self.sink, self.logs, workers=self.args.workers,
