@@ -1,7 +1,7 @@
 # make run  — serve the provider on http://127.0.0.1:5000 (SQLite, in-process limits, mails
 #             to instance/outbox) and the demo account portal on http://127.0.0.1:5001
 # make test — install what the tests need and run the whole suite
-# make bench — the speed benchmark of issues 6 and 15, beside node-oidc-provider 9 (about 8
+# make bench — the speed benchmark of issues 6 and 15, beside node-oidc-provider 9 (about 9
 #              minutes; BENCH_ARGS="--quick" for a smoke run, BENCH_ARGS="--help" for every
 #              option); results in bench/results/
 PYTHON ?= python3
