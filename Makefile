@@ -1,8 +1,9 @@
 # make run  — serve the provider on http://127.0.0.1:5000 (SQLite, in-process limits, mails
 #             to instance/outbox) and the demo account portal on http://127.0.0.1:5001
 # make test — install what the tests need and run the whole suite
-# make bench — the speed benchmark of issue 6 (about 7 minutes; BENCH_ARGS="--quick" for a smoke
-#              run, BENCH_ARGS="--help" for every option); results in bench/results/
+# make bench — the speed benchmark of issues 6 and 15, beside node-oidc-provider 9 (about 9
+#              minutes; BENCH_ARGS="--quick" for a smoke run, BENCH_ARGS="--help" for every
+#              option); results in bench/results/
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,7 @@ STAMP  := $(VENV)/.installed
 export IDP_PORTAL_SECRET ?= demo-portal-secret-0123456789abcdef0123
 export IDP_FRANCECONNECT_SECRET ?= demo-franceconnect-secret-0123456789abcdef
 
-.PHONY: run test install browser lint clean bench wrk
+.PHONY: run test install browser lint clean bench bench-peer wrk
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,8 +46,22 @@ wrk:
 	  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1 \
 	  || echo "wrk could not be installed: the Python load generator stands in"; }
 
+# The peer of issue 15 (node-oidc-provider 9, bench/peer.mjs): its npm packages go to
+# bench/node_modules from the committed lock file; without node/npm bench/ skips the peer and
+# says why. granian (the other WSGI server bench/ can run the provider under) goes to the venv.
+bench-peer:
+	@if command -v npm >/dev/null 2>&1; then \
+	  test bench/node_modules/.package-lock.json -nt bench/package-lock.json \
+	  || npm ci --prefix bench --no-audit --no-fund --loglevel=error \
+	  || echo "npm ci failed in bench/: the peer will be skipped"; \
+	else echo "node/npm not found: the peer (node-oidc-provider) will be skipped"; fi
+
+$(VENV)/.granian: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'granian>=2.5,<3' && touch $@ \
+	  || echo "granian could not be installed: --servers granian will be skipped"
+
 BENCH_ARGS ?=
-bench: $(STAMP) wrk
+bench: $(STAMP) wrk bench-peer $(VENV)/.granian
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP)

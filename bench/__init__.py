@@ -1,1 +1,1 @@
-"""The speed benchmark of issue 6 (``make bench``); not a test suite."""
+"""The speed benchmark of issues 6 and 15 (``make bench``), beside node-oidc-provider 9; not a test suite."""

@@ -2,8 +2,9 @@
 
 * the hash bound: argon2id verifications per second on two processes (one per gunicorn
   worker) at the provider's own parameters, through ``idp.passwords.Hasher``;
-* the server bound: requests per second of ``gunicorn -w 2`` serving fixed JSON bytes from a
-  minimal Flask app (``bench/static_app.py``), measured with the same load tool.
+* the server bound: requests per second of ``gunicorn -w 2`` (and of each other server benched)
+  serving fixed JSON bytes from a minimal Flask app (``bench/static_app.py``), measured with
+  the same load tool.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .provider import BIN, free_port, stop_process, wait_until_up
+from .provider import free_port, server_command, stop_process, wait_until_up
 
 HERE = Path(__file__).resolve().parent
 
@@ -77,18 +78,18 @@ def quick_hash_rate(processes: int) -> float:
 
 
 class StaticServer:
-    def __init__(self, folder: Path, workers: int = 2):
+    def __init__(self, folder: Path, workers: int = 2, server: str = "gunicorn", threads: int = 1):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = folder / "gunicorn-static.log"
-        self.workers = workers
+        self.log = folder / f"{server}-static.log"
+        self.workers, self.server, self.threads = workers, server, threads
         self.process = None
 
     def __enter__(self):
         with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                 "--no-control-socket", "--chdir", str(HERE), "static_app:app"], stdout=out, stderr=out)
+            self.process = subprocess.Popen(server_command(self.server, self.workers, self.port, "static_app:app", HERE,
+                                                           threads=self.threads),
+                                            stdout=out, stderr=out)
         wait_until_up(self.base + "/", self.process, self.log)
         return self
 

@@ -26,11 +26,17 @@ REDIRECT = "http://127.0.0.1:5001/callback"
 CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 SESSION_COOKIE = "idp_session"
 DEVICE_COOKIE = "idp_device"
+# The cookies that carry a provider session / a remembered device (``bench.peer`` has its own).
+SESSION_COOKIES = (SESSION_COOKIE,)
+DEVICE_COOKIES = (DEVICE_COOKIE,)
+
+
+def portal_secret() -> str:
+    return os.environ.get("IDP_PORTAL_SECRET", "demo-portal-secret-0123456789abcdef0123")
 
 
 def portal_basic() -> str:
-    secret = os.environ.get("IDP_PORTAL_SECRET", "demo-portal-secret-0123456789abcdef0123")
-    return "Basic " + base64.b64encode(f"{PORTAL_ID}:{secret}".encode()).decode()
+    return "Basic " + base64.b64encode(f"{PORTAL_ID}:{portal_secret()}".encode()).decode()
 
 
 class FlowError(Exception):
@@ -113,7 +119,7 @@ def authorize_path() -> tuple[str, str]:
     return "/authorize?" + query, verifier
 
 
-def _code_from(location: str | None, step: str) -> str:
+def code_from(location: str | None, step: str) -> str:
     if not location or not location.startswith(REDIRECT):
         raise FlowError(f"{step}: expected a redirect to the client, got {location!r}")
     query = parse_qs(urlsplit(location).query)
@@ -122,7 +128,7 @@ def _code_from(location: str | None, step: str) -> str:
     return query["code"][0]
 
 
-def _expect(status: int, step: str, browser: Browser, wanted: int = 200) -> None:
+def expect(status: int, step: str, browser: Browser, wanted: int = 200) -> None:
     if status != wanted:
         raise FlowError(f"{step}: HTTP {status} {browser.page[:200]!r}")
 
@@ -152,30 +158,30 @@ def first_login(base: str, who, sink, *, remember: bool = False) -> tuple[Browse
     browser = Browser(base)
     path, verifier = authorize_path()
     status, _ = browser.get(path)
-    _expect(status, "authorize", browser)
+    expect(status, "authorize", browser)
     status, _ = browser.post_form("/login", {"nir": who.nir, "password": who.password})
-    _expect(status, "password", browser)
+    expect(status, "password", browser)
     status, _ = browser.post_form("/login/code/send", {})
-    _expect(status, "send code", browser)
+    expect(status, "send code", browser)
     form = {"code": sink.take_code(who.email)}
     if remember:
         form["remember_device"] = "1"
     _status, location = browser.post_form("/login/code", form)
-    tokens = exchange(browser, _code_from(location, "code"), verifier)
+    tokens = exchange(browser, code_from(location, "code"), verifier)
     userinfo(browser, tokens["access_token"])
     return browser, tokens
 
 
-def trusted_login(base: str, who, device_cookie: str) -> dict:
-    browser = Browser(base, {DEVICE_COOKIE: device_cookie})
+def trusted_login(base: str, who, device_cookies: dict) -> dict:
+    browser = Browser(base, device_cookies)
     path, verifier = authorize_path()
     status, _ = browser.get(path)
-    _expect(status, "authorize", browser)
+    expect(status, "authorize", browser)
     _status, location = browser.post_form("/login", {"nir": who.nir, "password": who.password})
-    return exchange(browser, _code_from(location, "password (trusted device)"), verifier)
+    return exchange(browser, code_from(location, "password (trusted device)"), verifier)
 
 
 def session_login(browser: Browser) -> dict:
     path, verifier = authorize_path()
     _status, location = browser.get(path)
-    return exchange(browser, _code_from(location, "authorize (live session)"), verifier)
+    return exchange(browser, code_from(location, "authorize (live session)"), verifier)

@@ -1,6 +1,6 @@
 """The provider under test: a fresh database (SQLite file, or a PostgreSQL database of its own
 that is dropped afterwards), accounts seeded through ``idp.accounts.create``, the SMTP sink
-that receives the security codes, and ``gunicorn -w 2 wsgi:app`` serving it all."""
+that receives the security codes, and ``gunicorn -w 2 wsgi:app`` (or granian) serving it all."""
 
 from __future__ import annotations
 
@@ -95,8 +95,8 @@ class Backend:
     pg_database: str | None = None     # its PostgreSQL database, whose CPU time is counted
 
 
-def sqlite_backend(folder: Path) -> Backend:
-    path = folder / "idp-bench.db"
+def sqlite_backend(folder: Path, tag: str = "") -> Backend:
+    path = folder / ("idp-bench" + (f"-{tag}" if tag else "") + ".db")
 
     def drop():
         for suffix in ("", "-wal", "-shm"):
@@ -106,10 +106,11 @@ def sqlite_backend(folder: Path) -> Backend:
     return Backend("sqlite", f"sqlite:///{path}", "memory://", drop)
 
 
-def postgres_backend(redis_db: int) -> Backend:
-    """A database of this run's own, dropped afterwards; Redis for Flask-Limiter."""
+def postgres_backend(redis_db: int, tag: str = "") -> Backend:
+    """A database of this run's own (of this ``tag``'s own: one per server benched), dropped
+    afterwards; Redis for Flask-Limiter."""
     import sqlalchemy as sa
-    name = f"idp_bench_{os.getpid()}"
+    name = f"idp_bench_{os.getpid()}" + (f"_{tag}" if tag else "")
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -177,17 +178,51 @@ def seed(app, count: int) -> list[Person]:
     return people
 
 
+# -- the WSGI servers -------------------------------------------------------------------------------
+
+SERVERS = ("gunicorn", "granian")
+
+
+def server_unavailable(server: str) -> str | None:
+    """Why ``server`` cannot run here, or None."""
+    if not (BIN / server).exists():
+        return f"{server} is not installed in {BIN.parent} (make bench installs it; pip failed?)"
+    return None
+
+
+GRANIAN_THREADS = 1      # Python threads per granian worker: one request at a time, like a sync worker
+
+
+def server_command(server: str, workers: int, port: int, app: str, folder: Path | None = None,
+                   threads: int = GRANIAN_THREADS) -> list[str]:
+    """The command serving the WSGI ``app`` ("module:name") on 127.0.0.1:``port``:
+    ``gunicorn`` sync workers (a connection per request, no keep-alive) or ``granian``'s WSGI
+    interface (Rust HTTP/1.1 with keep-alive in front of ``workers`` Python processes, each
+    running the app in ``threads`` threads; granian's own default is 256, which on SQLite and
+    with the GIL measured worse)."""
+    if server == "gunicorn":
+        return [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5",
+                "--no-control-socket", *(["--chdir", str(folder)] if folder else []), app]
+    if server == "granian":
+        return [str(BIN / "granian"), "--interface", "wsgi", "--workers", str(workers), "--host", "127.0.0.1",
+                "--port", str(port), "--blocking-threads", str(threads), "--no-ws", "--log-level", "warning",
+                *(["--working-dir", str(folder)] if folder else []), app]
+    raise ValueError(f"unknown server {server!r}")
+
+
 # -- the provider ----------------------------------------------------------------------------------
 
 class Provider:
-    """``gunicorn -w 2 wsgi:app`` on one backend, with rate limits off (account locks and code
-    quotas stay on) and mails to the sink."""
+    """``gunicorn -w 2 wsgi:app`` (or granian) on one backend, with rate limits off (account
+    locks and code quotas stay on) and mails to the sink."""
 
-    def __init__(self, backend: Backend, sink: SmtpSink, folder: Path, workers: int = 2):
-        self.backend, self.folder, self.workers = backend, folder, workers
+    def __init__(self, backend: Backend, sink: SmtpSink, folder: Path, workers: int = 2,
+                 server: str = "gunicorn", threads: int = GRANIAN_THREADS):
+        self.backend, self.folder, self.workers, self.server = backend, folder, workers, server
+        self.threads = threads
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = folder / f"gunicorn-{backend.name}.log"
+        self.log = folder / f"{server}-{backend.name}.log"
         self.env = {**DEFAULT_SECRETS, **os.environ,
                     "IDP_SQLALCHEMY_DATABASE_URI": backend.database_uri,
                     "IDP_RATELIMIT_STORAGE_URI": backend.ratelimit_uri,
@@ -218,10 +253,9 @@ class Provider:
 
     def start(self) -> None:
         with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                 "--graceful-timeout", "5", "--no-control-socket", "wsgi:app"],
-                cwd=ROOT, env=self.env, stdout=out, stderr=out)
+            self.process = subprocess.Popen(server_command(self.server, self.workers, self.port, "wsgi:app",
+                                                           threads=self.threads),
+                                            cwd=ROOT, env=self.env, stdout=out, stderr=out)
         wait_until_up(self.base + "/healthz", self.process, self.log)
 
     def stop(self) -> None:
@@ -242,7 +276,7 @@ class Provider:
 def wait_until_up(url: str, process, log: Path) -> None:
     for _ in range(600):                         # process start-up, not a rule of time
         if process.poll() is not None:
-            raise RuntimeError("gunicorn stopped:\n" + log.read_text(errors="replace")[-3000:])
+            raise RuntimeError("the server stopped:\n" + log.read_text(errors="replace")[-3000:])
         try:
             if requests.get(url, timeout=5).status_code == 200:
                 return

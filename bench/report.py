@@ -1,5 +1,6 @@
-"""Issue 6's targets and the peer's figures (node-oidc-provider 9 on the same kind of
-machine), the ratio of each measured median to its target, and the printed table."""
+"""Issue 6's targets, the peer's figures measured in the same run (node-oidc-provider 9,
+``bench/peer.mjs``, issue 15), the ratio of each measured median to its target and to the
+peer, and the printed table."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from .load import summary
 LABELS = {
     "argon2_verify": ("argon2id verify, 2 procs", "verif/s"),
     "static_json": ("static JSON, gunicorn -w 2", "req/s"),
+    "static_json_granian": ("static JSON, granian -w 2", "req/s"),
     "first_login": ("first login (code by mail)", "flows/s"),
     "trusted_device_login": ("trusted-device login", "flows/s"),
     "session_login": ("existing-session login", "flows/s"),
@@ -17,12 +19,15 @@ LABELS = {
     "introspection": ("introspection", "req/s"),
     "refresh": ("refresh_token grant", "req/s"),
 }
-PEER = {"argon2_verify": "8.6", "static_json": "4,000–4,800", "first_login": "7.4",
-        "trusted_device_login": "8.4", "session_login": "189", "discovery": "5,900",
-        "jwks": "9,400", "userinfo": "3,500", "introspection": "2,900", "refresh": "940"}
+PEER = "peer"    # the backend name of node-oidc-provider in a result
 
 
 BUSY = 0.25      # cores used by other processes past which a run is flagged
+
+
+def static_key(server: str) -> str:
+    """The ceilings' key of ``server``'s static-JSON bound."""
+    return "static_json" if server == "gunicorn" else f"static_json_{server}"
 
 
 def targets(ceilings: dict) -> dict:
@@ -30,8 +35,8 @@ def targets(ceilings: dict) -> dict:
     hash_bound = ceilings.get("argon2_verify", {}).get("summary", {}).get("rate", {}).get("median")
     server = ceilings.get("static_json", {}).get("summary", {}).get("rate", {}).get("median")
     found = {"session_login": (200.0, ">= 200/s"),
-             "userinfo": (3500.0, "> peer 3,500"), "introspection": (2900.0, "> peer 2,900"),
-             "refresh": (940.0, "> peer 940")}
+             "userinfo": (3500.0, "> 3,500"), "introspection": (2900.0, "> 2,900"),
+             "refresh": (940.0, "> 940")}
     if hash_bound:
         found["first_login"] = (0.93 * hash_bound, f">= 93% of hash bound = {0.93 * hash_bound:.1f}")
         # Issue 6 names no target here; one argon2 verification per login, like the first.
@@ -48,13 +53,38 @@ def summarize(runs: list[dict]) -> dict:
         "errors": sum(r.get("errors", 0) for r in runs)}
 
 
+def _median(block: dict | None, key: str) -> float | None:
+    return ((block or {}).get("summary") or {}).get(key, {}).get("median")
+
+
+def versus_peer(backends: dict) -> dict:
+    """{backend: {scenario: {"rate": provider / peer, "cpu": provider / peer}}} from the
+    medians of this run (rate > 1: faster than the peer; cpu < 1: cheaper than the peer)."""
+    theirs = backends.get(PEER, {}).get("scenarios", {})
+    found = {}
+    for name, data in backends.items():
+        if name == PEER:
+            continue
+        for scenario, block in data.get("scenarios", {}).items():
+            pair = {}
+            for key, field in (("rate", "rate"), ("cpu", "server_cpu_ms")):
+                mine, peer = _median(block, field), _median(theirs.get(scenario), field)
+                pair[key] = round(mine / peer, 3) if mine is not None and peer else None
+            found.setdefault(name, {})[scenario] = pair
+    return found
+
+
 def _num(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
-def _row(name: str, backend: str, block: dict, target: tuple | None) -> str:
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _row(name: str, backend: str, block: dict, target: tuple | None, peer: dict | None) -> str:
     s = block["summary"]
     rate = s["rate"]
     figure = f"{_num(rate['median'])} ({_num(rate['min'])}–{_num(rate['max'])})"
@@ -63,25 +93,36 @@ def _row(name: str, backend: str, block: dict, target: tuple | None) -> str:
     label, unit = LABELS[name]
     cpu = _num(s["server_cpu_ms"]["median"])
     busy = max((r.get("cpu_cores", {}).get("other", 0.0) for r in block["runs"]), default=0.0)
-    return (f"{label:<28} {unit:<8} {backend:<8} {figure:<24} {lat:<18} {s['errors']:>6} {cpu:>7}  "
-            f"{(target[1] if target else '-'):<34} {ratio:>5}  {PEER[name]}"
+    if backend == PEER:
+        versus = "(the peer)"
+    elif peer:
+        versus = f"{_ratio(peer.get('rate'))} / {_ratio(peer.get('cpu'))}"
+    else:
+        versus = "-"
+    return (f"{label:<28} {unit:<8} {backend:<15} {figure:<24} {lat:<18} {s['errors']:>6} {cpu:>7}  "
+            f"{(target[1] if target else '-'):<34} {ratio:>5}  {versus}"
             + (f"  ! {busy:.1f} core busy elsewhere" if busy > BUSY else ""))
 
 
 def table(result: dict) -> str:
     goals = targets(result["ceilings"])
-    header = (f"{'measurement':<28} {'unit':<8} {'backend':<8} {'median (min–max)':<24} "
-              f"{'p50/p95/p99 ms':<18} {'errors':>6} {'cpu ms':>7}  {'target (issue 6)':<34} {'ratio':>5}  peer")
+    against = result.get("versus_peer") or versus_peer(result["backends"])
+    header = (f"{'measurement':<28} {'unit':<8} {'backend':<15} {'median (min–max)':<24} "
+              f"{'p50/p95/p99 ms':<18} {'errors':>6} {'cpu ms':>7}  {'target (issue 6)':<34} {'ratio':>5}  "
+              "vs peer: rate / cpu")
     lines = [header, "-" * len(header)]
     for name, block in result["ceilings"].items():
-        lines.append(_row(name, "-", block, None))
+        lines.append(_row(name, "-", block, None, None))
     for name in LABELS:
         for backend, data in result["backends"].items():
             if name in data.get("scenarios", {}):
-                lines.append(_row(name, backend, data["scenarios"][name], goals.get(name)))
+                lines.append(_row(name, backend, data["scenarios"][name], goals.get(name),
+                                  against.get(backend, {}).get(name)))
     lines.append("ratio = median / target (>= 1.00 meets it); latencies are medians over the runs; "
-                 "peer = node-oidc-provider 9;\ncpu ms = server-side CPU (gunicorn workers + "
-                 "PostgreSQL + Redis) per request or login; (target in brackets): issue 6 names none, the first "
+                 "peer = node-oidc-provider 9 measured in this run (bench/peer.mjs);\nvs peer = the median "
+                 "rate divided by the peer's (> 1 is faster) / the cpu ms divided by the peer's (< 1 is cheaper);\n"
+                 "cpu ms = server-side CPU (server workers + PostgreSQL + Redis; the Node process for the peer) per "
+                 "request or login; (target in brackets): issue 6 names none, the first "
                  "login's rule is shown since both logins cost one argon2 verification;\n! = in at least one run, "
                  "other processes on the machine kept that much CPU busy (that run is slowed).")
     other = foreign_load(result)

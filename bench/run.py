@@ -1,10 +1,12 @@
-"""The speed benchmark of issue 6: ``make bench`` (or ``python -m bench.run --help``).
+"""The speed benchmark of issues 6 and 15: ``make bench`` (or ``python -m bench.run --help``).
 
 Measures, on this machine, the hash and server ceilings, then the provider under
-``gunicorn -w 2`` on SQLite (memory:// limits) and on PostgreSQL + Redis, each on a fresh
-database: the three kinds of login, and steady load on discovery, JWKS, userinfo,
-introspection and the refresh grant. Writes ``bench/results/bench-<time>.json`` (the servers'
-logs beside it) and prints a table with issue 6's targets and the peer's figures.
+``gunicorn -w 2`` (and, with ``--servers gunicorn,granian``, under granian too) on SQLite
+(memory:// limits) and on PostgreSQL + Redis, each on a fresh database, and its peer
+node-oidc-provider 9 (``bench/peer.mjs``) in the same run: the three kinds of login, and
+steady load on discovery, JWKS, userinfo, introspection and the refresh grant. Writes
+``bench/results/bench-<time>.json`` (the servers' logs beside it) and prints a table with
+issue 6's targets, the peer's figures of this run and the ratio to them.
 """
 
 from __future__ import annotations
@@ -20,16 +22,20 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import ceilings, load, report, scenarios
+from . import ceilings, load, peer, report, scenarios
 from .cpu import CpuMeter, attach
 from .provider import (
     DEFAULT_SECRETS,
+    GRANIAN_THREADS,
     ROOT,
+    SERVERS,
     Provider,
     SmtpSink,
     answers,
+    person,
     postgres_backend,
     seed,
+    server_unavailable,
     sqlite_backend,
 )
 
@@ -50,9 +56,15 @@ def parse_args(argv=None):
     parser.add_argument("--flow-threads", type=int, default=4, help="client threads walking logins (4)")
     parser.add_argument("--connections", type=int, default=8, help="connections on steady endpoints (8)")
     parser.add_argument("--chains", type=int, default=4, help="refresh-token chains (4)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument("--workers", type=int, default=2, help="server workers (2)")
+    parser.add_argument("--servers", default="gunicorn",
+                        help="comma-separated WSGI servers to run the provider under: " + ", ".join(SERVERS)
+                        + " (default gunicorn)")
+    parser.add_argument("--granian-threads", type=int, default=GRANIAN_THREADS,
+                        help=f"Python threads per granian worker (--blocking-threads; default {GRANIAN_THREADS})")
+    parser.add_argument("--no-peer", action="store_true", help="skip node-oidc-provider (bench/peer.mjs)")
     parser.add_argument("--accounts", type=int, help="accounts to seed (default: enough for the runs)")
-    parser.add_argument("--redis-db", type=int, default=9, help="Redis database number for the limits (9)")
+    parser.add_argument("--redis-db", type=int, default=9, help="Redis database number for the limits (9; the next ones for the other --servers)")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not wrk")
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/bench-<time>.json)")
     parser.add_argument("--show", type=Path, metavar="JSON", help="print the table of an earlier result and stop")
@@ -60,6 +72,9 @@ def parse_args(argv=None):
     if args.quick:
         args.runs, args.seconds, args.warmup = 1, 2, 1
     args.scenarios = [s for s in args.scenarios.split(",") if s]
+    args.servers = [s for s in args.servers.split(",") if s]
+    if not args.servers or set(args.servers) - set(SERVERS):
+        parser.error(f"--servers: a comma-separated subset of {', '.join(SERVERS)}")
     unknown = set(args.scenarios) - set(scenarios.SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
@@ -79,21 +94,23 @@ def line_for(name: str, m: dict) -> str:
 
 # -- ceilings -------------------------------------------------------------------------------------------
 
-def measure_ceilings(run: int, args, server, found: dict) -> None:
-    """One run of both ceilings, added to ``found``."""
+def measure_ceilings(run: int, args, servers: dict, found: dict) -> None:
+    """One run of the hash ceiling and of each server's static ceiling, added to ``found``."""
     with CpuMeter(None) as meter:
         m = ceilings.argon2_bound(args.seconds, processes=args.workers)
     attach(m, meter.result)["server_cpu_ms"] = m["cpu_ms_per_verification"]
     found.setdefault("argon2_verify", {"runs": [], "parameters": ceilings.policy_parameters()})["runs"].append(m)
     say(f"[ceilings run {run + 1}/{args.runs}] " + line_for("argon2_verify", m))
     settings = steady_settings(args)
-    if run == 0 and settings.warmup:
-        scenarios.steady(server.base, settings, settings.warmup, "GET", "/")
-    with CpuMeter(server.process.pid) as meter:
-        m = scenarios.steady(server.base, settings, settings.seconds, "GET", "/")
-    attach(m, meter.result)
-    found.setdefault("static_json", {"runs": []})["runs"].append(m)
-    say(f"[ceilings run {run + 1}/{args.runs}] " + line_for("static_json", m))
+    for name, server in servers.items():
+        key = report.static_key(name)
+        if run == 0 and settings.warmup:
+            scenarios.steady(server.base, settings, settings.warmup, "GET", "/")
+        with CpuMeter(server.process.pid) as meter:
+            m = scenarios.steady(server.base, settings, settings.seconds, "GET", "/")
+        attach(m, meter.result)
+        found.setdefault(key, {"runs": []})["runs"].append(m)
+        say(f"[ceilings run {run + 1}/{args.runs}] " + line_for(key, m))
 
 
 def steady_settings(args) -> scenarios.Settings:
@@ -115,11 +132,15 @@ def accounts_needed(args) -> int:
 
 
 class BackendRun:
-    """One provider under test, up from the first run to the last, so that every run measures
-    the ceilings and each backend within a few minutes of each other."""
+    """One server under test (the provider on a database under a WSGI server, or the peer),
+    up from the first run to the last, so that every run measures the ceilings and each of
+    them within a few minutes of each other. Its name: "sqlite", "postgres", "sqlite/granian"…
+    or "peer"."""
 
     def __init__(self, name: str, args, logs: Path):
         self.name, self.args, self.logs = name, args, logs
+        self.database, _, self.server = name.partition("/")
+        self.server = self.server or "gunicorn"
         self.data: dict = {"scenarios": {}}
         self.backend = self.sink = self.provider = self.live = None
 
@@ -128,23 +149,53 @@ class BackendRun:
         return self.live is not None and "failed" not in self.data
 
     def open(self, accounts: int) -> None:
-        if self.name == "postgres":
+        if self.name == "peer":
+            return self._open_peer(accounts)
+        missing = server_unavailable(self.server)
+        if missing:
+            self.data["skipped"] = missing
+            return
+        # Each server's provider has a database (and a Redis database) of its own.
+        tag = "" if self.server == "gunicorn" else self.server
+        if self.database == "postgres":
             if not answers("127.0.0.1", 5432) or not answers("127.0.0.1", 6379):
                 self.data["skipped"] = "PostgreSQL on 127.0.0.1:5432 or Redis on 127.0.0.1:6379 does not answer"
                 return
-            self.backend = postgres_backend(self.args.redis_db)
+            self.backend = postgres_backend(self.args.redis_db + self.args.servers.index(self.server), tag)
         else:
-            self.backend = sqlite_backend(self.logs)
+            self.backend = sqlite_backend(self.logs, tag)
         self.data.update(database=self.backend.database_uri, ratelimit_storage=self.backend.ratelimit_uri)
         self.sink = SmtpSink()
-        self.provider = Provider(self.backend, self.sink, self.logs, workers=self.args.workers)
+        self.provider = Provider(self.backend, self.sink, self.logs, workers=self.args.workers,
+                                 server=self.server, threads=self.args.granian_threads)
         self.provider.init_db()
         began = time.perf_counter()
         people = seed(self.provider.app(), accounts)
         say(f"[{self.name}] {accounts} accounts seeded in {time.perf_counter() - began:.1f} s; "
-            f"starting gunicorn -w {self.args.workers}")
+            f"starting {self.server} -w {self.args.workers}")
         self.provider.start()
         live = scenarios.Live(provider=self.provider, sink=self.sink, people=people)
+        scenarios.prepare_returning(live, max(self.args.flow_threads, self.args.chains))
+        self.live = live
+        self.data["accounts_seeded"] = accounts
+        self.data["server"] = f"{self.server} -w {self.args.workers}" + (
+            f" --blocking-threads {self.args.granian_threads}" if self.server == "granian" else "")
+
+    def _open_peer(self, accounts: int) -> None:
+        missing = peer.unavailable()
+        if missing:
+            self.data["skipped"] = missing
+            return
+        self.sink = SmtpSink()
+        self.provider = peer.Peer(self.sink, self.logs, accounts, ceilings.policy_parameters())
+        self.backend = self.provider.backend
+        self.data.update(database=self.backend.database_uri, ratelimit_storage=self.backend.ratelimit_uri,
+                         server=f"node-oidc-provider {peer.peer_version()} on node {peer.node_version()}, "
+                                "one process", argon2=ceilings.policy_parameters())
+        say(f"[peer] starting node-oidc-provider {peer.peer_version()} ({accounts} accounts in memory)")
+        self.provider.start()
+        live = scenarios.Live(provider=self.provider, sink=self.sink,
+                              people=[person(i) for i in range(accounts)], walkers=peer)
         scenarios.prepare_returning(live, max(self.args.flow_threads, self.args.chains))
         self.live = live
         self.data["accounts_seeded"] = accounts
@@ -210,9 +261,13 @@ def main(argv=None) -> int:
         "load_tools": {"steady": tool, "flows": "python http.client threads"},
         "ceilings": {}, "backends": {},
     }
-    backends = [BackendRun(name, args, logs) for name in ("sqlite", "postgres") if args.only in (None, name)]
+    names = [database if server == "gunicorn" else f"{database}/{server}"
+             for server in args.servers for database in ("sqlite", "postgres") if args.only in (None, database)]
+    backends = [BackendRun(name, args, logs) for name in names + ([] if args.no_peer else ["peer"])]
     with contextlib.ExitStack() as stack:
-        server = None if args.no_ceilings else stack.enter_context(ceilings.StaticServer(logs, args.workers))
+        statics = {} if args.no_ceilings else {
+            server: stack.enter_context(ceilings.StaticServer(logs, args.workers, server, args.granian_threads))
+            for server in args.servers if not server_unavailable(server)}
         accounts = accounts_needed(args)
         for backend in backends:
             stack.callback(backend.close)
@@ -222,8 +277,8 @@ def main(argv=None) -> int:
                 backend.fail(exc)
         settings = steady_settings(args)
         for run in range(args.runs):
-            if server is not None:
-                measure_ceilings(run, args, server, result["ceilings"])
+            if statics:
+                measure_ceilings(run, args, statics, result["ceilings"])
             for backend in (b for b in backends if b.usable):
                 try:
                     backend.measure(run, settings)
@@ -241,7 +296,7 @@ def main(argv=None) -> int:
                                   for k, block in data.get("scenarios", {}).items()
                                   if k in goals and block["summary"]["rate"]["median"] is not None}
                         for backend, data in result["backends"].items()}
-    result["peer"] = report.PEER
+    result["versus_peer"] = report.versus_peer(result["backends"])
     result["duration_s"] = round(time.perf_counter() - started, 1)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2, ensure_ascii=False))

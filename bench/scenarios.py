@@ -28,10 +28,11 @@ class Settings:
 @dataclass
 class Live:
     """What the measurements share on one running provider."""
-    provider: object
+    provider: object           # provider.Provider or peer.Peer
     sink: object
     people: list               # accounts never logged in yet, for first logins
-    returning: list = field(default_factory=list)   # (person, device cookie, session cookie)
+    walkers: object = flows    # the module whose login walkers fit its pages (flows or peer)
+    returning: list = field(default_factory=list)   # (person, device cookies, session cookies)
     _next: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,10 +52,10 @@ class Live:
             return self.people[self._next - 1]
 
     def session_browser(self, i: int) -> flows.Browser:
-        return flows.Browser(self.base, {flows.SESSION_COOKIE: self.returning[i % len(self.returning)][2]})
+        return flows.Browser(self.base, self.returning[i % len(self.returning)][2])
 
     def fresh_tokens(self, i: int = 0) -> dict:
-        return flows.session_login(self.session_browser(i))
+        return self.walkers.session_login(self.session_browser(i))
 
 
 def prepare_returning(live: Live, count: int) -> None:
@@ -62,9 +63,16 @@ def prepare_returning(live: Live, count: int) -> None:
     cookie and their provider session serve the trusted-device and existing-session logins."""
     for _ in range(count):
         who = live.fresh_person()
-        browser, _tokens = flows.first_login(live.base, who, live.sink, remember=True)
-        live.returning.append((who, browser.cookies[flows.DEVICE_COOKIE],
-                               browser.cookies[flows.SESSION_COOKIE]))
+        browser, _tokens = live.walkers.first_login(live.base, who, live.sink, remember=True)
+        live.returning.append((who, _cookies(browser, live.walkers.DEVICE_COOKIES),
+                               _cookies(browser, live.walkers.SESSION_COOKIES)))
+
+
+def _cookies(browser: flows.Browser, names: tuple) -> dict:
+    missing = [n for n in names if n not in browser.cookies]
+    if missing:
+        raise flows.FlowError(f"the login left no cookie {', '.join(missing)}: {sorted(browser.cookies)}")
+    return {n: browser.cookies[n] for n in names}
 
 
 # -- one measurement -------------------------------------------------------------------------------
@@ -88,7 +96,7 @@ def _flow_tool(settings: Settings) -> str:
 
 def _first_login(live, settings, seconds):
     def work(_state):
-        flows.first_login(live.base, live.fresh_person(), live.sink)
+        live.walkers.first_login(live.base, live.fresh_person(), live.sink)
     return load.run_threads(work, threads=settings.flow_threads, seconds=seconds,
                             tool=_flow_tool(settings))
 
@@ -96,13 +104,13 @@ def _first_login(live, settings, seconds):
 def _trusted_login(live, settings, seconds):
     def work(i):
         who, device, _session = live.returning[i % len(live.returning)]
-        flows.trusted_login(live.base, who, device)
+        live.walkers.trusted_login(live.base, who, device)
     return load.run_threads(work, threads=settings.flow_threads, seconds=seconds,
                             make_state=lambda i: i, tool=_flow_tool(settings))
 
 
 def _session_login(live, settings, seconds):
-    return load.run_threads(flows.session_login, threads=settings.flow_threads, seconds=seconds,
+    return load.run_threads(live.walkers.session_login, threads=settings.flow_threads, seconds=seconds,
                             make_state=live.session_browser, tool=_flow_tool(settings))
 
 
