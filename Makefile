@@ -8,16 +8,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Demo secrets for the shipped clients.yaml (never used outside make run and the tests).
-export IDP_PORTAL_SECRET ?= demo-portal-secret-0123456789abcdef0123
-export IDP_FRANCECONNECT_SECRET ?= demo-franceconnect-secret-0123456789abcdef
+# The demo secrets of the shipped clients.yaml are in demo.env, which the provider and the
+# demo portal read themselves on a development (http) issuer: see README "Getting started".
 
-.PHONY: run test install browser lint clean bench bench-peer wrk
+.PHONY: run test install browser axe lint clean bench bench-peer wrk
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# setuptools warns on every editable install of a flat layout; the rest stays visible
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,7 +36,15 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
 	  || echo "chromium could not be installed: browser tests will be skipped"; }
 
-test: $(STAMP) browser
+# axe-core (issue 13.6) for the accessibility test, from npm into node_modules; without npm
+# that test skips with a reason.
+AXE_VERSION ?= 4.14.1
+axe:
+	@test -f node_modules/axe-core/axe.min.js || { command -v npm >/dev/null 2>&1 \
+	  && npm install --no-save --no-audit --no-fund --no-package-lock --silent axe-core@$(AXE_VERSION) \
+	  || echo "axe-core could not be installed: the axe test will be skipped"; }
+
+test: $(STAMP) browser axe
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # wrk drives the steady endpoints; without it (not installable here) bench/ uses its Python
@@ -68,4 +76,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules

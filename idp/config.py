@@ -69,9 +69,33 @@ def defaults(instance_path: str) -> dict:
     }
 
 
+DEMO_ENV = PROJECT_ROOT / "demo.env"
+
+
+def load_demo_env(path: Path = DEMO_ENV) -> list[str]:
+    """Issue 13.9: in development only (the issuer from ``IDP_ISSUER``, or its default, is
+    plain http, which ``load`` allows on a loopback host only), the demo secrets of
+    ``demo.env`` fill the ``IDP_*`` variables that are unset, so that the CLI and the demo
+    portal work outside ``make``. An https issuer (production) never reads it. Returns the
+    names it set."""
+    issuer = os.environ.get("IDP_ISSUER", defaults("")["ISSUER"])
+    if urlsplit(issuer).scheme != "http" or not path.is_file():
+        return []
+    filled = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or name.startswith("#") or not name.startswith("IDP_") or name in os.environ:
+            continue
+        os.environ[name] = value.strip()
+        filled.append(name)
+    return filled
+
+
 def load(app: Flask, test_config: dict | None) -> None:
     """Fill ``app.config`` and validate it; raise ConfigError with one clear line."""
     os.makedirs(app.instance_path, exist_ok=True)
+    load_demo_env()
     app.config.from_mapping(defaults(app.instance_path))
     app.config.from_prefixed_env("IDP")
     if test_config:

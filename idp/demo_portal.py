@@ -10,10 +10,13 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, redirect, session, url_for
 from markupsafe import escape
 
+from . import config
+
 ISSUER = os.environ.get("IDP_ISSUER", "http://127.0.0.1:5000").rstrip("/")
 
 
 def create_portal() -> Flask:
+    config.load_demo_env()          # issue 13.9: the demo secret, outside make too
     app = Flask("portal")
     app.secret_key = secrets.token_hex(32)
     app.config["SESSION_COOKIE_NAME"] = "portal_session"

@@ -12,6 +12,9 @@ class IdpError(Exception):
 
     message_id: str = "generic"
     field: str | None = None  # the form field the message belongs to, when it is one
+    # Issue 13.6: the field a banner's message is about (a wrong password, a wrong code): the
+    # page marks it invalid and ties it to the banner, the message staying in the banner.
+    marks: str | None = None
 
     def params(self) -> dict:
         return {}
@@ -49,11 +52,13 @@ class PasswordRuleBroken(IdpError):
 @dataclass
 class WrongPassword(IdpError):          # case 4 (also an unknown NIR, by design)
     message_id = "wrong_password"
+    marks = "password"
 
 
 @dataclass
 class WrongCode(IdpError):              # case 5
     message_id = "wrong_code"
+    marks = "code"
 
 
 @dataclass

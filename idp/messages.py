@@ -344,6 +344,51 @@ MESSAGES.update({
 })
 
 
+MESSAGES.update({
+    # issue 13.6: accessibility beyond axe. The password rules' state in words (read out by
+    # screen readers, visually hidden); the footer a public service must have and its pages.
+    "password_rule_met": "respectée",
+    "password_rule_unmet": "non respectée",
+    "footer_accessibility": "Accessibilité : partiellement conforme",
+    "footer_legal": "Mentions légales",
+    "footer_privacy": "Données personnelles",
+    "public_full_text": "Consulter le texte complet sur ameli.fr",
+    "public_accessibility_title": "Déclaration d'accessibilité",
+    "public_accessibility_body": "L'Assurance Maladie s'engage à rendre ses services en ligne"
+                                 " accessibles, conformément à l'article 47 de la loi n° 2005-102"
+                                 " du 11 février 2005.\n\nLes pages de connexion au compte ameli"
+                                 " sont partiellement conformes au référentiel général"
+                                 " d'amélioration de l'accessibilité (RGAA) : elles sont testées"
+                                 " au clavier, avec un lecteur d'écran et à 360 pixels de large,"
+                                 " sans audit complet à ce jour.\n\nSi vous ne pouvez pas accéder"
+                                 " à un contenu ou à un service, contactez votre caisse"
+                                 " d'assurance maladie pour être orienté vers une alternative"
+                                 " accessible. Si vous n'obtenez pas de réponse, vous pouvez"
+                                 " saisir le Défenseur des droits.",
+    "public_legal_title": "Mentions légales",
+    "public_legal_body": "Le compte ameli est un service de l'Assurance Maladie, Caisse"
+                         " nationale de l'Assurance Maladie (Cnam), 50 avenue du Professeur"
+                         " André Lemierre, 75986 Paris Cedex 20.\n\nLe directeur de la"
+                         " publication est le directeur général de la Cnam.",
+    "public_privacy_title": "Données personnelles",
+    "public_privacy_body": "Pour vous connecter, l'Assurance Maladie utilise votre numéro de"
+                           " sécurité sociale, votre mot de passe et votre adresse mail, à"
+                           " laquelle un code de sécurité est envoyé. Ces données servent"
+                           " uniquement à vérifier votre identité et à protéger votre"
+                           " compte.\n\nVous pouvez exercer vos droits d'accès, de"
+                           " rectification et d'opposition auprès du délégué à la protection"
+                           " des données de votre caisse d'assurance maladie.",
+    "public_cgu_title": "Conditions générales d'utilisation du compte ameli",
+    "public_cgu_body": "Le compte ameli est un service gratuit et personnel de l'Assurance"
+                       " Maladie. Vous êtes responsable de la confidentialité de votre mot de"
+                       " passe et des codes de sécurité qui vous sont envoyés.\n\nL'adresse"
+                       " mail de votre compte doit être personnelle : elle reçoit les codes de"
+                       " sécurité et les informations sur votre compte. Vous pouvez résilier"
+                       " votre compte à tout moment depuis la rubrique \"Mes informations\".",
+    "cgu_link": "Lire les conditions générales d'utilisation",
+    "cgu_link_title": "Lire les conditions générales d'utilisation - nouvelle fenêtre",
+})
+
 MAIL_SUBJECTS: dict[str, str] = {
     "security_code": "Votre code de sécurité pour vous connecter à votre compte ameli",
     "change_code": "Votre code de confirmation pour modifier votre mot de passe ameli",

@@ -14,3 +14,5 @@ def init_app(app: Flask) -> None:
     from .registration import bp as registration_bp
     app.register_blueprint(password_bp)
     app.register_blueprint(registration_bp)
+    from .public import bp as public_bp
+    app.register_blueprint(public_bp)

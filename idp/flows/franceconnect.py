@@ -38,8 +38,8 @@ from .. import franceconnect as fc
 from ..errors import IdpError
 from ..extensions import db, limiter
 from ..models import Account
+from . import forms, views
 from . import login as machine
-from . import views
 
 bp = Blueprint("franceconnect", __name__, url_prefix="/franceconnect")
 PENDING_KEY = "fc_pending"        # state, nonce and interaction of the login under way
@@ -161,14 +161,12 @@ def link():
                 return redirect(url_for("login.show"), 303)
             return views._finish(flow, machine.authenticated(flow, outcome.account,
                                                              method=outcome.method))
-    field_errors, banner = {}, None
-    if error is not None:
-        text = messages.for_error(error)
-        field_errors, banner = ({error.field: text}, None) if error.field else ({}, text)
+    field_errors, banner = forms.field_errors(error) if error is not None else ({}, None)
     return render_template(
         "flows/franceconnect.html", message=messages.text(pending.get("why", "fc_no_account")),
         intro=messages.text("fc_link_intro"), link_form=True, field_errors=field_errors,
         banner=banner, form_nir=form_nir,
+        marked=error.marks if error is not None and banner else None,
         login_url=url_for("login.show", interaction=iid) if iid else url_for("login.show"))
 
 

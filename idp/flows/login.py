@@ -33,6 +33,8 @@ from ..errors import (
     CodeQuotaReached,
     FieldRequired,
     FlowOutOfStep,
+    FormInvalid,
+    InvalidNir,
     MailNotSent,
     PasswordLocked,
     WrongCode,
@@ -116,7 +118,14 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
                        device_cookie: str | None) -> CredentialsOutcome:
     if flow.step not in (CREDENTIALS, CODE_OFFERED, CODE_SENT):
         raise FlowOutOfStep()
-    nir = parse_nir(raw_nir).number
+    try:
+        nir = parse_nir(raw_nir).number
+    except InvalidNir as invalid:
+        if password:
+            raise
+        # Issue 13.6: an empty password beside a wrong NIR is flagged too, not only the NIR.
+        raise FormInvalid({"nir": (invalid.message_id, {"reason": invalid.reason}),
+                           "password": (FieldRequired.message_id, {})}) from None
     if not password:
         raise FieldRequired(field="password")
     key = nir_key(nir)

@@ -26,6 +26,7 @@ from ..errors import FlowOutOfStep, IdpError, InvalidNir
 from ..extensions import db, limiter
 from ..models import Account
 from ..nir import parse_nir
+from . import forms
 from . import login as machine
 
 bp = Blueprint("login", __name__)
@@ -81,18 +82,13 @@ def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str
           form_nir: str = ""):
     details = interaction.details(flow.interaction_id) if flow else None
     account = db.session.get(Account, flow.account_id) if flow and flow.account_id else None
-    field_errors, banner = {}, None
-    if error is not None:
-        text = messages.for_error(error)
-        if error.field:
-            field_errors[error.field] = text
-        else:
-            banner = text
+    field_errors, banner = forms.field_errors(error) if error is not None else ({}, None)
     html = render_template(
         "flows/login.html", flow=flow, step=flow.step if flow else machine.CREDENTIALS,
         details=details, account=account,
         masked_email=messages.mask_email(account.email) if account and account.email else None,
         banner=banner, field_errors=field_errors, notice=notice,
+        marked=error.marks if error is not None and banner else None,
         form_nir=form_nir or (details.login_hint if details and details.login_hint else ""),
         franceconnect_enabled=bool(current_app.config.get("FRANCECONNECT_CLIENT_ID"))
         and not (details and details.franceconnect_branding))
@@ -303,6 +299,11 @@ def _error_page(flow, error: IdpError, *, form_nir: str = ""):
             return _restart(done=True)
         return _page(flow, error=error, status=409)
     return _page(flow, error=error, form_nir=form_nir)
+
+
+# ``msg`` is a Jinja global too, so that macros imported without context (flows/_fields.html)
+# have their sentences (issue 13.6: the password rules' state).
+bp.add_app_template_global(messages.text, "msg")
 
 
 @bp.app_context_processor

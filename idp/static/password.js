@@ -41,6 +41,10 @@
       var ok = check(p);
       items[i].classList.toggle("ok", ok);
       items[i].querySelector(".tick").textContent = ok ? "✓" : "✗";
+      // Issue 13.6: the state in words, read out by screen readers (list: aria-live polite).
+      var state = items[i].querySelector(".rule-state");
+      var said = list.getAttribute(ok ? "data-met" : "data-unmet");
+      if (state && state.textContent !== said) { state.textContent = said; }
     }
     if (level) { level.textContent = strength(p); }
   }

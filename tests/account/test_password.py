@@ -296,10 +296,14 @@ function el() { return { value: "", textContent: "", handlers: {}, classes: {},
   addEventListener(n, f) { this.handlers[n] = f; },
   classList: { toggle(name, on) { this.on = on; } } }; }
 const input = el(), confirmation = el(), level = el();
+const said = JSON.parse(process.argv[4]);
 const rules = ["length", "case", "digit_or_special", "allowed", "no_personal", "confirmation"]
-  .map(r => { const li = el(); li.rule = r; li.tick = el();
-    li.getAttribute = () => r; li.querySelector = () => li.tick; return li; });
-const list = { querySelectorAll: () => rules };
+  .map(r => { const li = el(); li.rule = r; li.tick = el(); li.state = el();
+    li.getAttribute = () => r;
+    li.querySelector = s => (s === ".tick" ? li.tick : s === ".rule-state" ? li.state : null);
+    return li; });
+const list = { querySelectorAll: () => rules,
+               getAttribute: name => ({ "data-met": said.met, "data-unmet": said.unmet })[name] };
 global.document = { getElementById: id => ({ new_password: input, confirmation, "password-rules": list })[id],
                     querySelector: () => level };
 eval(fs.readFileSync(process.argv[2], "utf8"));
@@ -307,7 +311,9 @@ const out = {};
 for (const p of JSON.parse(process.argv[3])) {
   input.value = p; confirmation.value = p; input.handlers.input();
   out[p] = { level: level.textContent,
-             failing: rules.filter(li => li.tick.textContent === "\u2717").map(li => li.rule) };
+             failing: rules.filter(li => li.tick.textContent === "\u2717").map(li => li.rule),
+             unmet: rules.filter(li => li.state.textContent === said.unmet).map(li => li.rule),
+             met: rules.filter(li => li.state.textContent === said.met).map(li => li.rule) };
 }
 console.log(JSON.stringify(out));
 """
@@ -331,10 +337,18 @@ def test_the_checklist_script_ticks_and_scores_like_the_server(app, tmp_path):
     harness = tmp_path / "harness.js"
     harness.write_text(NODE_HARNESS)
     script = Path(app.root_path) / "static" / "password.js"
-    out = json.loads(subprocess.run([node, str(harness), str(script), json.dumps(samples)],
+    from idp import messages
+    said = {"met": messages.text("password_rule_met"), "unmet": messages.text("password_rule_unmet")}
+    out = json.loads(subprocess.run([node, str(harness), str(script), json.dumps(samples),
+                                     json.dumps(said)],
                                     capture_output=True, text=True, check=True).stdout)
     for sample in samples:
         assert out[sample]["level"] == passwords.strength(sample), sample
         server = passwords.check_new_password(sample, confirmation=sample, nir=None,
                                               birthdate=None, policy=Policy())
         assert out[sample]["failing"] == server, sample
+        # issue 13.6: each rule's state in words agrees with its tick (the rules the page
+        # cannot check, like no_personal, keep neither).
+        assert out[sample]["unmet"] == server, sample
+        checked = ("length", "case", "digit_or_special", "allowed", "confirmation")
+        assert out[sample]["met"] == [r for r in checked if r not in server], sample
