@@ -81,6 +81,11 @@ def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str
           form_nir: str = ""):
     details = interaction.details(flow.interaction_id) if flow else None
     account = db.session.get(Account, flow.account_id) if flow and flow.account_id else None
+    step = machine.CREDENTIALS
+    if flow is not None:
+        step, error = machine.page_step(flow, error)
+        if step != flow.step and not form_nir:
+            form_nir = flow.nir or ""
     field_errors, banner = {}, None
     if error is not None:
         text = messages.for_error(error)
@@ -89,7 +94,7 @@ def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str
         else:
             banner = text
     html = render_template(
-        "flows/login.html", flow=flow, step=flow.step if flow else machine.CREDENTIALS,
+        "flows/login.html", flow=flow, step=step,
         details=details, account=account,
         masked_email=messages.mask_email(account.email) if account and account.email else None,
         banner=banner, field_errors=field_errors, notice=notice,
