@@ -20,12 +20,14 @@ Times are stored in UTC (``idp.clock``); Paris time is for display only, here.
 from __future__ import annotations
 
 import dataclasses
+import re
 import string
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
+from markupsafe import Markup, escape
 
 from .errors import IdpError
 from .policy import Policy
@@ -159,6 +161,20 @@ MESSAGES: dict[str, str] = {
     "remember_device_help": "Vous vous connectez avec votre appareil personnel (ordinateur,"
                             " smartphone ou tablette) ? Cochez cette case pour ne plus saisir"
                             " de code de sécurité pendant 6 mois.",
+    # ... and their help (issue 13.2): ``[words](name)`` is a link, see ``with_links``
+    "help_needed": "Besoin d'aide ? Consultez notre tuto [YouTube](video) ou notre article"
+                   " sur [ameli.fr](article).",
+    "code_not_received": "Vous n'avez pas reçu ce code, vérifiez :",
+    "check_nir": "la saisie de votre n° de sécurité sociale,",
+    "check_password": "l'exactitude de votre mot de passe,",          # cases 4 and 5
+    "check_spam": "votre dossier Spam ou Indésirable.",
+    "help_still_stuck": "Vous n'arrivez toujours pas à vous connecter ? Consultez notre tuto"
+                        " [YouTube](video) ou notre article sur [ameli.fr](article).",
+    "help_click_here": "Vous n'arrivez toujours pas à vous connecter ?"           # cases 4, 5
+                       " [Cliquez ici.](article)",
+    "send_code_button": "Cliquez pour recevoir un code de sécurité",
+    "send_new_code_button": "Recevoir un nouveau code de sécurité",
+    "no_code_link": "Je n'ai pas de code ou j'ai perdu mon code",     # seed 003, step 5
 
     # password change, seed 004 "Changement de mot de passe", cas d'échecs
     "change_blocked_title": "Impossible de modifier le mot de passe de votre compte ameli",
@@ -390,6 +406,7 @@ def text(message_id: str, /, **params) -> str:
         template = MESSAGES[message_id]
     except KeyError:
         raise KeyError(f"no French sentence for message id {message_id!r}") from None
+    template = _LINK.sub(r"\1", template)       # links (``with_links``) as plain words
     defaults = _POLICY_DEFAULTS.get(message_id)
     if defaults:
         missing = [k for k in defaults if params.get(k) is None]
@@ -397,6 +414,23 @@ def text(message_id: str, /, **params) -> str:
             pol = _policy()
             params = {**params, **{k: defaults[k](pol) for k in missing}}
     return _formatter.format(template, **params)
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\((\w+)\)")
+
+
+def with_links(message_id: str, /, **urls: str) -> Markup:
+    """The sentence of ``message_id`` as HTML: each ``[words](name)`` becomes a link to
+    ``urls[name]``, everything else is escaped. The sentence stays whole for translation;
+    ``text()`` gives it as plain words."""
+    template = MESSAGES[message_id]
+    parts, last = [], 0
+    for found in _LINK.finditer(template):
+        parts.append(escape(template[last:found.start()]))
+        parts.append(Markup('<a href="{}">{}</a>').format(urls[found.group(2)], found.group(1)))
+        last = found.end()
+    parts.append(escape(template[last:]))
+    return Markup("").join(parts)
 
 
 def for_error(err: IdpError, **extra) -> str:

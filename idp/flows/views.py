@@ -98,6 +98,7 @@ def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str
         details=details, account=account,
         masked_email=messages.mask_email(account.email) if account and account.email else None,
         banner=banner, field_errors=field_errors, notice=notice,
+        error_id=error.message_id if error is not None else None,
         form_nir=form_nir or (details.login_hint if details and details.login_hint else ""),
         franceconnect_enabled=bool(current_app.config.get("FRANCECONNECT_CLIENT_ID"))
         and not (details and details.franceconnect_branding))
@@ -312,4 +313,10 @@ def _error_page(flow, error: IdpError, *, form_nir: str = ""):
 
 @bp.app_context_processor
 def _inject():
-    return {"msg": messages.text, "request_id": g.get("request_id")}
+    return {"msg": messages.text, "request_id": g.get("request_id"), "help_text": _help_text}
+
+
+def _help_text(message_id: str):
+    """A help sentence of the login pages with the configured links (issue 13.2)."""
+    return messages.with_links(message_id, video=current_app.config["HELP_VIDEO_URL"],
+                               article=current_app.config["HELP_ARTICLE_URL"])

@@ -124,7 +124,7 @@ def test_after_the_seeds_hour_of_block_the_journey_starts_again_and_a_new_code_l
     assert not logged_in(browser)
     browser.get("/login")
     page = browser.submit_credentials(person.nir, person.password)
-    assert "Le nombre maximum" not in page.text and "Recevoir un code de sécurité" in page.text
+    assert "Le nombre maximum" not in page.text and "recevoir un code de sécurité" in page.text
     browser.ask_code()
     assert browser.submit_code(smtp.code_for(person.email)).status_code == 303
     assert logged_in(browser)
@@ -155,3 +155,25 @@ def test_in_a_browser_the_sixth_request_shows_only_the_red_box_over_the_nir_and_
     assert page.locator("#nir").input_value() == person.nir
     buttons = [b.strip() for b in page.locator("main button").all_inner_texts()]
     assert buttons == ["ME CONNECTER"], buttons
+
+
+def test_a_remembered_device_needs_no_code_and_still_logs_in_during_the_block(
+        browser, person, smtp, clock):
+    """issue 13.1 (a decision): the block stops codes, sent or typed; a browser remembered
+    for this account asks none, so it still logs in (whoever exhausts the quota with the
+    password cannot lock the person out of their own computer)."""
+    code = login_until_code_sent(browser, person, smtp)
+    assert browser.submit_code(code, remember=True).status_code == 303
+    for cookie in list(browser.http.cookies):                  # a new visit, the device kept
+        if cookie.name == "idp_session":
+            browser.http.cookies.clear(cookie.domain, cookie.path, cookie.name)
+    assert not logged_in(browser)
+    other = type(browser)(browser.base)
+    login_until_code_sent(other, person, smtp)                  # the 2nd code of the hour
+    for _ in range(4):
+        page = other.ask_code()
+    is_the_case_3_screen(page, "04/01/2023 - 16h30")
+    browser.get("/login")
+    page = browser.submit_credentials(person.nir, person.password)
+    assert "Mes informations" in page.text, text_of(page)[:800]
+    assert logged_in(browser) and len(smtp.to(person.email)) == 5

@@ -28,7 +28,7 @@ def credentials(browser, nir, password):
 
 
 def asks_code(page) -> bool:
-    return "Recevoir un code de sécurité" in page.text
+    return "recevoir un code de sécurité" in page.text
 
 
 # -- cases 1, 1 bis, 8, 9: the account's state, told only after the password ----------------
