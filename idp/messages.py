@@ -241,6 +241,14 @@ MESSAGES: dict[str, str] = {
     "consent_claim_birthplace": "Votre lieu de naissance",
     "consent_claim_birthcountry": "Votre pays de naissance",
     "consent_claim_email": "Votre adresse mail",
+    # ... the page around them (issue 13.4)
+    "consent_title": "Autoriser le partage de vos informations",
+    "consent_intro": "Le service « {client} » souhaite recevoir les informations suivantes de"
+                     " votre compte ameli :",
+    "consent_claim_sub": "Un identifiant qui vous désigne auprès de ce service (ce n'est pas"
+                         " votre numéro de sécurité sociale)",
+    "consent_note": "Si vous refusez, vous revenez sur ce service sans qu'aucune de ces"
+                    " informations ne lui soit transmise.",
     "not_found": "La page demandée n'existe pas.",
     "server_error": "Une erreur est survenue de notre côté. Merci de réessayer dans quelques"
                     " instants.",

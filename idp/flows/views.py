@@ -240,7 +240,7 @@ def consent():
         return _restart()
     result = interaction.AuthResult.from_json(pending)
     if request.form.get("decision") != "accept":
-        return redirect(details.cancel_url, 303)
+        return redirect(details.refuse_url, 303)
     sessions.grant_consent(result.account_id, details.client_id, details.scope)
     return _complete(flow, result)
 
