@@ -362,6 +362,13 @@ MESSAGES.update({
     "contact_saved": "Vos coordonnées ont été enregistrées.",
     "device_revoked": "Cet appareil n'est plus reconnu : un code de sécurité sera demandé à la"
                       " prochaine connexion depuis cet appareil.",
+    # trusted devices in words (issue 13.5)
+    "device_label": "{browser} sur {system}",
+    "device_unknown": "Appareil",
+    "device_since": "{name} — depuis le {since:date}",
+    "devices_forgotten": "Les appareils dont vous aviez demandé qu'ils soient reconnus ont été"
+                         " oubliés : un code de sécurité sera demandé à la prochaine connexion"
+                         " depuis chacun d'eux.",
     "account_closed_done": "Votre compte ameli a été résilié le {on:date}.",
     "close_confirm_required": "Merci de cocher la case pour confirmer la résiliation de votre"
                               " compte ameli.",
@@ -461,6 +468,13 @@ def _rule_labels(rules: Iterable[str]) -> list[str]:
 
     labels = dict(passwords.rule_labels(_policy()))
     return [labels[r] for r in rules]
+
+
+def device_label(browser: str | None, system: str | None) -> str:
+    """"Chrome sur Linux" (``idp.devices.describe``); one of them alone, or "Appareil"."""
+    if browser and system:
+        return text("device_label", browser=browser, system=system)
+    return browser or system or text("device_unknown")
 
 
 # -- addresses --------------------------------------------------------------------------------

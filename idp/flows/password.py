@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from .. import clock, links, messages, password_change, password_reset
+from .. import clock, devices, links, messages, password_change, password_reset
 from ..errors import (
     ChangeCodeLocked,
     ChangeCodeQuotaReached,
@@ -104,6 +104,7 @@ def submit():
     if not _confirmed(live.id):
         return redirect(url_for("password.change"), 303)
     form = request.form
+    remembered = bool(devices.live_devices(account.id))   # forgotten by the change (13.5)
     try:
         password_change.change(account, current=form.get("current_password", ""),
                                new=form.get("new_password", ""),
@@ -120,6 +121,7 @@ def submit():
     session.pop(SENT_KEY, None)
     return render_template("flows/notice.html", title="Modifier votre mot de passe",
                            notice=messages.text("password_changed_done"),
+                           detail=messages.text("devices_forgotten") if remembered else None,
                            links=[(url_for("account.home"), "Mes informations")])
 
 
