@@ -5,6 +5,7 @@ credentials ──password ok, device trusted (or no code asked)─────�
 credentials ──password ok──► code_offered ──send──► code_sent ──right code──► authenticated
 code_sent ──resend (quota)──► code_sent          code_sent ──expired──► code_offered
 code_sent ──3rd wrong code (case 6)──► credentials
+code_offered, code_sent ──6th code asked (case 3)──► shown as credentials until the block ends
 authenticated ──consent needed──► consent ──accepted──► done        authenticated ──► done
 any step ──"Changer de numéro", flow gone or expired──► a new flow at credentials
 ```
@@ -205,6 +206,7 @@ def page_step(flow: LoginFlow, error: IdpError | None) -> tuple[str, IdpError | 
     if isinstance(error, CodeQuotaReached):
         return CREDENTIALS, error
     return flow.step, error
+
 
 def send_code(flow: LoginFlow) -> None:
     """Send a (new) code: counted against the quota only when the mail really left."""
