@@ -20,6 +20,14 @@ from .transport import HOST_PREFIX
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The login pages' help links (seed 004, steps 1 and 3, cases 4 and 5: "notre tuto YouTube",
+# "notre article sur ameli.fr", "Cliquez ici."; issue 13.2). The seeds name no address: both
+# default to ameli.fr's help and contact page, the one page of ameli.fr this project links
+# elsewhere; an operator points them at the current video and article.
+HELP_VIDEO_URL = "https://www.ameli.fr/assure/adresses-et-contacts"
+HELP_ARTICLE_URL = "https://www.ameli.fr/assure/adresses-et-contacts"
+
+
 class ConfigError(Exception):
     """A missing or wrong setting; its text is the one line shown at start."""
 
@@ -66,6 +74,8 @@ def defaults(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,   # the form lives as long as the login journey
         "PROXY_FIX": None,             # e.g. {"x_for": 1, "x_proto": 1, "x_host": 1}
         "METRICS_TOKEN": None,         # /metrics needs "Authorization: Bearer <token>" when set
+        "HELP_VIDEO_URL": HELP_VIDEO_URL,      # "notre tuto YouTube" (issue 13.2)
+        "HELP_ARTICLE_URL": HELP_ARTICLE_URL,  # "notre article sur ameli.fr", "Cliquez ici."
     }
 
 
@@ -167,6 +177,11 @@ def load(app: Flask, test_config: dict | None) -> None:
     if any(fc) and not all(fc):
         raise ConfigError("IDP_FRANCECONNECT_DISCOVERY_URL, _CLIENT_ID and _CLIENT_SECRET "
                           "must be set together")
+
+    for name in ("HELP_VIDEO_URL", "HELP_ARTICLE_URL"):
+        link = urlsplit(str(cfg[name]))
+        if link.scheme != "https" or not link.netloc:
+            raise ConfigError(f"IDP_{name}: expected an absolute https URL, got {cfg[name]!r}")
 
     clients = Path(str(cfg["CLIENTS_FILE"]))
     if not clients.is_absolute():

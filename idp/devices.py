@@ -21,6 +21,17 @@ from .models import TrustedDevice
 from .policy import policy
 from .transport import secure_cookie_name
 
+# Issue 13.5: a trusted device is named by its browser and system, read from the user agent
+# kept at trust time. First match wins: Edge, Opera and Samsung Internet also say "Chrome",
+# Chrome also says "Safari"; iPhones say "Mac OS X" and Android says "Linux".
+_BROWSERS = (("Edg/", "Edge"), ("EdgA/", "Edge"), ("EdgiOS/", "Edge"), ("OPR/", "Opera"),
+             ("SamsungBrowser/", "Samsung Internet"), ("Firefox/", "Firefox"),
+             ("FxiOS/", "Firefox"), ("CriOS/", "Chrome"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"))
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("CrOS", "ChromeOS"),
+            ("Windows", "Windows"), ("Macintosh", "macOS"), ("Mac OS X", "macOS"),
+            ("Linux", "Linux"))
+
 COOKIE_NAME = "idp_device"      # plain http (make run); over https: __Host-idp_device
 MAX_COOKIE_LENGTH = 512
 
@@ -28,6 +39,14 @@ MAX_COOKIE_LENGTH = 512
 def cookie_name() -> str:
     """The trust cookie's name for the running app (``idp.transport``)."""
     return secure_cookie_name(COOKIE_NAME)
+
+
+def describe(user_agent: str | None) -> tuple[str | None, str | None]:
+    """(browser, system) of a user agent, each None when not recognised (issue 13.5)."""
+    agent = user_agent or ""
+    browser = next((name for mark, name in _BROWSERS if mark in agent), None)
+    system = next((name for mark, name in _SYSTEMS if mark in agent), None)
+    return browser, system
 
 
 def _serializer() -> URLSafeTimedSerializer:

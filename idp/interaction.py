@@ -61,6 +61,7 @@ class Details:
     reuse_session: bool        # a live provider session answers it: only consent is missing
     session_account_id: int | None
     step_up_account_id: int | None = None   # only the e-mailed code is missing (issue 11.7)
+    refuse_url: str | None = None   # where "Refuser" on the consent page sends (issue 13.4)
 
 
 # Issue 11.3: each interaction belongs to the browser that started it. The browser's Flask
@@ -124,7 +125,8 @@ def details(interaction_id: str | None) -> Details | None:
                    prompt_consent=display.get("prompt_consent", False),
                    reuse_session=display.get("reuse_session", False),
                    session_account_id=display.get("session_account_id"),
-                   step_up_account_id=display.get("step_up_account_id"))
+                   step_up_account_id=display.get("step_up_account_id"),
+                   refuse_url=f"/authorize/refuse/{row.id}")
 
 
 def complete(interaction_id: str, result: AuthResult) -> bool:

@@ -20,12 +20,14 @@ Times are stored in UTC (``idp.clock``); Paris time is for display only, here.
 from __future__ import annotations
 
 import dataclasses
+import re
 import string
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
+from markupsafe import Markup, escape
 
 from .errors import IdpError
 from .policy import Policy
@@ -159,6 +161,20 @@ MESSAGES: dict[str, str] = {
     "remember_device_help": "Vous vous connectez avec votre appareil personnel (ordinateur,"
                             " smartphone ou tablette) ? Cochez cette case pour ne plus saisir"
                             " de code de sécurité pendant 6 mois.",
+    # ... and their help (issue 13.2): ``[words](name)`` is a link, see ``with_links``
+    "help_needed": "Besoin d'aide ? Consultez notre tuto [YouTube](video) ou notre article"
+                   " sur [ameli.fr](article).",
+    "code_not_received": "Vous n'avez pas reçu ce code, vérifiez :",
+    "check_nir": "la saisie de votre n° de sécurité sociale,",
+    "check_password": "l'exactitude de votre mot de passe,",          # cases 4 and 5
+    "check_spam": "votre dossier Spam ou Indésirable.",
+    "help_still_stuck": "Vous n'arrivez toujours pas à vous connecter ? Consultez notre tuto"
+                        " [YouTube](video) ou notre article sur [ameli.fr](article).",
+    "help_click_here": "Vous n'arrivez toujours pas à vous connecter ?"           # cases 4, 5
+                       " [Cliquez ici.](article)",
+    "send_code_button": "Cliquez pour recevoir un code de sécurité",
+    "send_new_code_button": "Recevoir un nouveau code de sécurité",
+    "no_code_link": "Je n'ai pas de code ou j'ai perdu mon code",     # seed 003, step 5
 
     # password change, seed 004 "Changement de mot de passe", cas d'échecs
     "change_blocked_title": "Impossible de modifier le mot de passe de votre compte ameli",
@@ -225,6 +241,14 @@ MESSAGES: dict[str, str] = {
     "consent_claim_birthplace": "Votre lieu de naissance",
     "consent_claim_birthcountry": "Votre pays de naissance",
     "consent_claim_email": "Votre adresse mail",
+    # ... the page around them (issue 13.4)
+    "consent_title": "Autoriser le partage de vos informations",
+    "consent_intro": "Le service « {client} » souhaite recevoir les informations suivantes de"
+                     " votre compte ameli :",
+    "consent_claim_sub": "Un identifiant qui vous désigne auprès de ce service (ce n'est pas"
+                         " votre numéro de sécurité sociale)",
+    "consent_note": "Si vous refusez, vous revenez sur ce service sans qu'aucune de ces"
+                    " informations ne lui soit transmise.",
     "not_found": "La page demandée n'existe pas.",
     "server_error": "Une erreur est survenue de notre côté. Merci de réessayer dans quelques"
                     " instants.",
@@ -338,6 +362,13 @@ MESSAGES.update({
     "contact_saved": "Vos coordonnées ont été enregistrées.",
     "device_revoked": "Cet appareil n'est plus reconnu : un code de sécurité sera demandé à la"
                       " prochaine connexion depuis cet appareil.",
+    # trusted devices in words (issue 13.5)
+    "device_label": "{browser} sur {system}",
+    "device_unknown": "Appareil",
+    "device_since": "{name} — depuis le {since:date}",
+    "devices_forgotten": "Les appareils dont vous aviez demandé qu'ils soient reconnus ont été"
+                         " oubliés : un code de sécurité sera demandé à la prochaine connexion"
+                         " depuis chacun d'eux.",
     "account_closed_done": "Votre compte ameli a été résilié le {on:date}.",
     "close_confirm_required": "Merci de cocher la case pour confirmer la résiliation de votre"
                               " compte ameli.",
@@ -435,6 +466,7 @@ def text(message_id: str, /, **params) -> str:
         template = MESSAGES[message_id]
     except KeyError:
         raise KeyError(f"no French sentence for message id {message_id!r}") from None
+    template = _LINK.sub(r"\1", template)       # links (``with_links``) as plain words
     defaults = _POLICY_DEFAULTS.get(message_id)
     if defaults:
         missing = [k for k in defaults if params.get(k) is None]
@@ -442,6 +474,23 @@ def text(message_id: str, /, **params) -> str:
             pol = _policy()
             params = {**params, **{k: defaults[k](pol) for k in missing}}
     return _formatter.format(template, **params)
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\((\w+)\)")
+
+
+def with_links(message_id: str, /, **urls: str) -> Markup:
+    """The sentence of ``message_id`` as HTML: each ``[words](name)`` becomes a link to
+    ``urls[name]``, everything else is escaped. The sentence stays whole for translation;
+    ``text()`` gives it as plain words."""
+    template = MESSAGES[message_id]
+    parts, last = [], 0
+    for found in _LINK.finditer(template):
+        parts.append(escape(template[last:found.start()]))
+        parts.append(Markup('<a href="{}">{}</a>').format(urls[found.group(2)], found.group(1)))
+        last = found.end()
+    parts.append(escape(template[last:]))
+    return Markup("").join(parts)
 
 
 def for_error(err: IdpError, **extra) -> str:
@@ -464,6 +513,13 @@ def _rule_labels(rules: Iterable[str]) -> list[str]:
 
     labels = dict(passwords.rule_labels(_policy()))
     return [labels[r] for r in rules]
+
+
+def device_label(browser: str | None, system: str | None) -> str:
+    """"Chrome sur Linux" (``idp.devices.describe``); one of them alone, or "Appareil"."""
+    if browser and system:
+        return text("device_label", browser=browser, system=system)
+    return browser or system or text("device_unknown")
 
 
 # -- addresses --------------------------------------------------------------------------------

@@ -43,7 +43,10 @@ def _page(account, *, errors=None, notice=None, banner=None, status=200):
         pending_email=_pending_email(account),
         last_login=messages.fmt_last_login(account.previous_login_at)
         if account.previous_login_at else None,
-        devices=devices.live_devices(account.id), errors=errors or {}, banner=banner,
+        devices=[(d, messages.text("device_since", since=d.created_at,
+                                   name=messages.device_label(*devices.describe(d.label))))
+                 for d in devices.live_devices(account.id)],
+        errors=errors or {}, banner=banner,
         notice=notice or _notice()), status
 
 

@@ -5,6 +5,7 @@ credentials ──password ok, device trusted (or no code asked)─────�
 credentials ──password ok──► code_offered ──send──► code_sent ──right code──► authenticated
 code_sent ──resend (quota)──► code_sent          code_sent ──expired──► code_offered
 code_sent ──3rd wrong code (case 6)──► credentials
+code_offered, code_sent ──6th code asked (case 3)──► shown as credentials until the block ends
 authenticated ──consent needed──► consent ──accepted──► done        authenticated ──► done
 any step ──"Changer de numéro", flow gone or expired──► a new flow at credentials
 ```
@@ -22,6 +23,7 @@ argon2 verification), and is counted under the same keyed NIR hash.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import update
@@ -34,6 +36,7 @@ from ..errors import (
     FieldRequired,
     FlowOutOfStep,
     FormInvalid,
+    IdpError,
     InvalidNir,
     MailNotSent,
     PasswordLocked,
@@ -164,6 +167,13 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
         method = "pwd_device"
     else:
         method = "pwd_mail"
+        # Case 3 still running: the seed's screen at once. Raised before the code of this
+        # flow is withdrawn, so that typing the password again during the block does not
+        # void a code that works again once it ends (issue 13.1).
+        until = code_quota_block(nir)
+        if until is not None:
+            db.session.commit()
+            raise CodeQuotaReached(until=until)
     codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
     db.session.commit()
     outcome = CredentialsOutcome(account, method)
@@ -186,6 +196,27 @@ def start_step_up(flow: LoginFlow, account_id: int) -> None:
 
 # -- step 2: the e-mailed code -------------------------------------------------------------
 
+def code_quota_block(flow_or_nir) -> datetime | None:
+    """The end of a case 3 block on this NIR, or None. While it lasts no code is sent and
+    none is accepted, not even one sent before it (issue 13.1); a login that needs no code
+    (a remembered device, a client that asks none) is not concerned."""
+    return limits.lock_state(nir_key(flow_or_nir), "code_quota")
+
+
+def page_step(flow: LoginFlow, error: IdpError | None) -> tuple[str, IdpError | None]:
+    """The step whose page the person sees, and the message on it. During a case 3 block a
+    flow past the password shows the seed's screen, the NIR and password form under the red
+    message, whatever its stored step: the stored step (and its code) comes back when the
+    block ends (issue 13.1)."""
+    if error is None and flow.step in (CODE_OFFERED, CODE_SENT) and flow.nir:
+        until = code_quota_block(flow)
+        if until is not None:
+            error = CodeQuotaReached(until=until)
+    if isinstance(error, CodeQuotaReached):
+        return CREDENTIALS, error
+    return flow.step, error
+
+
 def send_code(flow: LoginFlow) -> None:
     """Send a (new) code: counted against the quota only when the mail really left."""
     if flow.step not in (CODE_OFFERED, CODE_SENT) or flow.account_id is None:
@@ -197,6 +228,11 @@ def send_code(flow: LoginFlow) -> None:
                                    window=p.code_quota_window, block=p.code_quota_block)
     except limits.QuotaReached as reached:                           # case 3
         _metrics().locks.labels("code_quota").inc()
+        if flow.new_code_notice:        # no new code was sent: the blue notice goes
+            db.session.execute(update(LoginFlow).where(LoginFlow.id == flow.id)
+                               .values(new_code_notice=False))
+            db.session.commit()
+            db.session.refresh(flow)
         raise CodeQuotaReached(until=reached.until) from None
     account = db.session.get(Account, flow.account_id)
     previous = codes.current(CODE_PURPOSE, flow.id)
@@ -224,6 +260,9 @@ def submit_code(flow: LoginFlow, submitted: str) -> Account:
         raise FlowOutOfStep()
     p = policy()
     key = nir_key(flow)
+    until = code_quota_block(flow)
+    if until is not None:               # case 3: no code logs in during the block (13.1)
+        raise CodeQuotaReached(until=until)
     try:
         reservation = limits.reserve(key, "code", max_attempts=p.wrong_codes_before_lock,
                                      lock_for=p.wrong_code_lock)

@@ -82,13 +82,19 @@ def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str
           form_nir: str = ""):
     details = interaction.details(flow.interaction_id) if flow else None
     account = db.session.get(Account, flow.account_id) if flow and flow.account_id else None
+    step = machine.CREDENTIALS
+    if flow is not None:
+        step, error = machine.page_step(flow, error)
+        if step != flow.step and not form_nir:
+            form_nir = flow.nir or ""
     field_errors, banner = forms.field_errors(error) if error is not None else ({}, None)
     html = render_template(
-        "flows/login.html", flow=flow, step=flow.step if flow else machine.CREDENTIALS,
+        "flows/login.html", flow=flow, step=step,
         details=details, account=account,
         masked_email=messages.mask_email(account.email) if account and account.email else None,
         banner=banner, field_errors=field_errors, notice=notice,
         marked=error.marks if error is not None and banner else None,
+        error_id=error.message_id if error is not None else None,
         form_nir=form_nir or (details.login_hint if details and details.login_hint else ""),
         franceconnect_enabled=bool(current_app.config.get("FRANCECONNECT_CLIENT_ID"))
         and not (details and details.franceconnect_branding))
@@ -230,7 +236,7 @@ def consent():
         return _restart()
     result = interaction.AuthResult.from_json(pending)
     if request.form.get("decision") != "accept":
-        return redirect(details.cancel_url, 303)
+        return redirect(details.refuse_url, 303)
     sessions.grant_consent(result.account_id, details.client_id, details.scope)
     return _complete(flow, result)
 
@@ -308,4 +314,10 @@ bp.add_app_template_global(messages.text, "msg")
 
 @bp.app_context_processor
 def _inject():
-    return {"msg": messages.text, "request_id": g.get("request_id")}
+    return {"msg": messages.text, "request_id": g.get("request_id"), "help_text": _help_text}
+
+
+def _help_text(message_id: str):
+    """A help sentence of the login pages with the configured links (issue 13.2)."""
+    return messages.with_links(message_id, video=current_app.config["HELP_VIDEO_URL"],
+                               article=current_app.config["HELP_ARTICLE_URL"])

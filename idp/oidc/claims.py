@@ -99,9 +99,13 @@ def consent_scope(scope: str, claims_param: dict | None) -> str:
 
 def consented_claims(scope: str) -> list[str]:
     """The user claims a consent scope gives, in display order (``email_verified`` goes with
-    ``email``, it is not shown on its own)."""
-    names = [c for s in (scope or "").split() for c in SCOPE_CLAIMS.get(s, ())]
-    return [c for c in dict.fromkeys(names) if c != "email_verified"]
+    ``email``, it is not shown on its own; nor is ``name`` beside ``given_name`` and
+    ``family_name``, which it is made of: issue 13.4)."""
+    names = list(dict.fromkeys(c for s in (scope or "").split() for c in SCOPE_CLAIMS.get(s, ())))
+    hidden = {"email_verified"}
+    if {"given_name", "family_name"} <= set(names):
+        hidden.add("name")
+    return [c for c in names if c not in hidden]
 
 
 def requested(scope: str, claims_param: dict | None, target: str) -> list[str]:

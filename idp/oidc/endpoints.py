@@ -132,6 +132,18 @@ def resume(iid):
 @bp.get("/authorize/cancel/<iid>")
 def cancel(iid):
     """"Revenir sur FranceConnect" and other cancels: ``access_denied`` with the ``state``."""
+    return _access_denied(iid, "The user cancelled the login.")
+
+
+@bp.get("/authorize/refuse/<iid>")
+def refuse(iid):
+    """"Refuser" on the consent page (issue 13.4). The description is for the client's
+    developers, who tell a refusal from a cancel by it; RFC 6749 §4.1.2.1 allows ASCII only
+    there, so it is English, as every error_description we send. The person never sees it."""
+    return _access_denied(iid, "The user refused to share the requested information.")
+
+
+def _access_denied(iid: str, description: str):
     taken, refused = _take_here(iid)
     if refused is not None:
         return refused
@@ -141,7 +153,7 @@ def cancel(iid):
         return _page_error(error.message_id, error.status)
     except az.RedirectError as error:
         return az.error_response(error)
-    return az.error_response(az.RedirectError(req, "access_denied", "The user cancelled the login."))
+    return az.error_response(az.RedirectError(req, "access_denied", description))
 
 
 def _page_error(message_id: str, status: int, detail: str = ""):

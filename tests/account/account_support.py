@@ -60,7 +60,7 @@ def login_direct(browser, smtp, nir, password, email):
     """Log in on our own pages (no relying party): the session opens the account page."""
     browser.get("/login")
     page = browser.post_form("/login", {"nir": nir, "password": password})
-    assert "Recevoir un code de sécurité" in page.text, text_of(page)[:600]
+    assert "recevoir un code de sécurité" in page.text, text_of(page)[:600]
     browser.post_form("/login/code/send", {})
     page = browser.post_form("/login/code", {"code": smtp.code_for(email)})
     assert "Mes informations" in page.text, text_of(page)[:600]

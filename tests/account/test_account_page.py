@@ -41,7 +41,7 @@ def test_the_page_shows_the_identity_masked_nir_last_login_and_trusted_devices(
     browser.http.cookies.pop("session", None)
     browser.get("/login")
     page = browser.post_form("/login", {"nir": person.nir, "password": person.password})
-    assert "Recevoir un code de sécurité" in page.text      # the device is no longer trusted
+    assert "recevoir un code de sécurité" in page.text      # the device is no longer trusted
 
 
 def test_the_page_is_behind_the_login(server, browser):

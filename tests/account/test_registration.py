@@ -90,7 +90,7 @@ def test_a_person_on_file_creates_an_account_and_logs_in_through_openid_connect(
         "redirect_uri": redirect_uri, "state": "s1", "nonce": "n1",
         "code_challenge": challenge, "code_challenge_method": "S256"})
     page = browser.submit_credentials(person["nir"], NEW_PASSWORD)
-    assert "Recevoir un code de sécurité" in page.text, text_of(page)[:800]
+    assert "recevoir un code de sécurité" in page.text, text_of(page)[:800]
     browser.ask_code()
     response = browser.submit_code(smtp.code_for("louis.perso@example.fr"))
     response = browser.http.get(server.url + response.headers["Location"], allow_redirects=False)
@@ -276,7 +276,7 @@ def test_a_closed_account_is_reactivated_with_the_carte_vitale_and_the_iban(
     browser.get(link_in(smtp.last_text(person.email)))
     browser.get("/login")
     page = browser.submit_credentials(person.nir, NEW_PASSWORD)
-    assert "Recevoir un code de sécurité" in page.text, text_of(page)[:500]
+    assert "recevoir un code de sécurité" in page.text, text_of(page)[:500]
 
 
 def test_code_requests_are_counted_on_the_nir_whether_or_not_it_is_on_file(

@@ -83,7 +83,7 @@ def login_until_code_sent(browser, person, smtp, *, nir=None):
     """Credentials, then "Recevoir un code de sécurité": the code page, and the code."""
     browser.get("/login")
     page = browser.submit_credentials(nir or person.nir, person.password)
-    assert "Recevoir un code de sécurité" in page.text, text_of(page)[:600]
+    assert "recevoir un code de sécurité" in page.text, text_of(page)[:600]
     page = browser.ask_code()
     assert 'name="code"' in page.text, text_of(page)[:600]
     return smtp.code_for(person.email)

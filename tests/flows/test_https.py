@@ -48,7 +48,7 @@ def test_over_https_a_cross_site_post_is_refused_and_our_own_is_accepted(app, br
 
     answer = browser.http.post(browser.base + "/login", headers=_own(browser),
                                data={**form, "password": person.password})
-    assert answer.status_code == 200 and "Recevoir un code de sécurité" in answer.text
+    assert answer.status_code == 200 and "recevoir un code de sécurité" in answer.text
 
 
 def test_on_plain_http_a_foreign_origin_is_refused_too(app, browser, person):
@@ -61,7 +61,7 @@ def test_on_plain_http_a_foreign_origin_is_refused_too(app, browser, person):
     assert answer.status_code == 400 and says(answer, EXPIRED)
     answer = browser.http.post(browser.base + "/login", data=form,
                                headers={"Origin": browser.base})
-    assert answer.status_code == 200 and "Recevoir un code de sécurité" in answer.text
+    assert answer.status_code == 200 and "recevoir un code de sécurité" in answer.text
 
 
 def _set_cookies(response) -> dict:

@@ -71,7 +71,7 @@ def test_the_login_works_with_the_keyboard_on_a_360px_screen_without_outside_req
     submit_with_enter(page)
     assert "v***@e***.fr" in page.inner_text("main")
     assert fits_the_screen(page)
-    tab_to_button(page, "Recevoir un code de sécurité")
+    tab_to_button(page, "Cliquez pour recevoir un code de sécurité")
     submit_with_enter(page)
     page.wait_for_selector("#code")
     assert fits_the_screen(page) and unlabelled_fields(page) == []

@@ -20,7 +20,7 @@ def _input(page, name) -> str:
 
 
 def asks_code(page) -> bool:
-    return "Recevoir un code de sécurité" in page.text
+    return "recevoir un code de sécurité" in page.text
 
 
 # -- ETAPE 0: the login page --------------------------------------------------------------
@@ -91,7 +91,7 @@ def test_the_right_password_offers_a_code_to_the_masked_address(browser, make_ac
     assert says(page, "Si vous n'avez plus accès à cette adresse mail, merci de contacter votre "
                       "caisse d'assurance maladie.")
     assert "valerie@yahoo.fr" not in page.text
-    assert re.search(r"<button[^>]*>Recevoir un code de sécurité</button>", page.text)
+    assert re.search(r"<button[^>]*>Cliquez pour recevoir un code de sécurité</button>", page.text)
 
 
 def test_the_mail_carries_the_code_alone_on_its_line_and_the_seeds_text(browser, person, smtp):

@@ -33,7 +33,7 @@ def test_with_smtp_down_the_person_is_told_nothing_is_counted_and_can_try_again(
     for _ in range(7):                                  # more than the quota of 5
         page = browser.ask_code()
         assert says(page, MAIL_DOWN), text_of(page)[:500]
-        assert "Recevoir un code de sécurité</button>" in page.text
+        assert "Cliquez pour recevoir un code de sécurité</button>" in page.text
     assert rows(app, QuotaEvent) == []
     assert all(t.locked_until is None for t in rows(app, Throttle))
     _restart_smtp(smtp)
@@ -163,7 +163,7 @@ def test_a_corrupt_or_oversized_session_cookie_is_discarded(browser, person, smt
     page = browser.get("/login")
     assert page.status_code == 200 and says(page, "J'accède à mon compte ameli")
     page = browser.submit_credentials(person.nir, person.password)
-    assert "Recevoir un code de sécurité" in page.text
+    assert "recevoir un code de sécurité" in page.text
     browser.ask_code()
     assert browser.submit_code(smtp.code_for(person.email)).status_code == 303
 
@@ -209,5 +209,5 @@ def test_a_cookieless_get_of_the_login_page_writes_no_row_and_the_login_still_wo
     assert rows(app, LoginFlow) == []
     browser.get("/login")
     page = browser.submit_credentials(person.nir, person.password)
-    assert "Recevoir un code de sécurité" in page.text, text_of(page)[:400]
+    assert "recevoir un code de sécurité" in page.text, text_of(page)[:400]
     assert len(rows(app, LoginFlow)) == 1

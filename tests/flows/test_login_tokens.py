@@ -64,7 +64,7 @@ def full_login(portal, person, smtp, *, remember=False, **extra):
     assert response.status_code == 303 and "/login?interaction=" in response.headers["Location"]
     portal.browser.get(response.headers["Location"])
     page = portal.browser.submit_credentials(person.nir, person.password)
-    assert "Recevoir un code de sécurité" in page.text, text_of(page)[:300]
+    assert "recevoir un code de sécurité" in page.text, text_of(page)[:300]
     portal.browser.ask_code()
     response = portal.browser.submit_code(smtp.code_for(person.email), remember=remember)
     code = portal.follow(response)
@@ -99,7 +99,7 @@ def test_prompt_login_asks_the_whole_journey_again_code_included(portal, person,
     first = full_login(portal, person, smtp)
     clock.shift(timedelta(minutes=1))
     page = _login_page_then_password(portal, person, prompt="login")
-    assert "Recevoir un code de sécurité" in page.text
+    assert "recevoir un code de sécurité" in page.text
     portal.browser.ask_code()
     code = portal.follow(portal.browser.submit_code(smtp.code_for(person.email)))
     claims = portal.id_token(code)
@@ -125,7 +125,7 @@ def test_max_age_exceeded_asks_the_login_again(portal, person, smtp, clock):
     first = full_login(portal, person, smtp)
     clock.shift(timedelta(seconds=301))
     page = _login_page_then_password(portal, person, max_age="300")
-    assert "Recevoir un code de sécurité" in page.text
+    assert "recevoir un code de sécurité" in page.text
     portal.browser.ask_code()
     claims = portal.id_token(portal.follow(portal.browser.submit_code(smtp.code_for(person.email))))
     assert claims["auth_time"] == first["auth_time"] + 301

@@ -185,7 +185,7 @@ def test_an_identity_that_cannot_be_reconciled_is_explained_and_linked_only_to_i
         assert messages.text("fc_identity_mismatch") in visible(page)
         assert fc_sub_of(app, person.nir) is None
         return
-    assert "Recevoir un code de sécurité" in page.text and fc_sub_of(app, person.nir) is None
+    assert "recevoir un code de sécurité" in page.text and fc_sub_of(app, person.nir) is None
     browser.ask_code()
     landing = follow(browser, browser.submit_code(smtp.code_for(person.email)))
     assert landing.headers["Location"].startswith(PORTAL)

@@ -98,7 +98,7 @@ def test_the_password_alone_does_not_link_the_e_mailed_code_is_asked_as_at_the_l
     """issue 11.1: linking is a complete login: password, then the code from the mailbox."""
     start_link(browser)
     page = link_with_password(browser, twins)
-    assert "Recevoir un code de sécurité" in page.text, visible(page)[:400]
+    assert "recevoir un code de sécurité" in page.text, visible(page)[:400]
     assert messages.text("fc_link_code") in visible(page)
     assert fc_sub_of(app, twins.nir) is None
     assert browser.get("/compte", allow_redirects=False).status_code == 303

@@ -58,7 +58,7 @@ def test_a_login_goes_on_when_the_audit_table_cannot_be_written(app, server, bro
     try:
         browser.get("/authorize", params=AUTHORIZE)
         page = browser.submit_credentials(person.nir, person.password)
-        assert "Recevoir un code de sécurité" in page.text
+        assert "recevoir un code de sécurité" in page.text
         browser.ask_code()
         response = browser.submit_code(smtp.code_for(person.email))
         assert response.status_code == 303

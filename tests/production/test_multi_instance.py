@@ -188,12 +188,12 @@ def test_a_login_started_on_a_finishes_on_b_and_its_tokens_serve_on_both(pair, p
     page = browser.get(a, "/authorize", params=params)          # → /login?interaction=… on A
     assert 'name="nir"' in page.text
     page = browser.post_form(a, "/login", {"nir": person.nir, "password": person.password})
-    assert "Recevoir un code de sécurité" in page.text, text_of(page)[:600]
+    assert "recevoir un code de sécurité" in page.text, text_of(page)[:600]
 
     # The load balancer now sends this browser to B: the flow, the pending authorization
     # request and the CSRF token (in the signed session cookie) are known there.
     page = browser.get(b, "/login")
-    assert "Recevoir un code de sécurité" in page.text, text_of(page)[:600]
+    assert "recevoir un code de sécurité" in page.text, text_of(page)[:600]
     page = browser.post_form(b, "/login/code/send", {})
     assert 'name="code"' in page.text, text_of(page)[:600]
     answer = browser.post_form(b, "/login/code", {"code": smtp.code_for(person.email)},
@@ -237,7 +237,7 @@ def test_a_password_lock_set_on_a_holds_on_b(app, pair, person):
     assert page.status_code == 200
     assert "l'accès à votre compte ameli est bloqué" in text_of(page)
     assert blocked_until(page) == until
-    assert "Recevoir un code de sécurité" not in page.text
+    assert "recevoir un code de sécurité" not in page.text
     assert len(a.events("login_failed", cause="password")) == 3
     assert b.events("login_failed") == [] and b.events("login_succeeded") == []
     assert _throttles(app, "password") == [3]
@@ -258,7 +258,7 @@ def test_a_code_quota_reached_on_a_holds_on_b(pair, person, smtp):
     # A new journey on B (another browser, a fresh flow): the quota belongs to the NIR.
     other = _login_page(b)
     page = other.post_form(b, "/login", {"nir": person.nir, "password": person.password})
-    assert "Recevoir un code de sécurité" in page.text, text_of(page)[:600]
+    assert "recevoir un code de sécurité" in page.text, text_of(page)[:600]
     page = other.post_form(b, "/login/code/send", {})
     assert "Le nombre maximum de demandes de code a été atteint" in text_of(page)
     assert blocked_until(page) == until
