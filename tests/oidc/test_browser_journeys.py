@@ -57,7 +57,7 @@ def test_consent_then_a_valid_id_token_then_logout_in_a_browser(
     pending = desktop.authorization()
     page.goto(pending.url)
     log_in(page, server, person, smtp, start="")
-    assert "Application de bureau souhaite accéder" in shown(page)
+    assert "Le service « Application de bureau » souhaite recevoir" in shown(page)   # 13.4
     press(page, "Accepter")
     assert page.url.startswith(site.base + "/callback")
     answer = Answer(_landed(site, "/callback"), "query", page.url)
