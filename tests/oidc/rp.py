@@ -272,6 +272,29 @@ def logged_in(rp: RelyingParty, browser, person, smtp, **params) -> tuple[dict, 
     tokens = rp.exchange(answer, pending)
     return tokens, rp.validate_id_token(tokens, pending).claims
 
+def visible(page) -> str:
+    """A page's text as a person reads it: tags dropped, entities decoded, spaces folded."""
+    body = page.text if hasattr(page, "text") else page
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def to_consent(rp: RelyingParty, browser, person, smtp, **params):
+    """Log in for ``rp`` up to its consent page; the pending request and that page."""
+    pending, answer = rp.start(browser, **params)
+    page = browser.get(answer.headers["Location"])
+    for _ in range(8):
+        actions = FORM_ACTION.findall(page.text)
+        if "/login/consent" in actions:
+            return pending, page
+        if "/login/code" in actions:
+            page = browser.post_form("/login/code", {"code": smtp.code_for(person.email)})
+        elif "/login/code/send" in actions:
+            page = browser.post_form("/login/code/send", {})
+        else:
+            page = browser.submit_credentials(person.nir, person.password)
+    raise AssertionError("no consent page: " + visible(page)[:500])
+
+
 
 def sends_to_login(response) -> bool:
     return response.status_code == 303 and "/login?interaction=" in response.headers["Location"]

@@ -4,15 +4,10 @@ in French words, on the consent page (issue 11.8)."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
 
-from rp import FORM_ACTION, logged_in, query_of
-
-
-def visible(page) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.text)).split())
+from rp import FORM_ACTION, logged_in, query_of, to_consent, visible
 
 
 def test_claims_outside_the_client_s_scopes_are_not_granted(rps, browser, person, smtp):
@@ -28,28 +23,13 @@ def test_claims_outside_the_client_s_scopes_are_not_granted(rps, browser, person
     assert "birthplace" not in info and info["given_name"] == "Valérie"
 
 
-def _to_consent(rp, browser, person, smtp, **params):
-    """Log in for ``rp`` up to its consent page; the pending request and that page."""
-    pending, answer = rp.start(browser, **params)
-    page = browser.get(answer.headers["Location"])
-    for _ in range(8):
-        actions = FORM_ACTION.findall(page.text)
-        if "/login/consent" in actions:
-            return pending, page
-        if "/login/code" in actions:
-            page = browser.post_form("/login/code", {"code": smtp.code_for(person.email)})
-        elif "/login/code/send" in actions:
-            page = browser.post_form("/login/code/send", {})
-        else:
-            page = browser.submit_credentials(person.nir, person.password)
-    raise AssertionError("no consent page: " + visible(page)[:500])
 
 
 def test_the_consent_page_names_the_claims_asked_in_words(rps, browser, person, smtp):
     """issue 11.8: the consent page says, in French, what the client will receive — the
     claims of its scopes and those asked by ``claims`` — and never a scope's name."""
     asked = {"userinfo": {"given_name": None, "email": None}}
-    _, page = _to_consent(rps.thirdparty, browser, person, smtp, scope="openid",
+    _, page = to_consent(rps.thirdparty, browser, person, smtp, scope="openid",
                           claims=json.dumps(asked))
     text = visible(page)
     assert "Vos prénoms" in text
@@ -59,7 +39,7 @@ def test_the_consent_page_names_the_claims_asked_in_words(rps, browser, person, 
 
 def test_the_consent_page_says_what_a_scope_gives_not_its_name(rps, browser, person, smtp):
     """issue 11.8: ``profile`` is shown as the claims it gives."""
-    _, page = _to_consent(rps.thirdparty, browser, person, smtp, scope="openid profile")
+    _, page = to_consent(rps.thirdparty, browser, person, smtp, scope="openid profile")
     text = visible(page)
     assert "Vos prénoms" in text and "Votre nom de famille" in text
     assert "Votre date de naissance" in text

@@ -8,31 +8,9 @@ import html
 import re
 from urllib.parse import parse_qs, urlparse
 
-from rp import FORM_ACTION
+from rp import to_consent, visible
 
 from idp import messages
-
-
-def visible(page) -> str:
-    body = page.text if hasattr(page, "text") else page
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
-
-
-def to_consent(rp, browser, person, smtp, **params):
-    """Log in for ``rp`` up to its consent page; the pending request and that page."""
-    pending, answer = rp.start(browser, **params)
-    page = browser.get(answer.headers["Location"])
-    for _ in range(8):
-        actions = FORM_ACTION.findall(page.text)
-        if "/login/consent" in actions:
-            return pending, page
-        if "/login/code" in actions:
-            page = browser.post_form("/login/code", {"code": smtp.code_for(person.email)})
-        elif "/login/code/send" in actions:
-            page = browser.post_form("/login/code/send", {})
-        else:
-            page = browser.submit_credentials(person.nir, person.password)
-    raise AssertionError("no consent page: " + visible(page)[:500])
 
 
 def decide(browser, decision: str):
