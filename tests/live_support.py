@@ -54,3 +54,16 @@ class LiveServer:
         self.server.server_close()
         if self._held is not None:
             self._held.close()
+
+
+class SilentRelay:
+    """An SMTP relay that accepts connections and never says a word (a hung relay)."""
+
+    def __init__(self):
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(8)
+        self.port = self.socket.getsockname()[1]
+
+    def stop(self):
+        self.socket.close()

@@ -5,31 +5,21 @@ The tests wait for the worker with its queue's ``join()``, never with a sleep.""
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
 from account_support import add_person, link_in, says
+from live_support import SilentRelay
 
 from idp import messages
 from idp.models import QuotaEvent
 
 
-class Silent:
-    """A relay that accepts connections and never says a word."""
-
-    def __init__(self):
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(8)
-        self.port = self.socket.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def silent():
-    relay = Silent()
+    relay = SilentRelay()
     yield relay
-    relay.socket.close()
+    relay.stop()
 
 
 def _quota_kinds(app) -> list[str]:

@@ -13,6 +13,7 @@ import time
 
 import pytest
 from conftest import rows, says, text_of
+from live_support import SilentRelay
 
 MAIL_DOWN = ("Le mail contenant votre code de sécurité n'a pas pu être envoyé. Aucune demande n'a "
              "été décomptée : merci de réessayer dans quelques instants.")
@@ -69,19 +70,6 @@ class TlsSmtp:
         self.controller.stop()
 
 
-class Silent:
-    """A relay that accepts the connection and never says a word."""
-
-    def __init__(self):
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(8)
-        self.port = self.socket.getsockname()[1]
-
-    def stop(self):
-        self.socket.close()
-
-
 def _kind(request) -> str:
     marker = request.node.get_closest_marker("config")
     return marker.kwargs.get("_RELAY", "untrusted") if marker else "untrusted"
@@ -89,7 +77,7 @@ def _kind(request) -> str:
 
 @pytest.fixture
 def relay(request, tmp_path):
-    server = Silent() if _kind(request) == "silent" else TlsSmtp(tmp_path)
+    server = SilentRelay() if _kind(request) == "silent" else TlsSmtp(tmp_path)
     yield server
     server.stop()
 
