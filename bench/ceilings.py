@@ -35,7 +35,7 @@ def policy_parameters() -> dict:
 
 
 def _verify_loop(gate, seconds: float, results) -> None:
-    from idp.passwords import Hasher
+    from idp.domain.passwords import Hasher
     hasher = Hasher(provider_policy())
     stored = hasher.hash("Bench-2024!")
     gate.wait()
@@ -69,7 +69,7 @@ def argon2_bound(seconds: float, processes: int = 2) -> dict:
 
 def quick_hash_rate(processes: int) -> float:
     """A rough hash bound from one verification here (to size the account pool)."""
-    from idp.passwords import Hasher
+    from idp.domain.passwords import Hasher
     hasher = Hasher(provider_policy())
     stored = hasher.hash("Bench-2024!")
     started = time.process_time()

@@ -160,7 +160,7 @@ class _OneHash:
 
 def seed(app, count: int) -> list[Person]:
     """Create ``count`` active accounts with a validated e-mail, through the domain."""
-    from idp import accounts
+    from idp.domain import accounts
     from idp.extensions import db
     people = [person(i) for i in range(count)]
     with app.app_context():

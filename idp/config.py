@@ -7,15 +7,15 @@ start with one line naming the variable (``ConfigError``).
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask
-
-from .transport import HOST_PREFIX
+from flask import Flask, current_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +30,24 @@ HELP_ARTICLE_URL = "https://www.ameli.fr/assure/adresses-et-contacts"
 
 class ConfigError(Exception):
     """A missing or wrong setting; its text is the one line shown at start."""
+
+HOST_PREFIX = "__Host-"
+
+
+def secure_cookie_name(name: str) -> str:
+    """A cookie's name for the running app: ``__Host-`` prefixed when the issuer is https."""
+    return HOST_PREFIX + name if current_app.config["SESSION_COOKIE_SECURE"] else name
+
+
+def configure_logging() -> None:
+    """One stderr handler on the ``idp`` logger (once per process)."""
+    logger = logging.getLogger("idp")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def defaults(instance_path: str) -> dict:

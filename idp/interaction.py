@@ -17,10 +17,10 @@ from datetime import datetime
 
 from sqlalchemy import update
 
-from . import clock, keyed
-from .extensions import db
-from .models import Interaction
-from .policy import policy
+from idp import clock, keyed
+from idp.extensions import db
+from idp.models import Interaction
+from idp.policy import policy
 
 
 @dataclass

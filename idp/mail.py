@@ -20,7 +20,7 @@ from pathlib import Path
 from flask import current_app, render_template
 from flask_mail import Message
 
-from .errors import MailNotSent
+from idp.errors import MailNotSent
 
 log = logging.getLogger("idp.mail")
 
@@ -28,7 +28,7 @@ log = logging.getLogger("idp.mail")
 def send(template: str, to: str, *, secret: str | None = None, **context) -> None:
     """Render ``mail/<template>.txt`` and send it; raise MailNotSent when our relay fails.
     ``secret`` is the code or link the mail carries (printed only in outbox mode)."""
-    from .messages import MAIL_SUBJECTS
+    from idp.messages import MAIL_SUBJECTS
     body = render_template(f"mail/{template}.txt", **context)
     subject = MAIL_SUBJECTS[template]
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
@@ -58,7 +58,7 @@ def send_later(template: str, to: str, *, on_failure: Callable[[], None] | None 
             if on_failure is not None:
                 on_failure()
         return
-    from .messages import MAIL_SUBJECTS
+    from idp.messages import MAIL_SUBJECTS
     body = render_template(f"mail/{template}.txt", **context)
     message = Message(subject=MAIL_SUBJECTS[template], recipients=[to], body=body,
                       sender=app.config["MAIL_DEFAULT_SENDER"])

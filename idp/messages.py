@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_app_context
 from markupsafe import Markup, escape
 
-from .errors import IdpError
-from .policy import Policy
+from idp.errors import IdpError
+from idp.policy import Policy
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -250,6 +250,16 @@ MESSAGES: dict[str, str] = {
     "consent_note": "Si vous refusez, vous revenez sur ce service sans qu'aucune de ces"
                     " informations ne lui soit transmise.",
     "not_found": "La page demandée n'existe pas.",
+    # the rules of a new password, seed 000 word for word ("Votre mot de passe doit : …")
+    "rule_length": "comporter entre {min_length} et {max_length} caractères",
+    "rule_case": "contenir des caractères latins minuscules et majuscules",
+    "rule_digit_or_special": "contenir un chiffre ou un caractère spécial",
+    "rule_allowed": "ne contenir que des caractères autorisés",
+    "rule_no_personal": "ne pas contenir votre n° de sécurité sociale, votre date de"
+                                 " naissance ou une partie de celle-ci",
+    # Seed 000 says "code personnel", the old name; the pages and seed 004 say "mot de passe".
+    "rule_different": "être différent de votre mot de passe actuel",
+    "rule_confirmation": "être saisi deux fois à l'identique",
     "server_error": "Une erreur est survenue de notre côté. Merci de réessayer dans quelques"
                     " instants.",
 }
@@ -506,12 +516,19 @@ def for_error(err: IdpError, **extra) -> str:
     return text(err.message_id, **params)
 
 
-def _rule_labels(rules: Iterable[str]) -> list[str]:
-    """The seed-000 labels of the broken password rules (``idp.passwords.rule_labels``)."""
-    # Imported late: the password rules are a sibling module, not a dependency of text().
-    from . import passwords
+def password_rule_labels(policy: Policy | None = None) -> list[tuple[str, str]]:
+    """(rule id, seed-000 label) of a new password's rules in display order (the order of
+    ``idp.domain.passwords.RULES``), the length with the policy's bounds."""
+    policy = policy or _policy()
+    return [(key.removeprefix("rule_"),
+             text(key, min_length=policy.password_min_length,
+                  max_length=policy.password_max_length))
+            for key in MESSAGES if key.startswith("rule_")]
 
-    labels = dict(passwords.rule_labels(_policy()))
+
+def _rule_labels(rules: Iterable[str]) -> list[str]:
+    """The seed-000 labels of the broken password rules."""
+    labels = dict(password_rule_labels())
     return [labels[r] for r in rules]
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .extensions import db
+from idp.extensions import db
 
 
 class UTCDateTime(TypeDecorator):

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import requests
 import urllib3
 
-from . import clock
-from .policy import policy
+from idp import clock
+from idp.policy import policy
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select, update
 
-from . import clock, keyed
-from .extensions import db
-from .interaction import BROWSER_KEY, AuthResult
-from .models import Consent, ProviderSession
-from .policy import policy
+from idp import clock, keyed
+from idp.extensions import db
+from idp.interaction import BROWSER_KEY, AuthResult
+from idp.models import Consent, ProviderSession
+from idp.policy import policy
 
 
 def open_session(result: AuthResult) -> ProviderSession:

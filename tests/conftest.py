@@ -217,8 +217,7 @@ def app_config(tmp_path, database_uri, smtp, scheme):
 
 @pytest.fixture
 def app(app_config):
-    from idp import create_app
-    from idp.oidc import keys
+    from idp import create_app, keys
     application = create_app(app_config)
     with application.app_context():
         keys.ensure_keys()
@@ -264,7 +263,7 @@ def server(app, app_config, scheme, request, tmp_path):
 @pytest.fixture
 def person(app):
     """A demo account, created through the domain."""
-    from idp import accounts
+    from idp.domain import accounts
     from idp.extensions import db
 
     class Person:

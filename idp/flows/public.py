@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
 
-from .. import messages
+from idp import messages
 
 bp = Blueprint("public", __name__)
 

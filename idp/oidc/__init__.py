@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .clients import ClientsFileError, RegistryHolder
+from idp.oidc.clients import ClientsFileError, RegistryHolder
 
 __all__ = ["init_app", "ClientsFileError"]
 
 
 def init_app(app: Flask) -> None:
     app.extensions["idp.clients"] = RegistryHolder(app.config["CLIENTS_FILE"])
-    from .endpoints import bp
-    from .published import PublishedDocuments
-    from .server import Server
+    from idp.oidc.endpoints import bp
+    from idp.oidc.published import PublishedDocuments
+    from idp.oidc.server import Server
     app.extensions["idp.server"] = Server(app)
-    from .logout import notify_ended
+    from idp.oidc.logout import notify_ended
     app.extensions["idp.sessions_ended"] = notify_ended     # sessions.end_all (issue 11.9)
     app.register_blueprint(bp)
     app.wsgi_app = PublishedDocuments(app, app.wsgi_app)

@@ -19,13 +19,13 @@ from urllib.parse import urlencode
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import current_app, render_template, request, session
 
-from .. import clock, sessions
-from ..extensions import db
-from ..interaction import AuthResult
-from ..models import Account
-from ..policy import policy
-from . import client_keys, keys, tokens
-from .server import query_client
+from idp import clock, keys, sessions
+from idp.extensions import db
+from idp.interaction import AuthResult
+from idp.models import Account
+from idp.oidc import client_keys, tokens
+from idp.oidc.server import query_client
+from idp.policy import policy
 
 PROMPTS = {"none", "login", "consent", "select_account"}
 PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
@@ -248,7 +248,7 @@ def check_max_age(req):
 
 
 def check_claims(req):
-    from .claims import consent_scope, within_client
+    from idp.oidc.claims import consent_scope, within_client
     req.consent_scope = req.scope
     raw = req.params.get("claims")
     if raw is None:
@@ -328,7 +328,7 @@ def needs_the_code(req: AuthRequest, live) -> bool:
     """Issue 11.7: a session opened without the e-mailed code (by a client with
     ``require_security_code: false``) does not answer a client that requires it, unless this
     browser is a trusted device of that account (a login here would be spared the code too)."""
-    from .. import devices
+    from idp.domain import devices
     if not req.client.require_security_code or "otp" in (live.amr or []):
         return False
     cookie = request.cookies.get(devices.COOKIE_NAME)
@@ -337,7 +337,7 @@ def needs_the_code(req: AuthRequest, live) -> bool:
 
 def names_the_hinted_person(req: AuthRequest, account_id: int) -> bool:
     """Whether this account is the person the ``id_token_hint`` names (true without a hint)."""
-    from .claims import subject_for
+    from idp.oidc.claims import subject_for
     if req.hint_subject is None:
         return True
     account = db.session.get(Account, account_id)
@@ -363,7 +363,7 @@ def consent_needed(req: AuthRequest, account_id: int) -> bool:
 
 
 def display_for(req: AuthRequest) -> dict:
-    from .claims import consented_claims
+    from idp.oidc.claims import consented_claims
     return {
         "client_name": req.client.client_name or req.client.client_id,
         "login_hint": req.params.get("login_hint"),
@@ -404,7 +404,7 @@ def error_response(exc: RedirectError):
 
 
 def issue_code(req: AuthRequest, result: AuthResult, sid: str):
-    from .. import keyed
+    from idp import keyed
     code = keyed.token(32)
     now = clock.now()
     tokens.save_code(

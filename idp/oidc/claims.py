@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 
-from .. import keyed
-from ..models import Account
+from idp import keyed
+from idp.models import Account
 
 PIVOT = ("given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry")
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {

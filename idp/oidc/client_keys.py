@@ -14,7 +14,7 @@ import json
 from joserfc import jwe
 from joserfc.jwk import KeySet
 
-from ..remote import RemoteJson, Unavailable
+from idp.remote import RemoteJson, Unavailable
 
 _documents = RemoteJson("client keys")
 

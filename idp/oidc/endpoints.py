@@ -8,13 +8,13 @@ import json
 from authlib.oauth2.rfc6750.errors import InvalidTokenError
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from .. import clock, interaction, sessions
-from ..extensions import csrf
-from ..models import ProviderSession
-from . import authorize as az
-from . import claims as claims_mod
-from . import id_token, keys, logout, tokens
-from .server import query_client
+from idp import clock, interaction, keys, sessions
+from idp.extensions import csrf
+from idp.models import ProviderSession
+from idp.oidc import authorize as az
+from idp.oidc import claims as claims_mod
+from idp.oidc import id_token, logout, tokens
+from idp.oidc.server import query_client
 
 bp = Blueprint("oidc", __name__)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import current_app
 
-from .. import clock
-from ..policy import policy
-from . import claims as claims_mod
-from . import client_keys, keys
+from idp import clock, keys
+from idp.oidc import claims as claims_mod
+from idp.oidc import client_keys
+from idp.policy import policy
 
 
 def subject(account, client) -> str:

@@ -18,11 +18,11 @@ import requests
 from flask import current_app
 from sqlalchemy import select, update
 
-from .. import clock, sessions
-from ..extensions import db
-from ..models import Account, BackchannelLogout, Token
-from . import keys, tokens
-from .claims import subject_for
+from idp import clock, keys, sessions
+from idp.extensions import db
+from idp.models import Account, BackchannelLogout, Token
+from idp.oidc import tokens
+from idp.oidc.claims import subject_for
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
@@ -51,7 +51,7 @@ def notify_ended(ended: list) -> None:
 
 
 def queue_logout_tokens(live) -> int:
-    from .server import query_client
+    from idp.oidc.server import query_client
     account = db.session.get(Account, live.account_id)
     queued = 0
     for client_id in live.clients or []:

@@ -15,9 +15,9 @@ import logging
 import time
 import uuid
 
-from .. import transport
-from . import claims as claims_mod
-from . import keys
+from idp import keys
+from idp import web as transport
+from idp.oidc import claims as claims_mod
 
 log = logging.getLogger("idp.oidc")
 

@@ -23,11 +23,11 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
 
-from .. import clock, keyed
-from ..extensions import db
-from ..models import Account, ProviderSession, Token
-from ..policy import policy
-from . import client_keys, id_token, keys, tokens
+from idp import clock, keyed, keys
+from idp.extensions import db
+from idp.models import Account, ProviderSession, Token
+from idp.oidc import client_keys, id_token, tokens
+from idp.policy import policy
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 # Introspection answers authenticated clients only (discovery says so; issue 11.16).
@@ -208,7 +208,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         leeway it is accepted with); the purge forgets it only then."""
         from sqlalchemy.exc import IntegrityError
 
-        from ..models import Throttle
+        from idp.models import Throttle
         key = keyed.digest("assertion-jti", f"{claims.get('iss')}|{jti}")
         forget_at = datetime.fromtimestamp(claims["exp"] + self.leeway, UTC)
         db.session.add(Throttle(key=key, kind="assertion-jti", attempts=1,

@@ -13,9 +13,9 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import bindparam, or_, select, update
 
-from .. import clock, keyed
-from ..extensions import db
-from ..models import Account, AuthorizationCode, ProviderSession, Token
+from idp import clock, keyed
+from idp.extensions import db
+from idp.models import Account, AuthorizationCode, ProviderSession, Token
 
 
 def code_digest(code: str) -> str:

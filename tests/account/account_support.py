@@ -41,7 +41,7 @@ def link_in(mail_text: str) -> str:
 
 
 def add_person(app, **values):
-    from idp import registry
+    from idp.domain import registry
     from idp.extensions import db
     row = dict(nir="1860275056042", family_name="BERNARD", given_name="Louis",
                birthdate="1986-02-11", gender="male", birthplace="75056", birthcountry="99100",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from account_support import add_person
 
-from idp import registry
+from idp.domain import registry
 
 HEADER = ",".join(registry.HEADER)
 GOOD = (HEADER + "\n"
@@ -112,7 +112,7 @@ def test_a_reset_deletes_the_account_so_that_the_person_creates_it_again(
                birthdate="1969-02-15", email="", mobile="0698765432")
     result = run(app, "user", "reset", person.nir)
     assert result.exit_code == 0 and "deleted" in result.stdout
-    from idp import accounts
+    from idp.domain import accounts
     with app.app_context():
         assert accounts.by_nir(person.nir) is None
     result = run(app, "user", "provisional-code", person.nir, "--channel", "sms")
@@ -124,7 +124,7 @@ def test_a_reset_deletes_the_account_so_that_the_person_creates_it_again(
 
 
 def test_the_demo_loads_registry_people_for_make_run(app):
-    from idp.demo import load_demo
+    from idp.demo import load as load_demo
     with app.app_context():
         lines = load_demo()
     assert any(line.startswith("registry: 9 demo people") for line in lines)

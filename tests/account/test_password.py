@@ -40,10 +40,10 @@ def test_a_person_changes_the_password_and_every_other_way_in_is_revoked(
     other = type(browser)(server.url)
     logged_in(other, smtp, person)
     logged_in(browser, smtp, person)
-    from idp import devices
+    from idp.domain import devices
     from idp.extensions import db
     with app.app_context():
-        from idp import accounts
+        from idp.domain import accounts
         account = accounts.by_nir(person.nir)
         devices.trust(account.id, "Firefox")
         db.session.add(Token(family="f", client_id="portal", account_id=account.id, scope="openid",
@@ -326,7 +326,7 @@ def test_the_checklist_script_ticks_and_scores_like_the_server(app, tmp_path):
 
     import pytest
 
-    from idp import passwords
+    from idp.domain import passwords
     from idp.policy import Policy
     node = shutil.which("node")
     if node is None:

@@ -257,7 +257,7 @@ def test_a_closed_account_is_reactivated_with_the_carte_vitale_and_the_iban(
     add_person(app, nir=person.nir, family_name="MARTIN", given_name="Valérie",
                birthdate="1969-02-15", email=person.email, vitale_serial="111222333",
                iban="FR7630006000011234567890189")
-    from idp import accounts
+    from idp.domain import accounts
     from idp.extensions import db
     with app.app_context():
         account = accounts.by_nir(person.nir)

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from account_support import NEW_PASSWORD, login_direct, says, text_of
 
-from idp import devices, messages
+from idp import messages
+from idp.domain import devices
 
 CHROME_LINUX = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
                 "Chrome/120.0.0.0 Safari/537.36")

@@ -17,12 +17,12 @@ def ctx(app):
 
 
 def _reserve(key="k", kind="password"):
-    from idp import limits
+    from idp.domain import limits
     return limits.reserve(key, kind, max_attempts=3, lock_for=LOCK)
 
 
 def test_the_third_reserved_attempt_sets_the_lock_itself(ctx, clock):
-    from idp import limits
+    from idp.domain import limits
     first, second, third = _reserve(), _reserve(), _reserve()
     assert (first.attempt, second.attempt, third.attempt) == (1, 2, 3)
     assert first.locks_until is None and second.locks_until is None
@@ -33,7 +33,7 @@ def test_the_third_reserved_attempt_sets_the_lock_itself(ctx, clock):
 
 
 def test_the_lock_ends_at_its_minute_and_the_count_starts_again(ctx, clock):
-    from idp import limits
+    from idp.domain import limits
     for _ in range(3):
         _reserve().failure()
     clock.shift(LOCK - timedelta(microseconds=1))
@@ -62,13 +62,13 @@ def test_counters_are_per_key_and_per_kind(ctx):
 
 
 def _take(**kw):
-    from idp import limits
+    from idp.domain import limits
     return limits.take_quota("k", "code_quota", quota=5, window=timedelta(hours=1),
                              block=timedelta(hours=1), **kw)
 
 
 def test_the_sixth_request_in_the_window_blocks_for_the_block_duration(ctx, clock):
-    from idp import limits
+    from idp.domain import limits
     for _ in range(5):
         _take()
         clock.shift(timedelta(minutes=1))
@@ -83,7 +83,7 @@ def test_the_sixth_request_in_the_window_blocks_for_the_block_duration(ctx, cloc
 
 
 def test_a_cancelled_ticket_is_not_counted(ctx):
-    from idp import limits
+    from idp.domain import limits
     for _ in range(10):
         _take().cancel()
     for _ in range(5):
@@ -93,7 +93,7 @@ def test_a_cancelled_ticket_is_not_counted(ctx):
 
 
 def test_clear_lifts_every_lock_and_count_of_a_key(ctx):
-    from idp import limits
+    from idp.domain import limits
     for _ in range(3):
         _reserve()
     for _ in range(5):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from idp.domain.nir import Nir, nir_key, parse_nir
 from idp.errors import InvalidNir
-from idp.nir import Nir, nir_key, parse_nir
 
 # 2690299341732 = 97 × 27735044760 + 12      → key 97 − 12 = 85
 # 1841276451089 = 97 × 18982231454 + 51      → key 97 − 51 = 46

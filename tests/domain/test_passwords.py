@@ -1,4 +1,4 @@
-"""idp.passwords: argon2id hashing, the rules of seed 000 at their boundaries, the labels in
+"""idp.domain.passwords: argon2id hashing, the rules of seed 000 at their boundaries, the labels in
 the seed's words, and the "Niveau indicatif de sécurité"."""
 
 from __future__ import annotations
@@ -9,7 +9,13 @@ from datetime import date
 import pytest
 from argon2 import PasswordHasher, extract_parameters
 
-from idp.passwords import RULE_LABELS, RULES, Hasher, check_new_password, rule_labels, strength
+from idp.domain.passwords import (
+    RULES,
+    Hasher,
+    check_new_password,
+    strength,
+)
+from idp.messages import password_rule_labels
 from idp.policy import Policy
 
 CHEAP_ARGON2 = {"argon2_memory_kib": 1024, "argon2_time_cost": 1, "argon2_parallelism": 1}
@@ -222,8 +228,8 @@ def test_the_rule_ids_are_the_stable_ones_in_display_order():
                      "different", "confirmation")
 
 
-def test_the_labels_are_seed_000_word_for_word():
-    assert RULE_LABELS == {
+def test_the_labels_are_seed_000_word_for_word_in_the_rules_order():
+    assert dict(password_rule_labels(Policy())) == {
         "length": "comporter entre 6 et 50 caractères",
         "case": "contenir des caractères latins minuscules et majuscules",
         "digit_or_special": "contenir un chiffre ou un caractère spécial",
@@ -233,16 +239,12 @@ def test_the_labels_are_seed_000_word_for_word():
         "different": "être différent de votre mot de passe actuel",
         "confirmation": "être saisi deux fois à l'identique",
     }
-
-
-def test_the_default_policy_gives_the_seed_labels():
-    assert rule_labels(Policy()) == list(RULE_LABELS.items())
+    assert tuple(rule for rule, _ in password_rule_labels(Policy())) == RULES
 
 
 def test_the_length_label_follows_the_policy():
-    labels = dict(rule_labels(Policy(password_min_length=8, password_max_length=64)))
+    labels = dict(password_rule_labels(Policy(password_min_length=8, password_max_length=64)))
     assert labels["length"] == "comporter entre 8 et 64 caractères"
-    assert RULE_LABELS["length"] == "comporter entre 6 et 50 caractères"
 
 
 # -- strength --------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def field_error(page, field: str) -> str | None:
 @pytest.fixture
 def make_account(app):
     """Accounts in the states of seed 004 (cases 1, 1 bis, 8, 9), made through the domain."""
-    from idp import accounts
+    from idp.domain import accounts
     from idp.extensions import db
 
     def make(nir, *, email="someone@example.fr", status="active", email_verified=True,

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from conftest import field_error, logged_in, login_until_code_sent, rows, says, text_of
 
-from idp.nir import nir_key
+from idp.domain.nir import nir_key
 
 
 def _input(page, name) -> str:
@@ -186,7 +186,7 @@ def test_remember_device_sets_a_signed_httponly_lax_cookie_bound_to_a_record(app
     assert len(devices) == 1 and devices[0].revoked_at is None
     assert devices[0].expires_at - devices[0].created_at == timedelta(days=183)
     assert value != devices[0].id                    # a signed token, not the bare id ...
-    from idp import devices as trust
+    from idp.domain import devices as trust
     with app.app_context():                           # ... that names this record, for this account
         assert trust.trusted_device(value, account.id).id == devices[0].id
         assert trust.trusted_device(value, account.id + 1) is None
@@ -257,7 +257,7 @@ def _tampered(value: str) -> str:
 
 @pytest.mark.parametrize("how", ["tampered", "garbage", "oversized", "revoked", "private window"])
 def test_a_refused_trust_cookie_means_the_code_is_asked(app, browser, person, smtp, how):
-    from idp import devices
+    from idp.domain import devices
     from idp.extensions import db
     from idp.models import Account
     _remembered_login(browser, person, smtp)

@@ -206,7 +206,7 @@ class FcKeys(Threaded):
 
 @pytest.fixture
 def upstream():
-    from idp import franceconnect
+    from idp.flows.franceconnect import upstream as franceconnect
     franceconnect.forget()
     server = Upstream()
     yield server

@@ -219,7 +219,7 @@ def test_a_password_reset_removes_the_link(app, server, browser, smtp, upstream,
 def test_a_closed_account_opened_again_is_no_longer_linked(app, server, browser, smtp, upstream,
                                                            twins):
     """issue 11.1: re-creating a closed account (seed 004, case 1 bis) starts without the link."""
-    from idp import registration
+    from idp.domain import registration
     from idp.extensions import db
     linked_by_code(app, browser, smtp, twins)
     browser.get("/compte/resilier")

@@ -80,7 +80,7 @@ def other_browser(browser, server):
 @pytest.fixture
 def other_person(app):
     """A second account, beside tests/conftest.py's ``person``."""
-    from idp import accounts
+    from idp.domain import accounts
     from idp.extensions import db
 
     class Other:

@@ -45,7 +45,7 @@ def test_a_request_id_is_echoed_or_made(server):
 
 
 def test_the_jwks_etag_changes_with_the_keys(server, app):
-    from idp.oidc import keys
+    from idp import keys
     before = requests.get(server.url + "/jwks")
     with app.app_context():
         keys.rotate()

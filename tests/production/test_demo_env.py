@@ -53,8 +53,8 @@ def test_an_https_issuer_never_reads_demo_env(tmp_path):
 def test_the_readme_lists_the_demo_peoples_birth_dates_and_the_registry_people():
     """issue 13.9: "Mot de passe oublié" needs a birth date, "Créer un compte" a person of
     the registry: the README gives both, and says where the demo secrets are."""
-    from idp.demo import DEMO_ACCOUNTS
-    from idp.registry_demo import NEW_PEOPLE
+    from idp.demo.accounts import DEMO_ACCOUNTS
+    from idp.demo.people import NEW_PEOPLE
     readme = (ROOT / "README.md").read_text()
     for nir, *_, birthdate, _gender, _place, _email, _status, _verified in DEMO_ACCOUNTS:
         day = "/".join(reversed(birthdate.split("-")))

@@ -24,12 +24,12 @@ def other_instance(app_config, app):
 
 
 def _published_kids(app) -> set[str]:
-    from idp.oidc import keys
+    from idp import keys
     return {k["kid"] for k in json.loads(keys.published(app)[0])["keys"]}
 
 
 def _signing_kid(app) -> str:
-    from idp.oidc import keys
+    from idp import keys
     with app.app_context():
         compact = keys.sign({"sub": "x"})
     return json.loads(_b64(compact.split(".")[0]))["kid"]
@@ -42,7 +42,7 @@ def _b64(part: str) -> bytes:
 
 def test_a_rotation_elsewhere_reaches_this_instance_once_the_cache_time_has_passed(
         app, other_instance, clock):
-    from idp.oidc import keys
+    from idp import keys
     from idp.policy import Policy
     before = _published_kids(app)
     old_signing = _signing_kid(app)
@@ -62,7 +62,7 @@ def test_a_rotation_elsewhere_reaches_this_instance_once_the_cache_time_has_pass
 
 
 def test_a_token_signed_with_a_key_not_yet_seen_verifies_at_once(app, other_instance, clock):
-    from idp.oidc import keys
+    from idp import keys
     _published_kids(app)                                      # this instance has its copy
     with other_instance.app_context():
         keys.rotate(at_once=True)
@@ -75,7 +75,7 @@ def test_a_token_signed_by_a_key_that_is_not_ours_is_refused(app, other_instance
     from joserfc import jwt
     from joserfc.jwk import RSAKey
 
-    from idp.oidc import keys
+    from idp import keys
     foreign = RSAKey.generate_key(2048, parameters={"kid": "not-ours"})
     token = jwt.encode({"alg": "RS256", "kid": "not-ours"}, {"sub": "x"}, foreign)
     with app.app_context(), pytest.raises(ValueError):

@@ -357,8 +357,7 @@ def test_a_token_signed_with_a_key_unknown_to_a_long_cache_makes_it_read_the_key
     elsewhere (here the test's own process, on the same database): its verification reads the
     key set again at once (``idp.oidc.keys.verify``), instead of refusing the token for up to
     the cache's lifetime. One worker, so that the cache this test fills is the one it tests."""
-    from idp import clock
-    from idp.oidc import keys
+    from idp import clock, keys
     b = start_gunicorn(workers=1, **{**SHARED, "IDP_RATELIMIT_KEY_PREFIX": redis_prefix + "-kid",
                                      "IDP_POLICY__SIGNING_KEY_CACHE": "3600"})
     before = kids_of(b)                                          # the cache is filled

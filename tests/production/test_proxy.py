@@ -6,8 +6,7 @@ import pytest
 
 @pytest.fixture
 def proxied_app(app_config):
-    from idp import create_app
-    from idp.oidc import keys
+    from idp import create_app, keys
     application = create_app({**app_config, "ISSUER": "https://connexion.example.fr",
                               "PROXY_FIX": {"x_for": 1, "x_proto": 1, "x_host": 1}})
     with application.app_context():
@@ -41,9 +40,8 @@ def serve(app_config):
 
     from live_support import LiveServer, reserve_port
 
-    from idp import create_app
+    from idp import create_app, keys
     from idp.extensions import db, limiter
-    from idp.oidc import keys
     started = []
 
     def start(**config):

@@ -1,0 +1,180 @@
+"""Counters, locks and quotas that hold under concurrency (seed 004, cases 3, 6, 7).
+
+Two shapes, both keyed by a keyed hash of the NIR (so an unknown NIR is counted like a
+known one, and the table never holds a NIR in clear):
+
+* ``reserve(...)`` — "N consecutive failures lock for D". An attempt is *reserved* before the
+  slow check (argon2, code comparison) by one atomic ``UPDATE … WHERE not locked …
+  RETURNING``: the reservation that reaches N sets the lock at once, so 30 concurrent wrong
+  passwords on four workers evaluate at most N. Then the caller reports the outcome:
+  ``success()`` clears the count, ``failure()`` keeps it, ``cancel()`` gives the attempt back
+  when *we* failed (a fault must not lock anybody).
+* ``take_quota(...)`` — "at most Q requests in a sliding window W, then blocked for B". The
+  throttle row is locked first (an ``UPDATE`` on it: a row lock in PostgreSQL; SQLite
+  transactions here are ``BEGIN IMMEDIATE``), then events in the window are counted. A
+  ticket that turns out unused (the mail could not be sent) is cancelled: no quota consumed.
+
+Every function commits its own short transaction, outside any slow work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from idp import clock
+from idp.extensions import db
+from idp.models import QuotaEvent, Throttle
+
+
+class Locked(Exception):
+    def __init__(self, until: datetime):
+        super().__init__(until)
+        self.until = until
+
+
+class QuotaReached(Exception):
+    def __init__(self, until: datetime):
+        super().__init__(until)
+        self.until = until
+
+
+def _ensure_row(key: str, kind: str) -> None:
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(Throttle).values(key=key, kind=kind, attempts=0).on_conflict_do_nothing())
+
+
+@dataclass
+class Reservation:
+    key: str
+    kind: str
+    attempt: int          # this attempt's rank among consecutive failures (1-based)
+    max_attempts: int
+    locks_until: datetime | None   # set when this attempt is the one that locks
+
+    @property
+    def remaining(self) -> int:
+        """Attempts left before the lock, should this one fail."""
+        return self.max_attempts - self.attempt
+
+    def success(self) -> None:
+        """The right secret: consecutive failures start again from zero, the lock goes."""
+        db.session.execute(
+            update(Throttle).where(Throttle.key == self.key, Throttle.kind == self.kind)
+            .values(attempts=0, locked_until=None))
+        db.session.commit()
+
+    def failure(self) -> None:
+        """A wrong secret: the reserved attempt stays counted (and the lock, if it set one)."""
+        db.session.commit()
+
+    def cancel(self) -> None:
+        """Our fault, not the person's: give the attempt back and lift a lock it set."""
+        db.session.rollback()
+        values = {"attempts": case((Throttle.attempts > 0, Throttle.attempts - 1), else_=0)}
+        if self.locks_until is not None:
+            values["locked_until"] = case(
+                (Throttle.locked_until == self.locks_until, None), else_=Throttle.locked_until)
+        db.session.execute(
+            update(Throttle).where(Throttle.key == self.key, Throttle.kind == self.kind)
+            .values(**values))
+        db.session.commit()
+
+
+def reserve(key: str, kind: str, *, max_attempts: int, lock_for: timedelta) -> Reservation:
+    """Reserve one attempt, or raise ``Locked``. Atomic: see the module docstring."""
+    now = clock.now()
+    lock_at = now + lock_for
+    _ensure_row(key, kind)
+    lock_expired = and_(Throttle.locked_until.is_not(None), Throttle.locked_until <= now)
+    # One statement decides and counts: either the lock has expired (the count restarts at
+    # 1) or there is no lock; the attempt that reaches max_attempts sets the lock itself.
+    new_attempts = case((lock_expired, 1), else_=Throttle.attempts + 1)
+    row = db.session.execute(
+        update(Throttle)
+        .where(Throttle.key == key, Throttle.kind == kind,
+               or_(Throttle.locked_until.is_(None), Throttle.locked_until <= now))
+        .values(attempts=new_attempts,
+                locked_until=case((new_attempts >= max_attempts, lock_at), else_=None))
+        .returning(Throttle.attempts, Throttle.locked_until)
+    ).first()
+    if row is None:
+        until = db.session.execute(
+            select(Throttle.locked_until).where(Throttle.key == key, Throttle.kind == kind)
+        ).scalar_one()
+        db.session.commit()
+        raise Locked(until)
+    db.session.commit()
+    return Reservation(key, kind, row.attempts, max_attempts, row.locked_until)
+
+
+def lock_state(key: str, kind: str) -> datetime | None:
+    """The end of a current lock, or None (a read, for pages that only show it)."""
+    until = db.session.execute(
+        select(Throttle.locked_until).where(Throttle.key == key, Throttle.kind == kind)
+    ).scalar_one_or_none()
+    return until if until is not None and until > clock.now() else None
+
+
+@dataclass
+class QuotaTicket:
+    event_id: int
+
+    def cancel(self) -> None:
+        """The request did not happen after all (our fault): it is not counted."""
+        db.session.rollback()
+        db.session.execute(delete(QuotaEvent).where(QuotaEvent.id == self.event_id))
+        db.session.commit()
+
+
+def take_quota(key: str, kind: str, *, quota: int, window: timedelta,
+               block: timedelta) -> QuotaTicket:
+    """Count one request, or raise ``QuotaReached`` with the end of the block."""
+    now = clock.now()
+    _ensure_row(key, kind)
+    # Lock the throttle row first: concurrent requests for this key queue here, so the count
+    # below cannot be read by two of them at once.
+    locked_until = db.session.execute(
+        update(Throttle).where(Throttle.key == key, Throttle.kind == kind)
+        .values(attempts=Throttle.attempts).returning(Throttle.locked_until)
+    ).scalar_one()
+    if locked_until is not None and locked_until > now:
+        db.session.commit()
+        raise QuotaReached(locked_until)
+    # Requests older than the window never count again: forget them (the table stays small).
+    db.session.execute(delete(QuotaEvent).where(
+        QuotaEvent.key == key, QuotaEvent.kind == kind, QuotaEvent.at <= now - window))
+    used = db.session.execute(
+        select(func.count()).select_from(QuotaEvent)
+        .where(QuotaEvent.key == key, QuotaEvent.kind == kind, QuotaEvent.at > now - window)
+    ).scalar_one()
+    if used >= quota:
+        until = now + block
+        db.session.execute(
+            update(Throttle).where(Throttle.key == key, Throttle.kind == kind)
+            .values(locked_until=until))
+        db.session.commit()
+        raise QuotaReached(until)
+    event = QuotaEvent(key=key, kind=kind, at=now)
+    db.session.add(event)
+    db.session.commit()
+    return QuotaTicket(event.id)
+
+
+def clear(key: str, kinds: tuple[str, ...] | None = None) -> int:
+    """Lift locks and forget counts for a key (``user unlock``, a password reset)."""
+    conditions = [Throttle.key == key]
+    events = [QuotaEvent.key == key]
+    if kinds is not None:
+        conditions.append(Throttle.kind.in_(kinds))
+        events.append(QuotaEvent.kind.in_(kinds))
+    lifted = db.session.execute(
+        update(Throttle).where(*conditions).values(attempts=0, locked_until=None)).rowcount
+    db.session.execute(delete(QuotaEvent).where(*events))
+    db.session.commit()
+    return lifted

@@ -1,0 +1,163 @@
+"""The registry of insured persons (the seeds' RFI): who may create an account.
+
+Loaded from CSV by ``idp registry import FILE`` with the contract's header; every line is
+checked before anything is written, so that a file with one bad line imports nothing and
+each error names its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from idp.domain.nir import parse_nir
+from idp.errors import InvalidNir
+from idp.extensions import db
+from idp.models import Person
+
+HEADER = ("nir", "family_name", "given_name", "birthdate", "gender", "birthplace",
+          "birthcountry", "postal_code", "fund", "email", "mobile", "vitale_serial", "iban",
+          "status")
+STATUSES = ("attached", "unattached", "pending")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MOBILE = re.compile(r"^0[67]\d{8}$")
+_IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+
+
+class RegistryFileError(Exception):
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class PersonRow:
+    values: dict
+
+
+def normalise_iban(raw: str | None) -> str:
+    return re.sub(r"\s+", "", raw or "").upper()
+
+
+def normalise_serial(raw: str | None) -> str:
+    return re.sub(r"\s+", "", raw or "")
+
+
+def normalise_mobile(raw: str | None) -> str:
+    text = re.sub(r"[\s.\-]+", "", raw or "")
+    if text.startswith("+33"):
+        text = "0" + text[3:]
+    return text
+
+
+def parse(text: str) -> list[dict]:
+    """Check a whole CSV text; return the rows or raise ``RegistryFileError`` with every
+    error, each named by its line number."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise RegistryFileError(["line 1: empty file, expected the header "
+                                 + ",".join(HEADER)]) from None
+    if tuple(h.strip() for h in header) != HEADER:
+        raise RegistryFileError([f"line 1: expected the header {','.join(HEADER)}"])
+    rows, errors, seen = [], [], {}
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(HEADER):
+            errors.append(f"line {line}: expected {len(HEADER)} fields, found {len(cells)}")
+            continue
+        row = {k: v.strip() for k, v in zip(HEADER, cells, strict=True)}
+        problems = _check(row)
+        if row["nir"] and not problems:
+            if row["nir"] in seen:
+                problems.append(f"nir: already given on line {seen[row['nir']]}")
+            seen[row["nir"]] = line
+        errors.extend(f"line {line}: {p}" for p in problems)
+        rows.append(row)
+    if errors:
+        raise RegistryFileError(errors)
+    return rows
+
+
+def _check(row: dict) -> list[str]:
+    problems = []
+    try:
+        row["nir"] = parse_nir(row["nir"], require_key=False).number
+    except InvalidNir:
+        problems.append("nir: expected 13 characters without the key")
+    for name in ("family_name", "given_name"):
+        if not row[name]:
+            problems.append(f"{name}: required")
+    if not _DATE.match(row["birthdate"]):
+        problems.append("birthdate: expected YYYY-MM-DD")
+    if row["gender"] not in ("male", "female"):
+        problems.append("gender: expected male or female")
+    for name in ("birthplace", "birthcountry"):
+        if not _INSEE.match(row[name].upper()):
+            problems.append(f"{name}: expected an INSEE code of 5 characters")
+    if not re.fullmatch(r"\d{5}", row["postal_code"]):
+        problems.append("postal_code: expected 5 digits")
+    row["email"] = row["email"].lower()
+    if row["email"] and not _EMAIL.match(row["email"]):
+        problems.append("email: not an e-mail address")
+    row["mobile"] = normalise_mobile(row["mobile"])
+    if row["mobile"] and not _MOBILE.match(row["mobile"]):
+        problems.append("mobile: expected 10 digits starting with 06 or 07")
+    row["vitale_serial"] = normalise_serial(row["vitale_serial"])
+    if row["vitale_serial"] and not row["vitale_serial"].isdigit():
+        problems.append("vitale_serial: expected digits")
+    row["iban"] = normalise_iban(row["iban"])
+    if row["iban"] and not _IBAN.match(row["iban"]):
+        problems.append("iban: not an IBAN")
+    row["status"] = row["status"] or "attached"
+    if row["status"] not in STATUSES:
+        problems.append("status: expected attached, unattached or pending")
+    return problems
+
+
+def upsert(rows: list[dict]) -> tuple[int, int]:
+    """Write checked rows in the current transaction; (added, updated)."""
+    added = updated = 0
+    for row in rows:
+        values = {k: (row[k] or None) if k in ("fund", "email", "mobile", "vitale_serial", "iban")
+                  else row[k] for k in HEADER}
+        values["birthplace"] = values["birthplace"].upper()
+        person = db.session.get(Person, row["nir"])
+        if person is None:
+            db.session.add(Person(**values))
+            added += 1
+        else:
+            for key, value in values.items():
+                setattr(person, key, value)
+            updated += 1
+    db.session.flush()
+    return added, updated
+
+
+def import_csv(text: str) -> tuple[int, int]:
+    """All or nothing: parse everything, then write in one transaction."""
+    rows = parse(text)
+    try:
+        counts = upsert(rows)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return counts
+
+
+def by_nir(nir: str) -> Person | None:
+    return db.session.get(Person, nir)
+
+
+def all_people() -> list[Person]:
+    return list(db.session.execute(select(Person).order_by(Person.nir)).scalars())

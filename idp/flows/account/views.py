@@ -1,0 +1,155 @@
+"""The account page ("Mes informations", seeds 000, 003, 004), behind the provider session:
+identity, masked NIR, fund, address, mobile, contact authorizations, last login, trusted
+devices (each revocable), "Paramètres de compte": "Mon mot de passe", "Résilier mon compte
+ameli"."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+
+from idp import clock, messages, sessions
+from idp.domain import addresses, devices, franceconnect, links, registration
+from idp.domain.nir import parse_nir
+from idp.domain.password_change import revoke_access
+from idp.errors import IdpError, PasswordLocked
+from idp.extensions import db
+from idp.flows.common import field_errors
+from idp.models import Account, AccountAction
+
+bp = Blueprint("account", __name__)
+NOTICE_KEY = "account_notice"
+
+
+def current_account():
+    live = sessions.live(session.get("sid"))
+    if live is None:
+        return None, None
+    return live, db.session.get(Account, live.account_id)
+
+
+def _pending_email(account: Account) -> str | None:
+    return db.session.execute(
+        select(AccountAction.email).where(
+            AccountAction.account_id == account.id, AccountAction.purpose == "email_validation",
+            AccountAction.used_at.is_(None), AccountAction.expires_at > clock.now(),
+            AccountAction.email != account.email)
+        .order_by(AccountAction.created_at.desc())).scalar()
+
+
+def _page(account, *, errors=None, notice=None, banner=None, status=200):
+    return render_template(
+        "flows/account.html", account=account, masked_nir=parse_nir(account.nir).masked,
+        masked_email=messages.mask_email(account.email) if account.email else None,
+        pending_email=_pending_email(account),
+        last_login=messages.fmt_last_login(account.previous_login_at)
+        if account.previous_login_at else None,
+        devices=[(d, messages.text("device_since", since=d.created_at,
+                                   name=messages.device_label(*devices.describe(d.label))))
+                 for d in devices.live_devices(account.id)],
+        errors=errors or {}, banner=banner,
+        notice=notice or _notice()), status
+
+
+def _notice():
+    found = session.pop(NOTICE_KEY, None)
+    return messages.text(found[0], **found[1]) if found else None
+
+
+def _done(message_id: str, **params):
+    session[NOTICE_KEY] = (message_id, params)
+    return redirect(url_for("account.home"), 303)
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("account.home"))
+
+
+@bp.get("/compte")
+def home():
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    return _page(account)
+
+
+@bp.post("/compte/coordonnees")
+def contacts():
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    form = request.form
+    mobile = registration.registry.normalise_mobile(form.get("mobile", ""))
+    if mobile and not (len(mobile) == 10 and mobile[:2] in ("06", "07") and mobile.isdigit()):
+        return _page(account, errors={"mobile": messages.text("mobile_invalid")}, status=400)
+    account.mobile = mobile or None
+    account.contact_email = bool(form.get("contact_email"))
+    account.contact_mobile = bool(form.get("contact_mobile"))
+    account.contact_sms = bool(form.get("contact_sms"))
+    db.session.commit()
+    return _done("contact_saved")
+
+
+@bp.post("/compte/adresse-mail")
+def change_email():
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    try:
+        addresses.request_email_change(
+            account, request.form.get("email", ""),
+            password=request.form.get("current_password", ""),
+            make_link=lambda t: links.external("registration.validate_email", token=t))
+    except PasswordLocked as error:
+        return _page(account, banner=messages.for_error(error), status=403)
+    except IdpError as error:
+        errors, _ = field_errors(error)
+        return _page(account, errors=errors, status=400)
+    return _done("email_change_sent")
+
+
+@bp.post("/compte/appareils/<device_id>/revoquer")
+def revoke_device(device_id):
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    devices.revoke(account.id, device_id[:64])
+    db.session.commit()
+    return _done("device_revoked")
+
+
+@bp.post("/compte/franceconnect/supprimer")
+def unlink_franceconnect():
+    """Issue 11.1: the owner unties the account from FranceConnect (POST, CSRF-protected)."""
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    if franceconnect.unlink(account):
+        current_app.extensions["idp.events"]("franceconnect_unlinked", account_id=account.id,
+                                             how="account_page")
+        # A link made by someone else stops at once: the sessions it opened end too.
+        sessions.end_all(account.id, except_sid=live.id, opened_by="fc")
+    return _done("fc_unlinked")
+
+
+@bp.route("/compte/resilier", methods=["GET", "POST"])
+def close():
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    errors = {}
+    if request.method == "POST":
+        if request.form.get("confirm"):
+            closed_on = messages.to_paris(clock.now()).date()
+            account.status, account.closed_on = "resigned", closed_on
+            db.session.commit()
+            current_app.extensions["idp.events"]("account_closed", account_id=account.id)
+            revoke_access(account.id)
+            session.clear()
+            return render_template(
+                "flows/notice.html", title="Résilier mon compte ameli",
+                notice=messages.text("account_closed_done", on=closed_on),
+                links=[(url_for("login.show"), "J'accède à mon compte ameli")])
+        errors["confirm"] = messages.text("close_confirm_required")
+    return render_template("flows/account_close.html", errors=errors), 400 if errors else 200

@@ -1,0 +1,335 @@
+"""The ameli login (seed 004, web, "Connexion avec un code de sécurité", cases 1 to 9).
+
+```
+credentials ──password ok, device trusted (or no code asked)──────────► authenticated
+credentials ──password ok──► code_offered ──send──► code_sent ──right code──► authenticated
+code_sent ──resend (quota)──► code_sent          code_sent ──expired──► code_offered
+code_sent ──3rd wrong code (case 6)──► credentials
+code_offered, code_sent ──6th code asked (case 3)──► shown as credentials until the block ends
+authenticated ──consent needed──► consent ──accepted──► done        authenticated ──► done
+any step ──"Changer de numéro", flow gone or expired──► a new flow at credentials
+```
+
+Errors keep the step (wrong password, wrong code, quota, mail not sent, account states):
+the page of the same step is shown again with the seed's sentence.
+
+The flow is a ``LoginFlow`` row whose id sits in the Flask session; each transition is a
+compare-and-set on its step, so a double submit cannot send two codes or finish twice.
+Locks and quotas belong to the NIR (``idp.limits``), not to the flow, so a fresh flow meets
+them too. An unknown NIR walks the same edges as a wrong password, at the same cost (a dummy
+argon2 verification), and is counted under the same keyed NIR hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import update
+
+from idp import clock, interaction, keyed, mail, sessions
+from idp.domain import accounts, codes, devices, limits
+from idp.domain.nir import parse_nir
+from idp.errors import (
+    CodeExpired,
+    CodeLocked,
+    CodeQuotaReached,
+    FieldRequired,
+    FlowOutOfStep,
+    FormInvalid,
+    IdpError,
+    InvalidNir,
+    MailNotSent,
+    PasswordLocked,
+    WrongCode,
+    WrongPassword,
+)
+from idp.extensions import db
+from idp.models import Account, LoginFlow
+from idp.policy import policy
+
+CREDENTIALS, CODE_OFFERED, CODE_SENT, CONSENT, DONE = (
+    "credentials", "code_offered", "code_sent", "consent", "done")
+CODE_PURPOSE = "login"
+
+
+def _events():
+    return current_app.extensions["idp.events"]
+
+
+def _metrics():
+    return current_app.extensions["idp.metrics"]
+
+
+def start(interaction_id: str | None) -> LoginFlow:
+    now = clock.now()
+    flow = LoginFlow(id=keyed.token(24), interaction_id=interaction_id, step=CREDENTIALS,
+                     created_at=now, expires_at=now + policy().interaction_ttl)
+    db.session.add(flow)
+    db.session.commit()
+    return flow
+
+
+def load(flow_id: str | None) -> LoginFlow | None:
+    if not flow_id or not isinstance(flow_id, str) or len(flow_id) > 64:
+        return None
+    flow = db.session.get(LoginFlow, flow_id)
+    if flow is None or flow.expires_at <= clock.now():
+        return None
+    return flow
+
+
+def advance(flow: LoginFlow, *, allowed: set[str], to: str, **changes) -> None:
+    """Compare-and-set the step: only one request moves a flow out of a step."""
+    moved = db.session.execute(
+        update(LoginFlow)
+        .where(LoginFlow.id == flow.id, LoginFlow.step.in_(allowed),
+               LoginFlow.expires_at > clock.now())
+        .values(step=to, **changes)).rowcount
+    db.session.commit()
+    if moved != 1:
+        raise FlowOutOfStep()
+    db.session.refresh(flow)
+
+
+def nir_key(flow_or_nir) -> str:
+    nir = flow_or_nir if isinstance(flow_or_nir, str) else flow_or_nir.nir
+    return keyed.nir_key(nir)
+
+
+def code_wanted(flow: LoginFlow) -> bool:
+    """Whether this login asks the e-mailed code at all: a client setting
+    (``require_security_code``, default yes), since the seeds' FAQ leaves it open for
+    FranceConnect. A login with no pending request (the account page) always asks it."""
+    details = interaction.details(flow.interaction_id)
+    return details.require_security_code if details is not None else True
+
+
+# -- step 1: NIR and password --------------------------------------------------------------
+
+@dataclass
+class CredentialsOutcome:
+    account: Account
+    method: str      # "pwd_mail": a code is needed; "pwd_device": spared by trust; "pwd"
+
+    @property
+    def needs_code(self) -> bool:
+        return self.method == "pwd_mail"
+
+
+def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
+                       device_cookie: str | None) -> CredentialsOutcome:
+    if flow.step not in (CREDENTIALS, CODE_OFFERED, CODE_SENT):
+        raise FlowOutOfStep()
+    try:
+        nir = parse_nir(raw_nir).number
+    except InvalidNir as invalid:
+        if password:
+            raise
+        # Issue 13.6: an empty password beside a wrong NIR is flagged too, not only the NIR.
+        raise FormInvalid({"nir": (invalid.message_id, {"reason": invalid.reason}),
+                           "password": (FieldRequired.message_id, {})}) from None
+    if not password:
+        raise FieldRequired(field="password")
+    key = nir_key(nir)
+    try:
+        reservation = limits.reserve(key, "password", max_attempts=policy().wrong_passwords_before_lock,
+                                     lock_for=policy().wrong_password_lock)
+    except limits.Locked as locked:                                  # case 7
+        raise PasswordLocked(until=locked.until) from None
+    try:
+        account_id, stored = accounts.password_hash_for(nir)
+        right = accounts.verify_password(stored, password)
+    except Exception:
+        reservation.cancel()        # our fault: the attempt is given back, nobody is locked
+        raise
+    if not right:
+        reservation.failure()
+        _events()("login_failed", cause="password", nir_key=key[:16])
+        _metrics().logins.labels("wrong_password").inc()
+        if reservation.locks_until is not None:
+            _events()("lock_set", kind="password", nir_key=key[:16])
+            _metrics().locks.labels("password").inc()
+            raise PasswordLocked(until=reservation.locks_until)     # case 7
+        raise WrongPassword()                                        # case 4
+    reservation.success()
+    # Case 6 still running: told only now that the password is right (issue 11.14); before,
+    # a wrong password gets case 4 as an unknown NIR does, so the lock tells nothing.
+    code_lock = limits.lock_state(key, "code")
+    if code_lock is not None:
+        raise CodeLocked(until=code_lock)
+    accounts.rehash_if_needed(account_id, stored, password)
+    account = db.session.get(Account, account_id)
+    accounts.refuse_if_unusable(account)                             # cases 1, 1 bis, 8, 9
+    if not code_wanted(flow):
+        method = "pwd"
+    elif devices.trusted_device(device_cookie, account.id) is not None:
+        method = "pwd_device"
+    else:
+        method = "pwd_mail"
+        # Case 3 still running: the seed's screen at once. Raised before the code of this
+        # flow is withdrawn, so that typing the password again during the block does not
+        # void a code that works again once it ends (issue 13.1).
+        until = code_quota_block(nir)
+        if until is not None:
+            db.session.commit()
+            raise CodeQuotaReached(until=until)
+    codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
+    db.session.commit()
+    outcome = CredentialsOutcome(account, method)
+    advance(flow, allowed={CREDENTIALS, CODE_OFFERED, CODE_SENT},
+            to=CODE_OFFERED if outcome.needs_code else CREDENTIALS,
+            nir=nir, account_id=account.id)
+    return outcome
+
+
+def start_step_up(flow: LoginFlow, account_id: int) -> None:
+    """Issue 11.7: the provider session already proved this account's password, but was
+    opened without the e-mailed code that this client requires: the flow starts at the code
+    offer for that account. An account that can no longer log in raises its error."""
+    account = db.session.get(Account, account_id)
+    if account is None:
+        raise FlowOutOfStep()
+    accounts.refuse_if_unusable(account)
+    advance(flow, allowed={CREDENTIALS}, to=CODE_OFFERED, nir=account.nir, account_id=account.id)
+
+
+# -- step 2: the e-mailed code -------------------------------------------------------------
+
+def code_quota_block(flow_or_nir) -> datetime | None:
+    """The end of a case 3 block on this NIR, or None. While it lasts no code is sent and
+    none is accepted, not even one sent before it (issue 13.1); a login that needs no code
+    (a remembered device, a client that asks none) is not concerned."""
+    return limits.lock_state(nir_key(flow_or_nir), "code_quota")
+
+
+def page_step(flow: LoginFlow, error: IdpError | None) -> tuple[str, IdpError | None]:
+    """The step whose page the person sees, and the message on it. During a case 3 block a
+    flow past the password shows the seed's screen, the NIR and password form under the red
+    message, whatever its stored step: the stored step (and its code) comes back when the
+    block ends (issue 13.1)."""
+    if error is None and flow.step in (CODE_OFFERED, CODE_SENT) and flow.nir:
+        until = code_quota_block(flow)
+        if until is not None:
+            error = CodeQuotaReached(until=until)
+    if isinstance(error, CodeQuotaReached):
+        return CREDENTIALS, error
+    return flow.step, error
+
+
+def send_code(flow: LoginFlow) -> None:
+    """Send a (new) code: counted against the quota only when the mail really left."""
+    if flow.step not in (CODE_OFFERED, CODE_SENT) or flow.account_id is None:
+        raise FlowOutOfStep()
+    p = policy()
+    key = nir_key(flow)
+    try:
+        ticket = limits.take_quota(key, "code_quota", quota=p.code_quota,
+                                   window=p.code_quota_window, block=p.code_quota_block)
+    except limits.QuotaReached as reached:                           # case 3
+        _metrics().locks.labels("code_quota").inc()
+        if flow.new_code_notice:        # no new code was sent: the blue notice goes
+            db.session.execute(update(LoginFlow).where(LoginFlow.id == flow.id)
+                               .values(new_code_notice=False))
+            db.session.commit()
+            db.session.refresh(flow)
+        raise CodeQuotaReached(until=reached.until) from None
+    account = db.session.get(Account, flow.account_id)
+    previous = codes.current(CODE_PURPOSE, flow.id)
+    code = codes.issue(CODE_PURPOSE, flow.id, digits=p.code_digits, ttl=p.code_ttl)
+    db.session.commit()
+    try:
+        mail.send("security_code", account.email, secret=code, code=code,
+                  ttl_minutes=int(p.code_ttl.total_seconds() // 60))
+    except MailNotSent:
+        # Our fault: the request is not counted and the code already received still works.
+        ticket.cancel()
+        codes.restore(CODE_PURPOSE, flow.id, previous)
+        db.session.commit()
+        _metrics().mail_failures.inc()
+        raise
+    resend = flow.step == CODE_SENT
+    advance(flow, allowed={CODE_OFFERED, CODE_SENT}, to=CODE_SENT, code_sent_at=clock.now(),
+            new_code_notice=resend)
+    _metrics().codes_sent.inc()
+    _events()("code_sent", account_id=account.id)
+
+
+def submit_code(flow: LoginFlow, submitted: str) -> Account:
+    if flow.step != CODE_SENT or flow.account_id is None:
+        raise FlowOutOfStep()
+    p = policy()
+    key = nir_key(flow)
+    until = code_quota_block(flow)
+    if until is not None:               # case 3: no code logs in during the block (13.1)
+        raise CodeQuotaReached(until=until)
+    try:
+        reservation = limits.reserve(key, "code", max_attempts=p.wrong_codes_before_lock,
+                                     lock_for=p.wrong_code_lock)
+    except limits.Locked as locked:                                  # case 6
+        raise CodeLocked(until=locked.until) from None
+    try:
+        outcome = codes.check(CODE_PURPOSE, flow.id, submitted or "")
+        db.session.commit()
+    except Exception:
+        reservation.cancel()
+        raise
+    if outcome is codes.Check.OK:
+        reservation.success()
+        return db.session.get(Account, flow.account_id)
+    if outcome is codes.Check.MISSING:
+        # At code_sent the code is gone only when a concurrent request (a double click) has
+        # just used it: not a wrong code, and not case 2 either.
+        reservation.cancel()
+        raise FlowOutOfStep()
+    if outcome is codes.Check.EXPIRED:                               # case 2: not a wrong code
+        reservation.cancel()
+        advance(flow, allowed={CODE_SENT}, to=CODE_OFFERED, new_code_notice=False)
+        raise CodeExpired()
+    reservation.failure()
+    _events()("login_failed", cause="code", account_id=flow.account_id)
+    _metrics().logins.labels("wrong_code").inc()
+    if reservation.locks_until is not None:                          # case 6
+        _events()("lock_set", kind="code", account_id=flow.account_id)
+        _metrics().locks.labels("code").inc()
+        # The code is left in place (not withdrawn): attempts reserved before this one are
+        # still evaluated against it, so the count stays exact; the flow goes back to the
+        # credentials step, where no code is accepted, and new credentials void it.
+        advance(flow, allowed={CODE_SENT}, to=CREDENTIALS)
+        raise CodeLocked(until=reservation.locks_until)
+    raise WrongCode()                                                # case 5
+
+
+# -- the end ------------------------------------------------------------------------------
+
+def acr_for(method: str) -> str | None:
+    return current_app.config["ACR_BY_METHOD"].get(method)
+
+
+def authenticated(flow: LoginFlow, account: Account, *, method: str) -> interaction.AuthResult:
+    """The outcome the tokens will carry: who, when, how. ``amr`` (RFC 8176) claims the
+    one-time code only when it was really entered: a login spared by a trusted device is
+    ``["pwd"]``, with ``remembered_device`` set."""
+    amr = ["pwd", "otp", "mfa"] if method == "pwd_mail" else ["pwd"]
+    result = interaction.AuthResult(
+        account_id=account.id, amr=amr, acr=acr_for(method),
+        auth_time=clock.now().replace(microsecond=0), remembered_device=method == "pwd_device")
+    accounts.record_login(account.id)
+    _events()("login_succeeded", account_id=account.id, amr=amr)
+    _metrics().logins.labels("success").inc()
+    return result
+
+
+def finish(flow: LoginFlow, result: interaction.AuthResult) -> str | None:
+    """Hand the result to the pending authorization request; None when there is none."""
+    advance(flow, allowed={CREDENTIALS, CODE_OFFERED, CODE_SENT, CONSENT}, to=DONE)
+    if flow.interaction_id is None:
+        return None
+    interaction.complete(flow.interaction_id, result)
+    return interaction.resume_url(flow.interaction_id)
+
+
+def open_direct_session(result: interaction.AuthResult) -> str:
+    """A login made directly on our pages (the account page): a provider session of its own."""
+    return sessions.open_session(result).id

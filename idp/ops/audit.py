@@ -1,0 +1,75 @@
+"""The audit trail: every security event of ``idp.events`` as one ``audit_event`` row.
+
+Rows are queued during a request and written after it, in their own short transaction
+(a savepoint), so that a failed audit write never breaks a login. A person's trail is read
+by the keyed hash of their NIR (``idp.keyed.nir_key``) and by their account id: the NIR is
+never stored in clear."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, has_request_context
+from sqlalchemy import or_, select
+
+from idp import clock, keyed
+from idp.extensions import db
+from idp.models import Account, AuditEvent
+
+log = logging.getLogger("idp.audit")
+NIR_KEY_LENGTH = 16      # callers log the first 16 hex digits of the keyed hash
+OUTCOMES = {"login_failed": "failure", "login_succeeded": "success"}
+
+
+def row_for(event: str, fields: dict, request_id: str | None) -> AuditEvent:
+    details = {k: v for k, v in fields.items()
+               if k not in ("nir_key", "account_id", "client_id", "outcome")}
+    return AuditEvent(
+        event=event[:64], at=clock.now(),
+        nir_key=(str(fields["nir_key"])[:NIR_KEY_LENGTH] if fields.get("nir_key") else None),
+        account_id=fields.get("account_id"), client_id=fields.get("client_id"),
+        outcome=str(fields.get("outcome") or fields.get("cause") or OUTCOMES.get(event, "") or "")[:64]
+        or None,
+        request_id=request_id, details=details or None)
+
+
+def queue(event: str, fields: dict, request_id: str | None) -> None:
+    """Keep the row for the end of the request, or write it now outside a request."""
+    row = row_for(event, fields, request_id)
+    if has_request_context():
+        g.setdefault("_audit_rows", []).append(row)
+    else:
+        write([row])
+
+
+def write(rows: list[AuditEvent]) -> None:
+    """Write rows in a savepoint of their own and commit; any failure is logged, never raised."""
+    if not rows:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(rows)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the audit must never break the caller
+        log.exception("audit write failed (%d events lost)", len(rows))
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001
+            log.debug("rollback after a failed audit write failed too")
+
+
+def init_app(app: Flask) -> None:
+    @app.teardown_request
+    def _flush(_exc):
+        write(g.pop("_audit_rows", []))
+
+
+def trail(nir: str) -> list[AuditEvent]:
+    """One person's events, oldest first: by keyed NIR hash and by their account id."""
+    key = keyed.nir_key(nir)[:NIR_KEY_LENGTH]
+    account_ids = db.session.scalars(select(Account.id).where(Account.nir == nir)).all()
+    condition = AuditEvent.nir_key == key
+    if account_ids:
+        condition = or_(condition, AuditEvent.account_id.in_(account_ids))
+    return list(db.session.scalars(select(AuditEvent).where(condition)
+                                   .order_by(AuditEvent.at, AuditEvent.id)))

@@ -1,0 +1,144 @@
+"""The web layer every answer shares. What serving over HTTPS changes (issue 10, issue 11.15): the headers every answer carries,
+the names of our cookies, and the CSRF check's rules on the origin of a POST.
+
+* ``Referrer-Policy: same-origin``: our own pages' POSTs carry a ``Referer`` and a real
+  ``Origin`` (``no-referrer`` made Chromium send neither: ``Origin: null``), so Flask-WTF's
+  strict referrer check over HTTPS (``WTF_CSRF_SSL_STRICT``, kept on) can pass; other sites
+  still get no ``Referer`` from us at all (a reset link's token never leaves in one).
+* ``Strict-Transport-Security`` on every answer that went out over HTTPS, and only there
+  (RFC 6797 §7.2: a host must not send it over plain HTTP).
+* Cookies: over an https issuer, ``__Host-`` names (RFC 6265bis §4.1.3.2: Secure, Path=/,
+  no Domain, so that neither a sibling host nor a plain-HTTP page can set or shadow them);
+  plain names on the loopback http issuer of ``make run``.
+* ``idp.extensions.OriginCheckedCSRF``: Flask-WTF's CSRF token and strict referrer check,
+  plus the ``Origin`` header when the browser sends one: an origin other than the issuer's
+  or the request's own (or ``null``) is refused.
+
+And what every request goes through: its id and latency, and the error pages (a French page
+for people, RFC JSON on protocol endpoints) shared with ``idp.oidc.published``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from urllib.parse import urlsplit
+
+from flask import Flask, g, render_template, request
+from limits.errors import StorageError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
+
+from idp.extensions import db
+
+REFERRER_POLICY = "same-origin"
+
+
+def strict_transport_security(app) -> str:
+    """The ``Strict-Transport-Security`` value (``Policy.hsts_max_age``); no
+    ``includeSubDomains``: the provider cannot know what else runs under its domain."""
+    seconds = int(app.extensions["idp.policy"].hsts_max_age.total_seconds())
+    return f"max-age={seconds}"
+
+
+def headers(app, secure: bool) -> list[tuple[str, str]]:
+    """The security headers of every answer (Flask pages and the published documents)."""
+    common = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", REFERRER_POLICY)]
+    if secure:
+        common.append(("Strict-Transport-Security", strict_transport_security(app)))
+    return common
+
+
+def init_app(app: Flask) -> None:
+    """The request hooks (request id, headers, latency) and the error pages of every blueprint
+    that has none of its own."""
+    _request_hooks(app)
+    _error_pages(app)
+
+
+def _request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _start():
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        g.started = time.perf_counter()
+        app.extensions["idp.clients"].maybe_reload()
+
+    @app.after_request
+    def _headers(response):
+        for name, value in headers(app, request.is_secure):
+            response.headers.setdefault(name, value)
+        if response.mimetype == "text/html":
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "form-action 'self' *; frame-ancestors 'none'; base-uri 'none'")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        endpoint = request.endpoint or "unknown"
+        app.extensions["idp.metrics"].latency.labels(endpoint).observe(
+            time.perf_counter() - g.get("started", time.perf_counter()))
+        return response
+
+
+def _error_pages(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import SecurityError
+
+    def _protocol() -> bool:
+        return request.path in ("/token", "/userinfo", "/revoke", "/introspect") or \
+            request.path.startswith("/.well-known") or request.path == "/jwks"
+
+    @app.errorhandler(404)
+    def _not_found(_e):
+        return render_template("error.html", message_id="not_found"), 404
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_e):
+        # Issue 11.2: a Host that is not the issuer's (TRUSTED_HOSTS).
+        if _protocol():
+            return {"error": "invalid_request", "error_description": "Unknown host."}, 400
+        from flask.globals import request_ctx
+        issuer = urlsplit(app.config["ISSUER"])
+        # The page's own links (its style sheet) are built on the issuer, not that host.
+        request_ctx.url_adapter = app.url_map.bind(issuer.netloc, url_scheme=issuer.scheme)
+        return render_template("error.html", message_id="untrusted_host"), 400
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_e):
+        return render_template("error.html", message_id="csrf_failed"), 400
+
+    @app.errorhandler(429)
+    def _too_many(_e):
+        if _protocol():
+            return {"error": "slow_down"}, 429
+        return render_template("error.html", message_id="too_many_requests"), 429
+
+    def _unavailable(message_id: str):
+        if _protocol():
+            return {"error": "temporarily_unavailable"}, 503, {"Retry-After": "30"}
+        return render_template("error.html", message_id=message_id), 503, {"Retry-After": "30"}
+
+    @app.errorhandler(OperationalError)
+    def _database_down(_e):
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: S110 - the connection is gone; the pool replaces it
+            pass
+        app.logger.error("database unavailable")
+        return _unavailable("service_unavailable")
+
+    # Redis (Flask-Limiter's storage) down: the limits fail closed, the attempt is refused
+    # before anything is evaluated or counted (RATELIMIT_SWALLOW_ERRORS is off).
+    @app.errorhandler(RedisError)
+    @app.errorhandler(StorageError)
+    def _limits_down(_e):
+        app.logger.error("rate-limit storage unavailable: limited requests refused")
+        return _unavailable("rate_limit_unavailable")
+
+    @app.errorhandler(500)
+    def _fault(_e):
+        db.session.rollback()
+        if _protocol():
+            return {"error": "server_error"}, 500
+        return render_template("error.html", message_id="server_error"), 500
