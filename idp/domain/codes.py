@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from idp import clock, keyed
+from idp.domain import limits
 from idp.extensions import db
 from idp.models import OneTimeCode
 
@@ -25,6 +26,12 @@ class Check(enum.Enum):
     WRONG = "wrong"
     EXPIRED = "expired"
     MISSING = "missing"
+
+
+# How each outcome is counted (``limits.attempt``): an expired or missing code is no
+# judgement on the person (seed 004, case 2), so it never costs an attempt.
+VERDICTS = {Check.OK: limits.Verdict.RIGHT, Check.WRONG: limits.Verdict.WRONG,
+            Check.EXPIRED: limits.Verdict.NOT_COUNTED, Check.MISSING: limits.Verdict.NOT_COUNTED}
 
 
 def _upsert(purpose: str, subject: str, **values) -> None:

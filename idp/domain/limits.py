@@ -8,7 +8,10 @@ known one, and the table never holds a NIR in clear):
   RETURNING``: the reservation that reaches N sets the lock at once, so 30 concurrent wrong
   passwords on four workers evaluate at most N. Then the caller reports the outcome:
   ``success()`` clears the count, ``failure()`` keeps it, ``cancel()`` gives the attempt back
-  when *we* failed (a fault must not lock anybody).
+  when *we* failed (a fault must not lock anybody). ``attempt(...)`` is that whole
+  reserve → check → settle, the one way every secret is judged (the login's password and
+  code, the password asked again, the password-change code, the reset's "different from the
+  current one", the provisional code): any exception from the check gives the attempt back.
 * ``take_quota(...)`` — "at most Q requests in a sliding window W, then blocked for B". The
   throttle row is locked first (an ``UPDATE`` on it: a row lock in PostgreSQL; SQLite
   transactions here are ``BEGIN IMMEDIATE``), then events in the window are counted. A
@@ -19,8 +22,11 @@ Every function commits its own short transaction, outside any slow work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -111,6 +117,53 @@ def reserve(key: str, kind: str, *, max_attempts: int, lock_for: timedelta) -> R
         raise Locked(until)
     db.session.commit()
     return Reservation(key, kind, row.attempts, max_attempts, row.locked_until)
+
+
+class Verdict(Enum):
+    RIGHT = "right"               # the secret matched: the consecutive failures start again
+    WRONG = "wrong"               # counted (and it may be the one that locks)
+    NOT_COUNTED = "not_counted"   # no judgement on the person (an expired code): given back
+
+    @classmethod
+    def of(cls, right: bool) -> "Verdict":
+        return cls.RIGHT if right else cls.WRONG
+
+
+@dataclass
+class Attempt:
+    """How a judged attempt ended: its verdict, what the check returned, and, for a wrong
+    one, how many remain and whether this one set the lock."""
+    verdict: Verdict
+    value: Any
+    remaining: int
+    locks_until: datetime | None
+
+
+def attempt(key: str, kind: str, *, max_attempts: int, lock_for: timedelta,
+            check: Callable[[], tuple[Verdict, Any]],
+            locked: Callable[[datetime], Exception]) -> Attempt:
+    """Reserve one attempt (a current lock raises ``locked(until)``), run ``check`` — the slow
+    comparison, returning ``(verdict, value)`` — and settle the reservation by its verdict.
+    A fault of ours (any exception from ``check``) gives the attempt back and is re-raised:
+    it never consumes an attempt nor sets a lock."""
+    try:
+        reservation = reserve(key, kind, max_attempts=max_attempts, lock_for=lock_for)
+    except Locked as lock:
+        raise locked(lock.until) from None
+    try:
+        verdict, value = check()
+    except BaseException:
+        reservation.cancel()
+        raise
+    if verdict is Verdict.RIGHT:
+        reservation.success()
+    elif verdict is Verdict.NOT_COUNTED:
+        reservation.cancel()
+    else:
+        reservation.failure()
+    wrong = verdict is Verdict.WRONG
+    return Attempt(verdict, value, reservation.remaining,
+                   reservation.locks_until if wrong else None)
 
 
 def lock_state(key: str, kind: str) -> datetime | None:

@@ -81,25 +81,24 @@ def check_code(account: Account, submitted: str) -> None:
     """Right code: returns (step 2 may follow); otherwise the seeds' error."""
     refuse_if_blocked(account)
     p = policy()
-    try:
-        reservation = limits.reserve(_key(account), "change_code",
-                                     max_attempts=p.wrong_change_codes_before_lock,
-                                     lock_for=p.wrong_change_code_lock)
-    except limits.Locked as locked:
-        raise ChangeCodeLocked(until=locked.until) from None
-    outcome = codes.check(PURPOSE, str(account.id), submitted or "")
-    db.session.commit()
-    if outcome is codes.Check.OK:
-        reservation.success()
+
+    def check():
+        outcome = codes.check(PURPOSE, str(account.id), submitted or "")
+        db.session.commit()
+        return codes.VERDICTS[outcome], outcome
+
+    judged = limits.attempt(_key(account), "change_code",
+                            max_attempts=p.wrong_change_codes_before_lock,
+                            lock_for=p.wrong_change_code_lock, check=check,
+                            locked=lambda until: ChangeCodeLocked(until=until))
+    if judged.verdict is limits.Verdict.RIGHT:
         return
-    if outcome is not codes.Check.WRONG:                 # expired or none: not a wrong code
-        reservation.cancel()
+    if judged.verdict is limits.Verdict.NOT_COUNTED:     # expired or none: not a wrong code
         raise ChangeCodeExpired()
-    reservation.failure()
-    if reservation.locks_until is not None:
+    if judged.locks_until is not None:
         codes.withdraw(PURPOSE, str(account.id))
         db.session.commit()
-        raise ChangeCodeLocked(until=reservation.locks_until)
+        raise ChangeCodeLocked(until=judged.locks_until)
     raise WrongChangeCode()
 
 
@@ -126,23 +125,16 @@ def check_current_password(account: Account, password: str | None, *,
     if not password:
         raise FormInvalid(errors={field: ("field_required", {})})
     p = policy()
-    try:
-        reservation = limits.reserve(_key(account), "password",
-                                     max_attempts=p.wrong_passwords_before_lock,
-                                     lock_for=p.wrong_password_lock)
-    except limits.Locked as locked:
-        raise PasswordLocked(until=locked.until) from None
-    try:
-        right = accounts.verify_password(account.password_hash, password)
-    except Exception:
-        reservation.cancel()
-        raise
-    if not right:
-        reservation.failure()
-        if reservation.locks_until is not None:
-            raise PasswordLocked(until=reservation.locks_until)
+    judged = limits.attempt(
+        _key(account), "password", max_attempts=p.wrong_passwords_before_lock,
+        lock_for=p.wrong_password_lock,
+        check=lambda: (limits.Verdict.of(accounts.verify_password(account.password_hash,
+                                                                  password)), None),
+        locked=lambda until: PasswordLocked(until=until))
+    if judged.verdict is limits.Verdict.WRONG:
+        if judged.locks_until is not None:
+            raise PasswordLocked(until=judged.locks_until)
         raise FormInvalid(errors={field: ("wrong_password", {})})
-    reservation.success()
 
 
 def set_password(account: Account, new: str, *, keep_sid: str | None) -> None:

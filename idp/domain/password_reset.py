@@ -109,21 +109,15 @@ def _same_as_current(account: Account, new: str) -> list[str]:
     Each match is counted (``Policy.reset_same_password_tries``, then a lock); a different
     password is not a try and gives its reservation back."""
     p = policy()
-    try:
-        reservation = limits.reserve(keyed.nir_key(account.nir), "reset_same",
-                                     max_attempts=p.reset_same_password_tries,
-                                     lock_for=p.reset_same_password_lock)
-    except limits.Locked as locked:
-        raise ResetLocked(until=locked.until) from None
-    try:
-        same = accounts.verify_password(account.password_hash, new)
-    except Exception:
-        reservation.cancel()
-        raise
-    if not same:
-        reservation.cancel()
+    # The same password counts (a try); a different one is no judgement and is given back.
+    judged = limits.attempt(
+        keyed.nir_key(account.nir), "reset_same", max_attempts=p.reset_same_password_tries,
+        lock_for=p.reset_same_password_lock,
+        check=lambda: ((limits.Verdict.WRONG if accounts.verify_password(account.password_hash, new)
+                        else limits.Verdict.NOT_COUNTED), None),
+        locked=lambda until: ResetLocked(until=until))
+    if judged.verdict is limits.Verdict.NOT_COUNTED:
         return []
-    reservation.failure()
-    if reservation.locks_until is not None:
-        raise ResetLocked(until=reservation.locks_until)
+    if judged.locks_until is not None:
+        raise ResetLocked(until=judged.locks_until)
     return ["different"]

@@ -205,13 +205,8 @@ def start_activation(nir: str, *, code: str = "", vitale_serial: str = "", iban:
     if not code and not (vitale_serial and iban):
         raise FormInvalid(errors={"code": ("activation_proof_needed", {})})
     p = policy()
-    try:
-        reservation = limits.reserve(_subject(number), "provisional",
-                                     max_attempts=p.provisional_code_attempts,
-                                     lock_for=p.provisional_code_lock)
-    except limits.Locked as locked:
-        raise CodeLocked(until=locked.until) from None
-    try:
+
+    def check():
         person = registry.by_nir(number)
         right = False
         if person is not None and may_create(number):
@@ -221,15 +216,16 @@ def start_activation(nir: str, *, code: str = "", vitale_serial: str = "", iban:
             else:
                 right = _same(person.vitale_serial, vitale_serial) & _same(person.iban, iban)
         db.session.commit()
-    except Exception:
-        reservation.cancel()
-        raise
-    if not right:
-        reservation.failure()
-        if reservation.locks_until is not None:
-            raise CodeLocked(until=reservation.locks_until)
+        return limits.Verdict.of(right), None
+
+    judged = limits.attempt(_subject(number), "provisional",
+                            max_attempts=p.provisional_code_attempts,
+                            lock_for=p.provisional_code_lock, check=check,
+                            locked=lambda until: CodeLocked(until=until))
+    if judged.verdict is not limits.Verdict.RIGHT:
+        if judged.locks_until is not None:
+            raise CodeLocked(until=judged.locks_until)
         raise ActivationRefused()
-    reservation.success()
     row, _ = links.create("activation", ttl=p.interaction_ttl, nir=number, replace=False)
     db.session.commit()
     return row.id

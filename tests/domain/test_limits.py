@@ -113,3 +113,52 @@ def test_requests_older_than_the_window_are_forgotten(ctx, clock):
     clock.shift(timedelta(hours=1))
     _take()
     assert db.session.execute(select(func.count()).select_from(QuotaEvent)).scalar_one() == 1
+
+
+# -- attempt(): the one reserve → check → settle --------------------------------------------
+
+class Refused(Exception):
+    def __init__(self, until):
+        self.until = until
+
+
+def _attempt(verdict, key="k"):
+    from idp.domain import limits
+
+    def check():
+        if isinstance(verdict, Exception):
+            raise verdict
+        return verdict, "value"
+    return limits.attempt(key, "password", max_attempts=3, lock_for=LOCK, check=check,
+                          locked=Refused)
+
+
+def test_attempt_counts_a_wrong_secret_and_the_third_one_locks(ctx, clock):
+    from idp.domain import limits
+    first = _attempt(limits.Verdict.WRONG)
+    assert (first.verdict, first.value, first.remaining, first.locks_until) == (
+        limits.Verdict.WRONG, "value", 2, None)
+    _attempt(limits.Verdict.WRONG)
+    third = _attempt(limits.Verdict.WRONG)
+    assert third.remaining == 0 and third.locks_until == clock.now() + LOCK
+    with pytest.raises(Refused) as refused:          # the check is not even run
+        _attempt(RuntimeError("must not run"))
+    assert refused.value.until == third.locks_until
+
+
+def test_attempt_gives_back_a_fault_of_ours_and_what_is_not_counted(ctx):
+    from idp.domain import limits
+    _attempt(limits.Verdict.WRONG)
+    _attempt(limits.Verdict.WRONG)
+    with pytest.raises(OSError):                     # e.g. the database or SMTP went away
+        _attempt(OSError("ours"))
+    assert _attempt(limits.Verdict.NOT_COUNTED).locks_until is None
+    assert _reserve().attempt == 3                   # neither the fault nor the expired one counted
+
+
+def test_attempt_right_starts_the_count_again(ctx):
+    from idp.domain import limits
+    _attempt(limits.Verdict.WRONG)
+    _attempt(limits.Verdict.WRONG)
+    assert _attempt(limits.Verdict.RIGHT).verdict is limits.Verdict.RIGHT
+    assert _reserve().attempt == 1

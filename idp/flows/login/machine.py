@@ -133,27 +133,24 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
     if not password:
         raise FieldRequired(field="password")
     key = nir_key(nir)
-    try:
-        reservation = limits.reserve(key, "password", max_attempts=policy().wrong_passwords_before_lock,
-                                     lock_for=policy().wrong_password_lock)
-    except limits.Locked as locked:                                  # case 7
-        raise PasswordLocked(until=locked.until) from None
-    try:
+    p = policy()
+
+    def check():
         account_id, stored = accounts.password_hash_for(nir)
-        right = accounts.verify_password(stored, password)
-    except Exception:
-        reservation.cancel()        # our fault: the attempt is given back, nobody is locked
-        raise
-    if not right:
-        reservation.failure()
+        return limits.Verdict.of(accounts.verify_password(stored, password)), (account_id, stored)
+
+    judged = limits.attempt(key, "password", max_attempts=p.wrong_passwords_before_lock,
+                            lock_for=p.wrong_password_lock, check=check,
+                            locked=lambda until: PasswordLocked(until=until))   # case 7
+    if judged.verdict is not limits.Verdict.RIGHT:
         _events()("login_failed", cause="password", nir_key=key[:16])
         _metrics().logins.labels("wrong_password").inc()
-        if reservation.locks_until is not None:
+        if judged.locks_until is not None:
             _events()("lock_set", kind="password", nir_key=key[:16])
             _metrics().locks.labels("password").inc()
-            raise PasswordLocked(until=reservation.locks_until)     # case 7
+            raise PasswordLocked(until=judged.locks_until)          # case 7
         raise WrongPassword()                                        # case 4
-    reservation.success()
+    account_id, stored = judged.value
     # Case 6 still running: told only now that the password is right (issue 11.14); before,
     # a wrong password gets case 4 as an unknown NIR does, so the lock tells nothing.
     code_lock = limits.lock_state(key, "code")
@@ -264,41 +261,36 @@ def submit_code(flow: LoginFlow, submitted: str) -> Account:
     until = code_quota_block(flow)
     if until is not None:               # case 3: no code logs in during the block (13.1)
         raise CodeQuotaReached(until=until)
-    try:
-        reservation = limits.reserve(key, "code", max_attempts=p.wrong_codes_before_lock,
-                                     lock_for=p.wrong_code_lock)
-    except limits.Locked as locked:                                  # case 6
-        raise CodeLocked(until=locked.until) from None
-    try:
-        outcome = codes.check(CODE_PURPOSE, flow.id, submitted or "")
-        db.session.commit()
-    except Exception:
-        reservation.cancel()
-        raise
-    if outcome is codes.Check.OK:
-        reservation.success()
+    judged = limits.attempt(key, "code", max_attempts=p.wrong_codes_before_lock,
+                            lock_for=p.wrong_code_lock, check=lambda: _judge_code(flow, submitted),
+                            locked=lambda until: CodeLocked(until=until))       # case 6
+    if judged.value is codes.Check.OK:
         return db.session.get(Account, flow.account_id)
-    if outcome is codes.Check.MISSING:
+    if judged.value is codes.Check.MISSING:
         # At code_sent the code is gone only when a concurrent request (a double click) has
         # just used it: not a wrong code, and not case 2 either.
-        reservation.cancel()
         raise FlowOutOfStep()
-    if outcome is codes.Check.EXPIRED:                               # case 2: not a wrong code
-        reservation.cancel()
+    if judged.value is codes.Check.EXPIRED:                          # case 2: not a wrong code
         advance(flow, allowed={CODE_SENT}, to=CODE_OFFERED, new_code_notice=False)
         raise CodeExpired()
-    reservation.failure()
     _events()("login_failed", cause="code", account_id=flow.account_id)
     _metrics().logins.labels("wrong_code").inc()
-    if reservation.locks_until is not None:                          # case 6
+    if judged.locks_until is not None:                               # case 6
         _events()("lock_set", kind="code", account_id=flow.account_id)
         _metrics().locks.labels("code").inc()
         # The code is left in place (not withdrawn): attempts reserved before this one are
         # still evaluated against it, so the count stays exact; the flow goes back to the
         # credentials step, where no code is accepted, and new credentials void it.
         advance(flow, allowed={CODE_SENT}, to=CREDENTIALS)
-        raise CodeLocked(until=reservation.locks_until)
+        raise CodeLocked(until=judged.locks_until)
     raise WrongCode()                                                # case 5
+
+
+def _judge_code(flow: LoginFlow, submitted: str) -> tuple[limits.Verdict, codes.Check]:
+    """A code is right, wrong, or not judged at all: expired (case 2) or already used."""
+    outcome = codes.check(CODE_PURPOSE, flow.id, submitted or "")
+    db.session.commit()
+    return codes.VERDICTS[outcome], outcome
 
 
 # -- the end ------------------------------------------------------------------------------
