@@ -8,14 +8,15 @@ import os
 import re
 import shutil
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 
 import pytest
 import requests
-from live_support import LiveServer, free_port, release_port, reserve_port
-from service_probe import POSTGRES_PORT, answers
+
+from tests.helpers.live import LiveServer, free_port, release_port, reserve_port
+from tests.helpers.services import POSTGRES_PORT, answers
 
 os.environ.setdefault("IDP_PORTAL_SECRET", "demo-portal-secret-0123456789abcdef0123")
 os.environ.setdefault("IDP_FRANCECONNECT_SECRET", "demo-franceconnect-secret-0123456789abcdef")
@@ -104,7 +105,7 @@ def _base_config(folder: Path, uri: str, **extra) -> dict:
         "MAIL_OUTBOX": str(folder / "outbox"), "RATELIMIT_ENABLED": False,
         "BACKCHANNEL_SYNC": True, "MAIL_SUPPRESS_SEND": False,
         # The registration and reset mails are sent in the request, so that a test reads them
-        # at once; tests/account/test_mail_queue.py runs the mail worker (issue 11.11).
+        # at once; tests/flows/account/test_mail_queue.py runs the mail worker (issue 11.11).
         "MAIL_QUEUE": False, **extra,
     }
 
@@ -203,15 +204,25 @@ def scheme() -> str:
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory):
     """A certificate for 127.0.0.1 and localhost, and the authority a client trusts."""
-    from tls_support import make_certificate
+    from tests.helpers.tls import make_certificate
     return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
-def app_config(tmp_path, database_uri, smtp, scheme):
+def app_config(tmp_path, database_uri, smtp, scheme, request):
+    """The shared configuration (an SMS outbox of the test's own), plus what a test's
+    ``@pytest.mark.config(...)`` adds (its ``POLICY`` merged into the cheap one)."""
     port = reserve_port()
-    yield _base_config(tmp_path, database_uri, ISSUER=f"{scheme}://127.0.0.1:{port}",
-                       MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, _PORT=port)
+    config = _base_config(tmp_path, database_uri, ISSUER=f"{scheme}://127.0.0.1:{port}",
+                          MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, _PORT=port,
+                          SMS_OUTBOX=str(tmp_path / "sms-outbox"))
+    marker = request.node.get_closest_marker("config")
+    if marker is not None:
+        extra = dict(marker.kwargs)
+        if "POLICY" in extra:
+            extra["POLICY"] = {**config["POLICY"], **extra["POLICY"]}
+        config.update(extra)
+    yield config
     release_port(port)
 
 
@@ -234,7 +245,7 @@ class TlsServer:
     ``https://127.0.0.1:PORT``; ``app`` is the in-process app on the same database."""
 
     def __init__(self, app, config: dict, tls, log):
-        from gunicorn_support import Gunicorn, config_env
+        from tests.helpers.gunicorn import Gunicorn, config_env
         self.app = app
         self.tls = tls
         self.process = Gunicorn(log, config["_PORT"], tls=tls)
@@ -243,7 +254,7 @@ class TlsServer:
         self.process.wait_until_it_answers()
 
     def stop(self):
-        from gunicorn_support import stop_all
+        from tests.helpers.gunicorn import stop_all
         stop_all([self.process])
 
 
@@ -258,6 +269,26 @@ def server(app, app_config, scheme, request, tmp_path):
         live = LiveServer(app, app_config["_PORT"])
     yield live
     live.stop()
+
+
+@pytest.fixture
+def make_account(app):
+    """Accounts in the states of seed 004 (cases 1, 1 bis, 8, 9), made through the domain."""
+    from idp.domain import accounts
+    from idp.extensions import db
+
+    def make(nir, *, email="someone@example.fr", status="active", email_verified=True,
+             closed_on: date | None = None):
+        with app.app_context():
+            account = accounts.create(
+                nir=nir, password=PASSWORD, email=email, given_name="Jean",
+                family_name="DUPONT", birthdate="1984-01-17", gender="male",
+                email_verified=email_verified, status=status)
+            if closed_on is not None:
+                account.closed_on = closed_on
+            db.session.commit()
+            return account.id
+    return make
 
 
 @pytest.fixture
@@ -287,7 +318,7 @@ def start_gunicorn(app_config, smtp, tmp_path):
     process (``gunicorn_support.Gunicorn``) on the test's database, secrets and SMTP server,
     its issuer its own URL unless given, ``env`` adding ``IDP_*`` variables; started, and
     answering unless ``wait=False``. Every process started is stopped when the test ends."""
-    from gunicorn_support import Gunicorn, provider_env, stop_all
+    from tests.helpers.gunicorn import Gunicorn, provider_env, stop_all
     started: list[Gunicorn] = []
 
     def start(*, workers: int = 2, port: int = 0, issuer: str | None = None, wait: bool = True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from rp import logged_in
+from tests.helpers.rp import logged_in
 
 
 def trail(app, nir) -> list[dict]:

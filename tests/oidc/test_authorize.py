@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from joserfc.jwk import ECKey
-from parties import AGENCY_CB, AGENCY_KEYS, MOBILE_CB, PORTAL_CB
-from rp import query_of, url_with
+
+from tests.helpers.parties import AGENCY_CB, AGENCY_KEYS, MOBILE_CB, PORTAL_CB
+from tests.helpers.rp import query_of, url_with
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import re
 
-from rp import FORM_ACTION, logged_in, query_of, to_consent, visible
+from tests.helpers.pages import visible
+from tests.helpers.rp import FORM_ACTION, logged_in, query_of, to_consent
 
 
 def test_claims_outside_the_client_s_scopes_are_not_granted(rps, browser, person, smtp):

@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 import requests
 from joserfc import jwt
-from parties import PORTAL_SECRET
-from rp import logged_in
+
+from tests.helpers.parties import PORTAL_SECRET
+from tests.helpers.rp import logged_in
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

@@ -8,9 +8,9 @@ import html
 import re
 from urllib.parse import parse_qs, urlparse
 
-from rp import to_consent, visible
-
 from idp import messages
+from tests.helpers.pages import visible
+from tests.helpers.rp import to_consent
 
 
 def decide(browser, decision: str):

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 import requests
-from rp import jose_header, logged_in
+
+from tests.helpers.rp import jose_header, logged_in
 
 
 def test_the_id_token_carries_every_claim_a_client_checks(app, rps, browser, person, smtp):

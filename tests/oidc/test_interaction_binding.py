@@ -5,7 +5,7 @@ French error page and issue nothing; the victim's own session stays theirs."""
 
 from __future__ import annotations
 
-from rp import logged_in
+from tests.helpers.rp import logged_in
 
 OTHER_BROWSER = ("Cette demande de connexion a été commencée dans un autre navigateur. Pour"
                  " votre sécurité, elle ne peut pas continuer ici : merci de revenir sur le site"

@@ -15,7 +15,8 @@ import requests
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from rp import jose_header
+
+from tests.helpers.rp import jose_header
 
 THROTTLE = 60.0          # openid-client: "refresh keystore on every unknown key, at most once a minute"
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from rp import logged_in, sends_to_login, url_with
+
+from tests.helpers.rp import logged_in, sends_to_login, url_with
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from rp import logged_in
+from tests.helpers.rp import logged_in
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 NEW_PASSWORD = "Nouveau-Mdp42"

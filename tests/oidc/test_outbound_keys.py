@@ -18,8 +18,9 @@ import pytest
 import requests
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from parties import RpKeys
-from rp import free_port
+
+from tests.helpers.live import free_port
+from tests.helpers.parties import RpKeys
 
 REMOTE_KEYS = RpKeys("remote")
 REMOTE_CB = "https://remote.example/cb"

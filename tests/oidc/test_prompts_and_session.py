@@ -8,7 +8,8 @@ import json
 from datetime import timedelta
 
 import pytest
-from rp import logged_in, query_of, sends_to_login
+
+from tests.helpers.rp import logged_in, query_of, sends_to_login
 
 ESSENTIAL_ACR = {"id_token": {"acr": {"essential": True, "values": ["eidas3"]}}}
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 import requests
-from parties import PARTNER_CB, PORTAL_CB
-from rp import RelyingParty, logged_in
+
+from tests.helpers.parties import PARTNER_CB, PORTAL_CB
+from tests.helpers.rp import RelyingParty, logged_in
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

@@ -1,0 +1,247 @@
+"""Faults of the services the provider leans on, made real by cutting the wire to them
+(``Gate``): the database gone gives a calm French 503 page and ``temporarily_unavailable`` on
+the protocol endpoints, and the provider recovers without a restart; Redis gone makes the
+limits fail closed on the login and code endpoints, evaluating and counting nothing."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from tests.helpers.gate import Gate
+from tests.helpers.services import REDIS_PORT, answers
+
+WRONG = "Pas-le-bon-1"
+UNAVAILABLE = "Le service est momentanément indisponible. Merci de réessayer dans quelques instants."
+LIMITS_DOWN = ("Pour des raisons de sécurité, le service est momentanément indisponible. Merci de "
+               "réessayer dans quelques instants.")
+
+
+def says(page, sentence: str) -> bool:
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.text)))
+    return sentence in text
+
+
+def _password_attempts(app) -> int:
+    from idp.extensions import db
+    from idp.models import Throttle
+    with app.app_context():
+        value = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Throttle.attempts), 0))
+                                  .where(Throttle.kind == "password"))
+        db.session.rollback()
+        return value
+
+
+# -- Redis ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def redis_gate():
+    if not answers(REDIS_PORT):
+        pytest.skip("Redis does not answer on 127.0.0.1:6379")
+    gate = Gate(6379)
+    yield gate
+    gate.stop()
+
+
+@pytest.fixture
+def db_gate(database_uri):
+    """The wire to PostgreSQL (SQLite is a file: it cannot go away)."""
+    if not database_uri.startswith("postgresql"):
+        pytest.skip("a database that goes down is a server: PostgreSQL only")
+    gate = Gate(5432)
+    yield gate
+    gate.stop()
+
+
+@pytest.fixture
+def app_config(app_config, request):
+    """The provider reaches Redis, or PostgreSQL, through the test's gate."""
+    if "db_gate" in request.fixturenames:
+        gate = request.getfixturevalue("db_gate")
+        uri = app_config["SQLALCHEMY_DATABASE_URI"].replace("@127.0.0.1:5432/", f"@127.0.0.1:{gate.port}/")
+        return {**app_config, "SQLALCHEMY_DATABASE_URI": uri}
+    if "redis_gate" not in request.fixturenames:
+        return app_config
+    from idp.extensions import limiter
+    limiter._key_prefix = ""      # the process-wide limiter keeps the first app's prefix
+    gate = request.getfixturevalue("redis_gate")
+    return {**app_config, "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": f"redis://127.0.0.1:{gate.port}/0",
+            "RATELIMIT_KEY_PREFIX": "idp-test-" + uuid.uuid4().hex}
+
+
+def test_redis_down_refuses_the_password_before_evaluating_it_then_recovers(
+        redis_gate, app, browser, person):
+    browser.get("/login")
+    redis_gate.close()
+    page = browser.submit_credentials(person.nir, WRONG)
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert says(page, LIMITS_DOWN)
+    assert "Traceback" not in page.text
+    assert _password_attempts(app) == 0             # nothing evaluated, nothing counted
+
+    redis_gate.open()
+    browser.get("/login")
+    page = browser.submit_credentials(person.nir, WRONG)
+    assert page.status_code == 200
+    assert says(page, "Le mot de passe saisi est incorrect.")
+    assert _password_attempts(app) == 1
+
+
+def test_redis_down_refuses_the_code_request_and_sends_no_mail(redis_gate, browser, person, smtp):
+    browser.get("/login")
+    browser.submit_credentials(person.nir, person.password)
+    redis_gate.close()
+    page = browser.ask_code()
+    assert page.status_code == 503 and says(page, LIMITS_DOWN)
+    assert smtp.to(person.email) == []
+
+
+def test_redis_down_leaves_the_pages_that_limit_nothing_alone(redis_gate, server):
+    redis_gate.close()
+    assert requests.get(server.url + "/login").status_code == 200
+    assert requests.get(server.url + "/.well-known/openid-configuration").status_code == 200
+
+
+# -- the database ---------------------------------------------------------------------------
+
+def test_database_down_is_a_french_503_page_then_the_login_works_again(db_gate, server):
+    gate = db_gate
+    login = server.url + "/authorize?client_id=portal&response_type=code&scope=openid" \
+        "&redirect_uri=http://127.0.0.1:5001/callback&code_challenge=" + "a" * 43 + \
+        "&code_challenge_method=S256&state=s"
+    assert requests.get(login).status_code == 200          # the login page, after a redirect
+
+    gate.close()
+    page = requests.get(login)
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert says(page, UNAVAILABLE) and "Traceback" not in page.text
+    assert requests.get(server.url + "/status").status_code == 503
+    readiness = requests.get(server.url + "/readyz")
+    assert readiness.status_code == 503 and readiness.json()["database"] is False
+
+    gate.open()                                             # no restart
+    assert requests.get(login).status_code == 200
+    assert requests.get(server.url + "/status").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+def test_database_down_is_temporarily_unavailable_on_the_protocol_endpoints(db_gate, server, path):
+    gate = db_gate
+    gate.close()
+    answer = requests.post(server.url + path, auth=("portal", "demo-portal-secret-0123456789abcdef0123"),
+                           data={"grant_type": "authorization_code", "code": "x", "token": "x",
+                                 "redirect_uri": "http://127.0.0.1:5001/callback"})
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "temporarily_unavailable"}
+    gate.open()
+    again = requests.post(server.url + path, auth=("portal", "demo-portal-secret-0123456789abcdef0123"),
+                          data={"grant_type": "authorization_code", "code": "x", "token": "x",
+                                "redirect_uri": "http://127.0.0.1:5001/callback"})
+    assert again.status_code in (200, 400)                  # answered by the protocol again
+
+
+def test_with_the_database_down_the_jwks_is_served_from_memory_until_its_copy_is_stale(
+        db_gate, server, clock):
+    from idp.policy import Policy
+    assert requests.get(server.url + "/jwks").status_code == 200       # this process's copy
+    db_gate.close()
+    assert requests.get(server.url + "/jwks").status_code == 200
+    assert requests.get(server.url + "/.well-known/openid-configuration").status_code == 200
+
+    clock.shift(Policy().signing_key_cache)                            # the copy is stale
+    stale = requests.get(server.url + "/jwks")
+    assert stale.status_code == 503 and stale.json() == {"error": "temporarily_unavailable"}
+    assert stale.headers["Retry-After"] and stale.headers["Cache-Control"] == "no-store"
+
+    db_gate.open()
+    assert requests.get(server.url + "/jwks").json()["keys"]
+
+
+# -- /status: what FranceConnect polls to route people (issue 10.4) -------------------------
+
+def _statuses(url: str, calls: int = 12) -> set[int]:
+    return {requests.get(url + "/status", timeout=10).status_code for _ in range(calls)}
+
+
+def test_status_is_503_on_every_call_of_every_worker_when_the_sqlite_file_is_garbage(
+        database_uri, start_gunicorn):
+    """issue 10.4: the SQLite file's header overwritten while gunicorn serves: /status runs a
+    real query on a real table on every call, so every call of both workers says 503, at
+    once; the header back, 200 again without a restart."""
+    if not database_uri.startswith("sqlite"):
+        pytest.skip("the file of a SQLite database")
+    provider = start_gunicorn(workers=2)
+    assert _statuses(provider.url) == {200}
+    path = database_uri.removeprefix("sqlite:///")
+    with open(path, "r+b") as f:
+        header = f.read(100)
+        f.seek(0)
+        f.write(b"\xa5" * 100)
+    try:
+        answers = [requests.get(provider.url + "/status", timeout=10) for _ in range(12)]
+        assert {a.status_code for a in answers} == {503}
+        assert all(a.json() == {"status": "unavailable"} for a in answers)
+        assert all(a.headers["Cache-Control"] == "no-store" for a in answers)
+    finally:
+        with open(path, "r+b") as f:
+            f.write(header)
+    assert _statuses(provider.url) == {200}
+
+
+@pytest.fixture
+def pg_admin(database_uri):
+    if not database_uri.startswith("postgresql"):
+        pytest.skip("a PostgreSQL table")
+    engine = sa.create_engine(database_uri, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def test_status_is_503_on_every_call_when_a_postgresql_table_is_unusable(
+        pg_admin, start_gunicorn):
+    """issue 10.4: the accounts' table gone (renamed under the provider): 503 on every call of
+    every worker, 200 once it is back."""
+    provider = start_gunicorn(workers=2)
+    assert _statuses(provider.url) == {200}
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text("ALTER TABLE account RENAME TO account_away"))
+    try:
+        assert _statuses(provider.url) == {503}
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(sa.text("ALTER TABLE account_away RENAME TO account"))
+    assert _statuses(provider.url) == {200}
+
+
+def test_status_is_503_within_its_timeout_when_a_postgresql_table_is_locked(
+        pg_admin, start_gunicorn):
+    """issue 10.4: a table locked by another session does not hang the poll: the status
+    query gives up after ``Policy.status_query_timeout`` and says 503."""
+    provider = start_gunicorn(workers=2, IDP_POLICY__STATUS_QUERY_TIMEOUT="0.3")
+    assert _statuses(provider.url, 2) == {200}
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text("BEGIN"))
+        conn.execute(sa.text("LOCK TABLE account IN ACCESS EXCLUSIVE MODE"))
+        answers = [requests.get(provider.url + "/status", timeout=10) for _ in range(4)]
+        conn.execute(sa.text("ROLLBACK"))
+    assert {a.status_code for a in answers} == {503}
+    assert all(a.elapsed.total_seconds() < 3 for a in answers)
+    assert _statuses(provider.url, 2) == {200}
+
+
+def test_status_is_503_on_every_call_while_the_database_wire_is_cut(db_gate, start_gunicorn,
+                                                                    app_config):
+    """issue 10.4: the connection cut: every call of every worker says 503, then 200."""
+    provider = start_gunicorn(workers=2, IDP_SQLALCHEMY_DATABASE_URI=app_config[
+        "SQLALCHEMY_DATABASE_URI"])
+    assert _statuses(provider.url) == {200}
+    db_gate.close()
+    assert _statuses(provider.url) == {503}
+    db_gate.open()
+    assert _statuses(provider.url) == {200}
