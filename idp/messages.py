@@ -430,6 +430,38 @@ MESSAGES.update({
     "cgu_link_title": "Lire les conditions générales d'utilisation - nouvelle fenêtre",
 })
 
+MESSAGES.update({
+    # the demo account portal (idp.demo.portal, issue 13.8): a relying party of the demo
+    "portal_title": "Mon compte ameli (portail de démonstration)",
+    "portal_brand": "Portail de démonstration",
+    "portal_skip": "Aller au contenu",
+    "portal_nav": "Rubriques du compte",
+    "portal_intro": "Ce portail de démonstration est un service partenaire : il vous connecte"
+                    " avec votre compte ameli, puis affiche ce que le compte lui transmet.",
+    "portal_login": "Me connecter",
+    "portal_logout": "Me déconnecter",
+    "portal_hello": "Bonjour {name}",
+    "portal_info_title": "Mes informations",
+    "portal_info_source": "Voici les informations que votre compte ameli a transmises à ce"
+                          " portail.",
+    "portal_manage": "Gérer mes informations sur mon compte ameli",
+    "portal_family_name": "Nom",
+    "portal_given_name": "Prénom(s)",
+    "portal_birthdate": "Date de naissance",
+    "portal_gender": "Sexe",
+    "portal_gender_female": "Féminin",
+    "portal_gender_male": "Masculin",
+    "portal_email": "Adresse e-mail",
+    "portal_email_unverified": "{email} (non validée)",
+    "portal_tab_home": "Accueil",
+    "portal_tab_payments": "Mes paiements",
+    "portal_tab_procedures": "Mes démarches",
+    "portal_tab_prevention": "Mon espace prévention",
+    "portal_tab_information": "Mes informations",
+    "portal_tab_demo": "Cette rubrique n'existe pas dans le portail de démonstration.",
+    "portal_back": "Revenir à l'accueil",
+})
+
 MAIL_SUBJECTS: dict[str, str] = {
     "security_code": "Votre code de sécurité pour vous connecter à votre compte ameli",
     "change_code": "Votre code de confirmation pour modifier votre mot de passe ameli",

@@ -1,57 +1,117 @@
-"""The demo account portal for ``make run``: a real relying party (Authlib's Flask client)
-on http://127.0.0.1:5001 that logs a person in through the provider and shows the claims."""
+"""The demo account portal for ``make run``: a small, real relying party (Authlib's Flask
+client, code flow with PKCE) on http://127.0.0.1:5001. It logs a person in through the
+provider, then shows what a portal shows: the person's name and their information read from
+``/userinfo`` with the access token, the portal's tabs, a link to the account page
+("Mes informations" on the provider) and the logout (RP-initiated, ``id_token_hint``).
+
+Its words are in ``idp.messages`` (ids ``portal_*``), like the provider's.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, redirect, session, url_for
-from markupsafe import escape
+from flask import Flask, abort, redirect, render_template, send_from_directory, session, url_for
 
-from idp import config
+from idp import config, messages
 
 ISSUER = os.environ.get("IDP_ISSUER", "http://127.0.0.1:5000").rstrip("/")
+BASE_URL = "http://127.0.0.1:5001"
+PROVIDER_STATIC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static")
+
+# The portal's tabs (seed 000, step 0): (path, message id of its name); "" is the home page.
+# "Mes informations" is the provider's account page.
+TABS = (("", "portal_tab_home"), ("paiements", "portal_tab_payments"),
+        ("demarches", "portal_tab_procedures"), ("prevention", "portal_tab_prevention"))
+TAB_PAGES = dict(TABS[1:])
+# What /userinfo answers, in the order a person reads it: (claim, message id of its label)
+ROWS = (("family_name", "portal_family_name"), ("given_name", "portal_given_name"),
+        ("birthdate", "portal_birthdate"), ("gender", "portal_gender"),
+        ("email", "portal_email"))
+GENDERS = {"female": "portal_gender_female", "male": "portal_gender_male"}
 
 
-def create_portal() -> Flask:
+def _value(claim: str, info: dict) -> str | None:
+    raw = info.get(claim)
+    if raw in (None, ""):
+        return None
+    if claim == "birthdate":
+        try:
+            return messages.fmt_date(date.fromisoformat(str(raw)))
+        except ValueError:
+            return str(raw)
+    if claim == "gender":
+        return messages.text(GENDERS[raw]) if raw in GENDERS else str(raw)
+    if claim == "email" and info.get("email_verified") is False:
+        return messages.text("portal_email_unverified", email=raw)
+    return str(raw)
+
+
+def create_portal(issuer: str = ISSUER, base_url: str = BASE_URL,
+                  secret: str | None = None) -> Flask:
+    """The portal, as the provider at ``issuer`` knows it (client ``portal`` of clients.yaml,
+    redirect ``{base_url}/callback``)."""
     config.load_demo_env()          # issue 13.9: the demo secret, outside make too
-    app = Flask("portal")
+    issuer, base_url = issuer.rstrip("/"), base_url.rstrip("/")
+    app = Flask("portal", template_folder="templates", static_folder="static",
+                root_path=os.path.dirname(__file__))
     app.secret_key = secrets.token_hex(32)
     app.config["SESSION_COOKIE_NAME"] = "portal_session"
     oauth = OAuth(app)
     oauth.register(
-        "ameli", client_id="portal", client_secret=os.environ["IDP_PORTAL_SECRET"],
-        server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
+        "ameli", client_id="portal", client_secret=secret or os.environ["IDP_PORTAL_SECRET"],
+        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
         client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"})
+
+    @app.context_processor
+    def _words():
+        return {"msg": messages.text, "account_url": f"{issuer}/compte"}
+
+    def _page(template: str, **values):
+        return render_template(template, user=session.get("user"), tabs=TABS, **values)
 
     @app.get("/")
     def home():
         user = session.get("user")
         if not user:
-            return ('<h1>Mon compte ameli (portail de démonstration)</h1>'
-                    '<p><a href="/login">Me connecter</a></p>')
-        rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in user.items())
-        return f'<h1>Connecté</h1><table>{rows}</table><p><a href="/logout">Me déconnecter</a></p>'
+            return _page("portal_home.html", rows=[], current="home")
+        rows = [(messages.text(label), value) for claim, label in ROWS
+                if (value := _value(claim, user)) is not None]
+        return _page("portal_home.html", rows=rows, current="home")
+
+    @app.get("/<name>")
+    def tab(name: str):
+        if name not in TAB_PAGES:
+            abort(404)
+        if not session.get("user"):
+            return redirect(url_for("home"))
+        return _page("portal_tab.html", title_id=TAB_PAGES[name], current=name)
+
+    @app.get("/favicon.svg")
+    def favicon():
+        return send_from_directory(PROVIDER_STATIC, "favicon.svg")   # the provider's own icon
 
     @app.get("/login")
     def login():
-        return oauth.ameli.authorize_redirect(url_for("callback", _external=True))
+        return oauth.ameli.authorize_redirect(f"{base_url}/callback")
 
     @app.get("/callback")
     def callback():
         token = oauth.ameli.authorize_access_token()
-        session["user"] = dict(token["userinfo"])
+        # What the portal shows comes from /userinfo, read with the access token.
+        session["user"] = dict(oauth.ameli.userinfo(token=token))
         session["id_token"] = token["id_token"]
-        return redirect("/")
+        return redirect(url_for("home"))
 
     @app.get("/logout")
     def logout():
         hint = session.pop("id_token", "")
         session.clear()
-        return redirect(f"{ISSUER}/end_session?id_token_hint={hint}"
-                        f"&post_logout_redirect_uri=http://127.0.0.1:5001/")
+        return redirect(f"{issuer}/end_session?id_token_hint={hint}"
+                        f"&post_logout_redirect_uri={base_url}/")
 
     return app
 

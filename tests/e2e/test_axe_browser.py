@@ -8,37 +8,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from tests.helpers.browser import press, shown
+from tests.helpers.browser import AXE, axe_violations, press, shown
 
 pytestmark = pytest.mark.browser
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-WCAG21AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-WIDTHS = (360, 1280)
-
-
-def _violations(page) -> list[str]:
-    """axe's WCAG 2.1 AA violations of the page as it is, at each width. The script is run
-    through the DevTools protocol (``evaluate``), which the page's CSP does not apply to."""
-    found = []
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 800})
-        if not page.evaluate("typeof window.axe !== 'undefined'"):
-            page.evaluate(AXE.read_text() + "\n;undefined")
-        result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
-                               ".then(r => ({passes: r.passes.length, violations: r.violations.map("
-                               "v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))}))",
-                               WCAG21AA)
-        assert result["passes"] > 10, result          # axe did run its WCAG rules
-        found += [f"{width}px {v}" for v in result["violations"]]
-    page.set_viewport_size({"width": 360, "height": 740})
-    return found
-
 
 def test_axe_finds_no_wcag_21_aa_violation_on_the_login_code_consent_and_account_pages(
         page, server, person, smtp):
@@ -46,20 +22,20 @@ def test_axe_finds_no_wcag_21_aa_violation_on_the_login_code_consent_and_account
     if not AXE.exists():
         pytest.skip("axe-core is not installed (make test runs `npm install axe-core`; npm missing?)")
     page.goto(server.url + "/login")
-    pages = {"login": _violations(page)}
+    pages = {"login": axe_violations(page)}
     page.fill("#nir", person.nir)
     page.fill("#password", "Mauvais2024!")
     press(page, "Me connecter")
-    pages["login, wrong password"] = _violations(page)
+    pages["login, wrong password"] = axe_violations(page)
     page.fill("#password", person.password)
     press(page, "Me connecter")
-    pages["code offer"] = _violations(page)
+    pages["code offer"] = axe_violations(page)
     press(page, "Cliquez pour recevoir un code de sécurité")   # issue 13.2
-    pages["code"] = _violations(page)
+    pages["code"] = axe_violations(page)
     page.fill("#code", smtp.code_for(person.email))
     press(page, "Me connecter")
     assert "Mes informations" in shown(page)
-    pages["account"] = _violations(page)
+    pages["account"] = axe_violations(page)
 
     # The mobile app asks consent: the live session goes straight to it.
     challenge = base64.urlsafe_b64encode(hashlib.sha256(
@@ -69,5 +45,5 @@ def test_axe_finds_no_wcag_21_aa_violation_on_the_login_code_consent_and_account
         "redirect_uri": "http://127.0.0.1/callback", "state": "a1", "code_challenge": challenge,
         "code_challenge_method": "S256"}))
     assert page.locator("button[value=accept]").count() == 1, shown(page)[:300]
-    pages["consent"] = _violations(page)
+    pages["consent"] = axe_violations(page)
     assert {name: v for name, v in pages.items() if v} == {}

@@ -2,7 +2,8 @@
 the provider's forms and press their buttons, read what the page says; and what the browser
 keeps of our cookies, which over HTTPS must all be ``__Host-``, ``Secure``, ``Path=/`` and
 host-only (issue 10, issue 11.15); and ``ClientSite``, a relying party's pages on a loopback
-port, where the browser lands at the end of a journey.
+port, where the browser lands at the end of a journey; ``axe_violations``, axe-core's
+WCAG 2.1 AA verdict on a page at 360 and 1280 px.
 """
 
 from __future__ import annotations
@@ -10,11 +11,36 @@ from __future__ import annotations
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from tests.helpers.live import free_port
 
+# axe-core (issue 13.6), from npm into node_modules by the Makefile's ``axe`` target.
+
 _SPACE = re.compile(r"\s+")
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+WCAG21AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+WIDTHS = (360, 1280)
+
+
+def axe_violations(page) -> list[str]:
+    """axe's WCAG 2.1 AA violations of the page as it is, at each width. The script is run
+    through the DevTools protocol (``evaluate``), which the page's CSP does not apply to."""
+    found = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(AXE.read_text() + "\n;undefined")
+        result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+                               ".then(r => ({passes: r.passes.length, violations: r.violations.map("
+                               "v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))}))",
+                               WCAG21AA)
+        assert result["passes"] > 5, result           # axe did run its WCAG rules
+        found += [f"{width}px {v}" for v in result["violations"]]
+    page.set_viewport_size({"width": 360, "height": 740})
+    return found
 
 
 def press(page, label: str, *, within: str = "main") -> None:

@@ -1,0 +1,98 @@
+"""The demo account portal (issue 13.8) in Chromium: a real relying party of the provider that
+greets the person by name, shows what /userinfo gave it, offers the portal's tabs and the
+account page, logs out through the provider, and passes axe at 360 and 1280 px."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idp import messages
+from tests.helpers.browser import AXE, axe_violations, press
+from tests.helpers.live import LiveServer, reserve_port
+
+pytestmark = pytest.mark.browser
+
+SHIPPED = Path(__file__).resolve().parents[2] / "clients.yaml"
+
+
+@pytest.fixture
+def portal_port():
+    return reserve_port()
+
+
+@pytest.fixture
+def app_config(app_config, tmp_path, portal_port):
+    """The shipped clients file, with the portal at this test's port."""
+    clients = tmp_path / "clients.yaml"
+    clients.write_text(SHIPPED.read_text().replace("http://127.0.0.1:5001",
+                                                   f"http://127.0.0.1:{portal_port}"))
+    return {**app_config, "CLIENTS_FILE": str(clients)}
+
+
+@pytest.fixture
+def portal(server, portal_port, monkeypatch):
+    from idp.demo.portal import create_portal
+    tls = getattr(server, "tls", None)
+    if tls is not None:              # the portal's back channel trusts the tests' authority
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls.ca))
+    live = LiveServer(create_portal(issuer=server.url,
+                                    base_url=f"http://127.0.0.1:{portal_port}"), portal_port)
+    yield live
+    live.stop()
+
+
+def _log_in_through_the_portal(page, portal, person, smtp):
+    page.goto(portal.url + "/")
+    page.get_by_role("link", name=messages.text("portal_login")).click()
+    page.fill("#nir", person.nir)
+    page.fill("#password", person.password)
+    press(page, "Me connecter")
+    press(page, "Cliquez pour recevoir un code de sécurité")
+    page.fill("#code", smtp.code_for(person.email))
+    press(page, "Me connecter")
+    page.wait_for_url(portal.url + "/")
+
+
+def test_the_portal_greets_the_person_and_shows_what_userinfo_gave_it(page, server, portal,
+                                                                        person, smtp):
+    _log_in_through_the_portal(page, portal, person, smtp)
+    heading = page.get_by_role("heading", level=1).inner_text()
+    assert heading == messages.text("portal_hello", name="Valérie MARTIN")
+    rows = dict(zip(page.locator("dt").all_inner_texts(), page.locator("dd").all_inner_texts()))
+    assert rows[messages.text("portal_family_name")] == "MARTIN"
+    assert rows[messages.text("portal_email")] == person.email
+    assert rows[messages.text("portal_birthdate")].count("/") == 2      # dd/mm/yyyy, not ISO
+    assert "sub" not in page.inner_text("main")                        # no raw claims
+    nav = page.get_by_role("navigation")
+    account = nav.get_by_role("link", name=messages.text("portal_tab_information"))
+    assert account.get_attribute("href") == server.url + "/compte"
+    assert nav.get_by_role("link", name=messages.text("portal_tab_home")).get_attribute(
+        "aria-current") == "page"
+    nav.get_by_role("link", name=messages.text("portal_tab_payments")).click()
+    assert page.get_by_role("heading", level=1).inner_text() == messages.text(
+        "portal_tab_payments")
+    # at 360 px nothing is wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_the_portal_logs_out_through_the_provider(page, server, portal, person, smtp):
+    _log_in_through_the_portal(page, portal, person, smtp)
+    page.get_by_role("link", name=messages.text("portal_logout")).click()
+    page.wait_for_url(portal.url + "/")           # a valid id_token_hint: no confirmation asked
+    assert page.get_by_role("link", name=messages.text("portal_login")).count() == 1
+    page.goto(server.url + "/compte")
+    assert "/login" in page.url                   # the provider's session ended too
+
+
+def test_axe_finds_no_violation_on_the_portal(page, server, portal, person, smtp):
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (make test runs `npm install axe-core`; npm missing?)")
+    page.goto(portal.url + "/")
+    found = {"home, logged out": axe_violations(page)}
+    _log_in_through_the_portal(page, portal, person, smtp)
+    found["home"] = axe_violations(page)
+    page.goto(portal.url + "/demarches")
+    found["a tab"] = axe_violations(page)
+    assert {name: v for name, v in found.items() if v} == {}
