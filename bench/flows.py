@@ -32,7 +32,8 @@ DEVICE_COOKIES = (DEVICE_COOKIE,)
 
 
 def portal_secret() -> str:
-    return os.environ.get("IDP_PORTAL_SECRET", "demo-portal-secret-0123456789abcdef0123")
+    from bench.provider import DEFAULT_SECRETS
+    return os.environ.get("IDP_PORTAL_SECRET", DEFAULT_SECRETS["IDP_PORTAL_SECRET"])
 
 
 def portal_basic() -> str:

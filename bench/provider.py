@@ -23,8 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "Bench-2024!"        # every seeded account's password
-DEFAULT_SECRETS = {"IDP_PORTAL_SECRET": "demo-portal-secret-0123456789abcdef0123",
-                   "IDP_FRANCECONNECT_SECRET": "demo-franceconnect-secret-0123456789abcdef"}
+# The demo secrets of the shipped clients.yaml, from demo.env (their one place).
+DEFAULT_SECRETS = {name: value.strip() for name, _, value in (
+    line.partition("=") for line in (ROOT / "demo.env").read_text().splitlines())
+    if name.startswith("IDP_")}
 
 
 def free_port() -> int:

@@ -26,10 +26,10 @@ from werkzeug.serving import make_server
 
 from tests.helpers.live import free_port
 from tests.helpers.pages import query_of_url as query_of
+from tests.helpers.parties import PORTAL_SECRET
 
 FS_CLIENT_ID = "ameli-fs-client"
 FS_SECRET = "fs-secret-0123456789abcdef0123456789abcdef"
-FC_SECRET = "demo-franceconnect-secret-0123456789abcdef"   # tests/conftest.py's env value
 
 
 class Threaded:
@@ -310,7 +310,6 @@ clients:
 # -- the demo portal's login through the button ------------------------------------------
 
 PORTAL = "http://127.0.0.1:5001/callback"
-PORTAL_SECRET = "demo-portal-secret-0123456789abcdef0123"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 

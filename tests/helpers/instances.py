@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import os
 import re
 import secrets
 from urllib.parse import parse_qs, urlparse
@@ -16,7 +15,9 @@ from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-PORTAL = ("portal", os.environ["IDP_PORTAL_SECRET"])   # set by tests/conftest.py
+from tests.helpers.parties import PORTAL_SECRET
+
+PORTAL = ("portal", PORTAL_SECRET)
 REDIRECT = "http://127.0.0.1:5001/callback"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _TAG = re.compile(r"<[^>]+>")

@@ -5,6 +5,7 @@ from the environment through the clients file's ``${VAR}`` syntax."""
 from __future__ import annotations
 
 import json
+import os
 from types import SimpleNamespace
 
 from joserfc.jwk import ECKey, RSAKey
@@ -13,7 +14,9 @@ from tests.helpers.rp import RelyingParty
 
 SECRET = "rp-secret-for-the-protocol-tests-0123456789"
 SECRET_ENV = "IDP_TEST_RP_SECRET"
-PORTAL_SECRET = "demo-portal-secret-0123456789abcdef0123"   # tests/conftest.py's value
+# The demo secrets of the shipped clients.yaml (demo.env, loaded by tests/conftest.py).
+PORTAL_SECRET = os.environ["IDP_PORTAL_SECRET"]
+FRANCECONNECT_SECRET = os.environ["IDP_FRANCECONNECT_SECRET"]
 
 
 class RpKeys:

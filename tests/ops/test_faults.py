@@ -14,6 +14,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.helpers.gate import Gate
+from tests.helpers.parties import PORTAL_SECRET
 from tests.helpers.services import REDIS_PORT, answers
 
 WRONG = "Pas-le-bon-1"
@@ -134,13 +135,13 @@ def test_database_down_is_a_french_503_page_then_the_login_works_again(db_gate, 
 def test_database_down_is_temporarily_unavailable_on_the_protocol_endpoints(db_gate, server, path):
     gate = db_gate
     gate.close()
-    answer = requests.post(server.url + path, auth=("portal", "demo-portal-secret-0123456789abcdef0123"),
+    answer = requests.post(server.url + path, auth=("portal", PORTAL_SECRET),
                            data={"grant_type": "authorization_code", "code": "x", "token": "x",
                                  "redirect_uri": "http://127.0.0.1:5001/callback"})
     assert answer.status_code == 503
     assert answer.json() == {"error": "temporarily_unavailable"}
     gate.open()
-    again = requests.post(server.url + path, auth=("portal", "demo-portal-secret-0123456789abcdef0123"),
+    again = requests.post(server.url + path, auth=("portal", PORTAL_SECRET),
                           data={"grant_type": "authorization_code", "code": "x", "token": "x",
                                 "redirect_uri": "http://127.0.0.1:5001/callback"})
     assert again.status_code in (200, 400)                  # answered by the protocol again

@@ -14,9 +14,9 @@ import requests
 from joserfc import jwe, jwt
 from joserfc.jwk import KeySet
 
-from tests.helpers.fc import FC_SECRET
 from tests.helpers.pages import query_of_url as query_of
 from tests.helpers.pages import visible
+from tests.helpers.parties import FRANCECONNECT_SECRET as FC_SECRET
 
 FC_STANDARD_SCOPE = "openid profile email birth"
 FC_PLUS_SCOPE = "openid profile email preferred_username birthplace birthcountry"

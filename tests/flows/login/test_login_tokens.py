@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from tests.helpers.pages import text_of
+from tests.helpers.parties import PORTAL_SECRET
 
 REDIRECT_URI = "http://127.0.0.1:5001/callback"
-PORTAL_SECRET = "demo-portal-secret-0123456789abcdef0123"
 
 
 class Portal:

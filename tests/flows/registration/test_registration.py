@@ -24,6 +24,7 @@ from tests.helpers.accounts import (
     link_in,
 )
 from tests.helpers.pages import field_error, says, text_of
+from tests.helpers.parties import PORTAL_SECRET
 
 
 def test_a_person_on_file_creates_an_account_and_logs_in_through_openid_connect(
@@ -77,7 +78,7 @@ def test_a_person_on_file_creates_an_account_and_logs_in_through_openid_connect(
     token = requests.post(server.url + "/token", data={
         "grant_type": "authorization_code", "code": query["code"][0],
         "redirect_uri": redirect_uri, "code_verifier": verifier},
-        auth=("portal", "demo-portal-secret-0123456789abcdef0123"))
+        auth=("portal", PORTAL_SECRET))
     assert token.status_code == 200, token.text
     info = requests.get(server.url + "/userinfo",
                         headers={"Authorization": "Bearer " + token.json()["access_token"]})
