@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 # The demo secrets of the shipped clients.yaml are in demo.env, which the provider and the
 # demo portal read themselves on a development (http) issuer: see README "Getting started".
 
-.PHONY: run test install browser axe lint clean bench bench-peer wrk
+.PHONY: run test install browser axe lint clean bench bench-peer wrk screenshots
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ $(VENV)/.granian: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP) wrk bench-peer $(VENV)/.granian
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Issue 13.10: each journey's screens at 360 and 1280 px, into docs/screens/ (tools/screenshots.py).
+screenshots: $(STAMP) browser
+	$(BIN)/python -m tools.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
