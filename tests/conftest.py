@@ -265,7 +265,6 @@ class TlsServer:
 def server(app, app_config, scheme, request, tmp_path):
     """The provider on real HTTP: in-process on http, gunicorn over TLS on https."""
     if scheme == "https":
-        release_port(app_config["_PORT"])       # gunicorn binds it itself
         live = TlsServer(app, app_config, request.getfixturevalue("tls"),
                          tmp_path / "gunicorn-tls.log")
     else:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import requests
 
+from tests.helpers.live import take_reserved
 from tests.helpers.tls import Tls
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,10 @@ class Gunicorn:
     and nobody else can take it meanwhile; everything it prints goes to ``log``."""
 
     def __init__(self, log: Path, port: int = 0, tls: Tls | None = None):
-        self.listener = socket.create_server(("127.0.0.1", port), backlog=128)
+        # A port reserved earlier (tests/helpers/live.py) is handed over still bound, so that
+        # no other process can take it between the reservation and gunicorn's start.
+        held = take_reserved(port) if port else None
+        self.listener = held or socket.create_server(("127.0.0.1", port), backlog=128)
         self.port = self.listener.getsockname()[1]
         self.tls = tls                     # served over TLS (--certfile/--keyfile) when given
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"

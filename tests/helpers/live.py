@@ -29,6 +29,11 @@ def reserve_port() -> int:
     return port
 
 
+def take_reserved(port: int) -> socket.socket | None:
+    """The listening socket held for ``port`` (now the caller's), or None if none is held."""
+    return _RESERVED.pop(port, None)
+
+
 def release_port(port: int) -> None:
     """Close a reservation, for a server that binds the port itself (gunicorn)."""
     sock = _RESERVED.pop(port, None)
