@@ -14,10 +14,10 @@ from flask import current_app
 
 from idp import clock, keyed, mail, messages
 from idp.domain import accounts, franceconnect, limits, links
+from idp.domain.dates import parse_birthdate
 from idp.domain.nir import parse_nir
-from idp.domain.password_change import _birthdate, set_password
+from idp.domain.password_change import set_password
 from idp.domain.passwords import check_new_password
-from idp.domain.registration import parse_birthdate
 from idp.errors import (
     CodeQuotaReached,
     EmailRecentlyChangedReset,
@@ -46,8 +46,8 @@ def request(raw_nir: str, raw_birthdate: str, *, make_link: Callable[[str], str]
         raise FormInvalid(errors=errors)
     p = policy()
     try:
-        ticket = limits.take_quota(keyed.nir_key(nir), "reset_quota", quota=p.code_quota,
-                                   window=p.code_quota_window, block=p.code_quota_block)
+        ticket = limits.take_quota(keyed.nir_key(nir), "reset_quota", quota=p.reset_quota,
+                                   window=p.reset_quota_window, block=p.reset_quota_block)
     except limits.QuotaReached as reached:
         raise CodeQuotaReached(until=reached.until) from None
     account = accounts.by_nir(nir)
@@ -87,7 +87,7 @@ def reset(token: str, *, new: str, confirmation: str) -> Account | None:
     refuse_if_email_recent(row)
     failing = check_new_password(
         new or "", confirmation=confirmation or "", nir=account.nir,
-        birthdate=_birthdate(account.birthdate), policy=policy())
+        birthdate=parse_birthdate(account.birthdate), policy=policy())
     if not failing:
         failing = _same_as_current(account, new)
     if failing:
