@@ -35,6 +35,8 @@ from idp.policy import policy
 
 log = logging.getLogger("idp.password")
 PURPOSE = "password_change"
+# The seeds' three refusals of the whole change (cas 1, 2, 3).
+BLOCKING = (ChangeCodeLocked, ChangeCodeQuotaReached, EmailRecentlyChanged)
 
 
 def _key(account: Account) -> str:

@@ -45,11 +45,15 @@ def request(raw_nir: str, raw_birthdate: str, *, make_link: Callable[[str], str]
     if errors:
         raise FormInvalid(errors=errors)
     p = policy()
+    key = keyed.nir_key(nir)
     try:
-        ticket = limits.take_quota(keyed.nir_key(nir), "reset_quota", quota=p.reset_quota,
+        ticket = limits.take_quota(key, "reset_quota", quota=p.reset_quota,
                                    window=p.reset_quota_window, block=p.reset_quota_block)
     except limits.QuotaReached as reached:
         raise CodeQuotaReached(until=reached.until) from None
+    # Recorded for every counted request, under the NIR's key only: the trail says nothing
+    # of whether the NIR has an account (issue 12).
+    current_app.extensions["idp.events"]("password_reset_requested", nir_key=key[:16])
     account = accounts.by_nir(nir)
     if account is None or account.status == "resigned" or not account.email \
             or account.birthdate != born.isoformat():
