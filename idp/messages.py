@@ -358,6 +358,22 @@ MESSAGES.update({
                        " compte ameli.",
     "link_invalid": "Ce lien n'est plus valable : il a expiré ou a déjà été utilisé. Merci de"
                     " renouveler votre demande.",
+    "sms_provisional_code": "ameli : votre code provisoire est {code}. Il est valable"
+                            " {ttl_text}. Ne le communiquez à personne.",
+    # titles and links of the account journeys' pages (issue 12)
+    "title_register": "Créer un compte",
+    "title_activate": "Activer mon compte ameli",
+    "title_account_created": "Votre compte ameli est créé",
+    "title_email_validation": "Validation de votre adresse mail",
+    "title_forgot": "Mot de passe oublié ?",
+    "title_change_password": "Modifier votre mot de passe",
+    "title_close_account": "Résilier mon compte ameli",
+    "link_to_login": "J'accède à mon compte ameli",
+    "link_no_code": "Je n'ai pas de code ou j'ai perdu mon code",
+    "link_restart": "Recommencer",
+    "link_forgot": "Mot de passe oublié ?",
+    "link_back": "Retour",
+    "link_my_information": "Mes informations",
     "reset_requested": "Si les informations saisies correspondent à un compte ameli, un mail"
                        " contenant un lien sécurisé vient d'être envoyé à l'adresse mail de ce"
                        " compte.",

@@ -181,6 +181,22 @@ class LoginFlow(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class JourneyFlow(db.Model):
+    """One person's walk through an account journey (``journey``: "registration",
+    "password_change"); its id sits in the Flask session, its step moves by compare-and-set
+    (``idp.flows.journeys``). ``subject`` ties it to what it acts on: the activation record,
+    the provider session."""
+
+    __tablename__ = "journey_flow"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    journey: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str | None] = mapped_column(String(64))
+    step_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class ProviderSession(db.Model):
     """The provider's login session (``sid``): a second client logs in without asking again."""
 

@@ -59,6 +59,20 @@ class Policy:
     # ... and any provisional code tried wrong this many times in all is void, whatever the
     # locks in between: at most 5 guesses per code (5 in 10^4 for 4 digits).
     provisional_code_max_wrong: int = 5
+    # "Créer un compte": provisional codes asked per NIR. Chosen: the login's case 3 values
+    # (5 in a sliding hour, then blocked an hour), which this journey reused until issue 12.
+    provisional_code_quota: int = 5
+    provisional_code_quota_window: timedelta = timedelta(hours=1)
+    provisional_code_quota_block: timedelta = timedelta(hours=1)
+    # "Mot de passe oublié ?": reset links asked per NIR; chosen the same way as above.
+    reset_quota: int = 5
+    reset_quota_window: timedelta = timedelta(hours=1)
+    reset_quota_block: timedelta = timedelta(hours=1)
+    # Form posts per minute and IP address on the registration pages and on the forgotten
+    # password form. Chosen: the login's LOGIN_RATE_LIMIT_PER_IP default, a burst guard only
+    # (the per-NIR quotas above are the real limit).
+    registration_posts_per_minute: int = 60
+    reset_request_posts_per_minute: int = 60
     password_reset_ttl: timedelta = timedelta(hours=1)    # chosen: the seeds give no duration
     # Issue 11.4: seed 004's 48-hour rule after a new address (password change, cas 3) holds
     # for the reset too, else whoever moved the address resets the password through it.

@@ -15,7 +15,7 @@ from sqlalchemy import delete
 
 from idp import keyed
 from idp.cli.common import fail, nir_number
-from idp.domain import accounts, limits, registration, registry
+from idp.domain import accounts, dates, limits, registration, registry
 from idp.errors import MailNotSent
 from idp.extensions import db
 from idp.models import AccountAction, OneTimeCode
@@ -46,7 +46,7 @@ def user_create(nir, password, email, given_name, family_name, birthdate, gender
         fail("an account already exists for this NIR")
     if not no_email and not email:
         fail("--email is required (or --no-email)")
-    if not _birthdate_ok(birthdate):
+    if not dates.valid_stored(birthdate):
         fail("--birthdate: expected YYYY-MM-DD, YYYY-MM-00 or YYYY-00-00")
     account = accounts.create(
         nir=number, password=password, email=None if no_email else email.strip().lower(),
@@ -55,24 +55,6 @@ def user_create(nir, password, email, given_name, family_name, birthdate, gender
         status=status)
     db.session.commit()
     click.echo(f"account {account.id} created ({status})")
-
-
-def _birthdate_ok(value: str) -> bool:
-    import re
-    from datetime import date
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value or "")
-    if not match:
-        return False
-    y, m, d = (int(x) for x in match.groups())
-    if m == 0:
-        return d == 0
-    if d == 0:
-        return 1 <= m <= 12
-    try:
-        date(y, m, d)
-    except ValueError:
-        return False
-    return True
 
 
 @user_cli.command("unlock")

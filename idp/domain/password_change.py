@@ -11,13 +11,13 @@ session, trusted device and refresh token of the account is revoked.
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from flask import current_app
 from sqlalchemy import update
 
 from idp import clock, keyed, mail, messages, sessions
 from idp.domain import accounts, codes, devices, limits
+from idp.domain.dates import parse_birthdate
 from idp.domain.passwords import check_new_password
 from idp.errors import (
     ChangeCodeExpired,
@@ -35,6 +35,8 @@ from idp.policy import policy
 
 log = logging.getLogger("idp.password")
 PURPOSE = "password_change"
+# The seeds' three refusals of the whole change (cas 1, 2, 3).
+BLOCKING = (ChangeCodeLocked, ChangeCodeQuotaReached, EmailRecentlyChanged)
 
 
 def _key(account: Account) -> str:
@@ -109,7 +111,7 @@ def change(account: Account, *, current: str, new: str, confirmation: str,
     check_current_password(account, current)
     failing = check_new_password(
         new or "", confirmation=confirmation or "", nir=account.nir,
-        birthdate=_birthdate(account.birthdate), policy=p,
+        birthdate=parse_birthdate(account.birthdate), policy=p,
         current_password_matches=accounts.verify_password(account.password_hash, new or ""))
     if failing:
         raise FormInvalid(errors={"new_password": ("password_rules", {"rules": tuple(failing)})})
@@ -159,9 +161,3 @@ def revoke_access(account_id: int, *, keep_sid: str | None = None) -> None:
                        .values(revoked_at=clock.now()))
     db.session.commit()
 
-
-def _birthdate(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None

@@ -14,10 +14,10 @@ from flask import current_app
 
 from idp import clock, keyed, mail, messages
 from idp.domain import accounts, franceconnect, limits, links
+from idp.domain.dates import parse_birthdate
 from idp.domain.nir import parse_nir
-from idp.domain.password_change import _birthdate, set_password
+from idp.domain.password_change import set_password
 from idp.domain.passwords import check_new_password
-from idp.domain.registration import parse_birthdate
 from idp.errors import (
     CodeQuotaReached,
     EmailRecentlyChangedReset,
@@ -45,11 +45,15 @@ def request(raw_nir: str, raw_birthdate: str, *, make_link: Callable[[str], str]
     if errors:
         raise FormInvalid(errors=errors)
     p = policy()
+    key = keyed.nir_key(nir)
     try:
-        ticket = limits.take_quota(keyed.nir_key(nir), "reset_quota", quota=p.code_quota,
-                                   window=p.code_quota_window, block=p.code_quota_block)
+        ticket = limits.take_quota(key, "reset_quota", quota=p.reset_quota,
+                                   window=p.reset_quota_window, block=p.reset_quota_block)
     except limits.QuotaReached as reached:
         raise CodeQuotaReached(until=reached.until) from None
+    # Recorded for every counted request, under the NIR's key only: the trail says nothing
+    # of whether the NIR has an account (issue 12).
+    current_app.extensions["idp.events"]("password_reset_requested", nir_key=key[:16])
     account = accounts.by_nir(nir)
     if account is None or account.status == "resigned" or not account.email \
             or account.birthdate != born.isoformat():
@@ -87,7 +91,7 @@ def reset(token: str, *, new: str, confirmation: str) -> Account | None:
     refuse_if_email_recent(row)
     failing = check_new_password(
         new or "", confirmation=confirmation or "", nir=account.nir,
-        birthdate=_birthdate(account.birthdate), policy=policy())
+        birthdate=parse_birthdate(account.birthdate), policy=policy())
     if not failing:
         failing = _same_as_current(account, new)
     if failing:

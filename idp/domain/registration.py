@@ -19,7 +19,6 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable
-from datetime import date
 
 from flask import current_app
 from sqlalchemy import select
@@ -28,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from idp import clock, keyed, mail, messages, sms
 from idp.domain import accounts, codes, limits, links, registry
 from idp.domain.addresses import email_taken, parse_email, send_validation
+from idp.domain.dates import parse_birthdate
 from idp.domain.nir import parse_nir
 from idp.domain.passwords import check_new_password
 from idp.errors import (
@@ -50,21 +50,6 @@ _ACCOUNT_STATUS = {"attached": "active", "unattached": "unattached", "pending": 
 
 
 # -- input -----------------------------------------------------------------------------------
-
-def parse_birthdate(raw: str | None) -> date | None:
-    """JJ/MM/AAAA (as typed) or AAAA-MM-JJ (a date input); None when neither."""
-    text = (raw or "").strip()
-    for pattern, order in ((r"(\d{2})/(\d{2})/(\d{4})", "dmy"), (r"(\d{4})-(\d{2})-(\d{2})", "ymd")):
-        found = re.fullmatch(pattern, text)
-        if found:
-            parts = [int(x) for x in found.groups()]
-            d, m, y = parts if order == "dmy" else parts[::-1]
-            try:
-                return date(y, m, d)
-            except ValueError:
-                return None
-    return None
-
 
 def _same_name(a: str, b: str) -> bool:
     def norm(s: str) -> str:
@@ -107,8 +92,9 @@ def request_code(*, family_name: str, given_name: str, nir: str, birthdate: str,
         raise FormInvalid(errors=errors)
     p = policy()
     try:
-        ticket = limits.take_quota(_subject(number), "provisional_quota", quota=p.code_quota,
-                                   window=p.code_quota_window, block=p.code_quota_block)
+        ticket = limits.take_quota(_subject(number), "provisional_quota", quota=p.provisional_code_quota,
+                                   window=p.provisional_code_quota_window,
+                                   block=p.provisional_code_quota_block)
     except limits.QuotaReached as reached:
         raise CodeQuotaReached(until=reached.until) from None
     person = registry.by_nir(number)
@@ -162,8 +148,8 @@ def deliver(person: Person, channel: str, *, digits: int = 8, link: str | None =
             mail.send("provisional_code", person.email, secret=code, code=code, ttl_text=ttl_text,
                       link=link)
         elif channel == "sms":
-            sms.send(person.mobile, f"ameli : votre code provisoire est {code}. Il est valable"
-                                    f" {ttl_text}. Ne le communiquez à personne.")
+            sms.send(person.mobile, messages.text("sms_provisional_code", code=code,
+                                                  ttl_text=ttl_text))
     except MailNotSent:
         codes.restore(PURPOSE, _subject(person.nir), saved)
         db.session.commit()
@@ -266,7 +252,7 @@ def activate(record_id: str, *, password: str, confirmation: str, terms: bool, e
     except FormInvalid as exc:
         errors.update(exc.errors)
     mobile = registry.normalise_mobile(mobile)
-    if mobile and not re.fullmatch(r"0[67]\d{8}", mobile):
+    if mobile and not registry.is_mobile(mobile):
         errors["mobile"] = ("mobile_invalid", {})
     if errors:
         raise FormInvalid(errors=errors)

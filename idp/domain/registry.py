@@ -56,6 +56,11 @@ def normalise_mobile(raw: str | None) -> str:
     return text
 
 
+def is_mobile(number: str) -> bool:
+    """The one mobile-number rule (a normalised French mobile: 06 or 07, then 8 digits)."""
+    return bool(_MOBILE.fullmatch(number or ""))
+
+
 def parse(text: str) -> list[dict]:
     """Check a whole CSV text; return the rows or raise ``RegistryFileError`` with every
     error, each named by its line number."""
@@ -110,7 +115,7 @@ def _check(row: dict) -> list[str]:
     if row["email"] and not _EMAIL.match(row["email"]):
         problems.append("email: not an e-mail address")
     row["mobile"] = normalise_mobile(row["mobile"])
-    if row["mobile"] and not _MOBILE.match(row["mobile"]):
+    if row["mobile"] and not is_mobile(row["mobile"]):
         problems.append("mobile: expected 10 digits starting with 06 or 07")
     row["vitale_serial"] = normalise_serial(row["vitale_serial"])
     if row["vitale_serial"] and not row["vitale_serial"].isdigit():

@@ -204,7 +204,9 @@ def test_every_template_formats_with_its_parameters():
                # issues 13.4 and 13.5: the consent page's service, a device's name and date
                "client": "Service partenaire", "browser": "Chrome", "system": "Linux",
                "name": "Chrome sur Linux", "since": utc(2023, 12, 1, 23, 6),
-               "min_length": 6, "max_length": 50}
+               "min_length": 6, "max_length": 50,
+               # issue 12: the provisional code's SMS
+               "code": "12345678", "ttl_text": "30 jours"}
     for message_id, template in messages.MESSAGES.items():
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
         base = message_id.split(".")[0]

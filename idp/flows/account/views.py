@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from sqlalchemy import select
 
 from idp import clock, messages, sessions
-from idp.domain import addresses, devices, franceconnect, links, registration
+from idp.domain import addresses, devices, franceconnect, links, registry
 from idp.domain.nir import parse_nir
 from idp.domain.password_change import revoke_access
 from idp.errors import IdpError, PasswordLocked
@@ -19,6 +19,19 @@ from idp.models import Account, AccountAction
 
 bp = Blueprint("account", __name__)
 NOTICE_KEY = "account_notice"
+
+
+@bp.errorhandler(IdpError)
+def _refused(error: IdpError):
+    """A refusal of the domain: the account page again, its sentence beside the field (or
+    as a banner for a lock)."""
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    if isinstance(error, PasswordLocked):
+        return _page(account, banner=messages.for_error(error), status=403)
+    errors, _ = field_errors(error)
+    return _page(account, errors=errors, status=400)
 
 
 def current_account():
@@ -80,8 +93,8 @@ def contacts():
     if account is None:
         return redirect(url_for("login.show"), 303)
     form = request.form
-    mobile = registration.registry.normalise_mobile(form.get("mobile", ""))
-    if mobile and not (len(mobile) == 10 and mobile[:2] in ("06", "07") and mobile.isdigit()):
+    mobile = registry.normalise_mobile(form.get("mobile", ""))
+    if mobile and not registry.is_mobile(mobile):
         return _page(account, errors={"mobile": messages.text("mobile_invalid")}, status=400)
     account.mobile = mobile or None
     account.contact_email = bool(form.get("contact_email"))
@@ -96,16 +109,10 @@ def change_email():
     live, account = current_account()
     if account is None:
         return redirect(url_for("login.show"), 303)
-    try:
-        addresses.request_email_change(
-            account, request.form.get("email", ""),
-            password=request.form.get("current_password", ""),
-            make_link=lambda t: links.external("registration.validate_email", token=t))
-    except PasswordLocked as error:
-        return _page(account, banner=messages.for_error(error), status=403)
-    except IdpError as error:
-        errors, _ = field_errors(error)
-        return _page(account, errors=errors, status=400)
+    addresses.request_email_change(
+        account, request.form.get("email", ""),
+        password=request.form.get("current_password", ""),
+        make_link=lambda t: links.external("registration.validate_email", token=t))
     return _done("email_change_sent")
 
 
@@ -148,8 +155,8 @@ def close():
             revoke_access(account.id)
             session.clear()
             return render_template(
-                "flows/notice.html", title="Résilier mon compte ameli",
+                "flows/notice.html", title=messages.text("title_close_account"),
                 notice=messages.text("account_closed_done", on=closed_on),
-                links=[(url_for("login.show"), "J'accède à mon compte ameli")])
+                links=[(url_for("login.show"), messages.text("link_to_login"))])
         errors["confirm"] = messages.text("close_confirm_required")
     return render_template("flows/account_close.html", errors=errors), 400 if errors else 200

@@ -1,28 +1,54 @@
-"""Thin views of the password change (seed 004) and the forgotten password (FAQ)."""
+"""Thin views of the password change (seed 004; its steps are ``machine.py``'s) and of the
+forgotten password (FAQ)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from idp import clock, messages
+from idp import messages
 from idp.domain import devices, links, password_change, password_reset
 from idp.errors import (
-    ChangeCodeLocked,
     ChangeCodeQuotaReached,
-    EmailRecentlyChanged,
     EmailRecentlyChangedReset,
     IdpError,
+    MailNotSent,
     PasswordLocked,
     ResetLocked,
 )
 from idp.extensions import limiter
 from idp.flows.account.views import current_account
 from idp.flows.common import checklist, field_errors
+from idp.flows.password import machine
 from idp.policy import policy
 
 bp = Blueprint("password", __name__)
-SENT_KEY, CONFIRMED_KEY = "password_code_sent", "password_code_ok"
-BLOCKING = (ChangeCodeLocked, ChangeCodeQuotaReached, EmailRecentlyChanged)
+BLOCKING = machine.BLOCKING
+
+
+@bp.errorhandler(IdpError)
+def _refused(error: IdpError):
+    """A refusal of the domain: the page of the step again, under its sentence."""
+    if request.endpoint == "password.forgot":
+        errors, banner = field_errors(error)
+        return render_template("flows/password_forgot.html", form=request.form, errors=errors,
+                               banner=banner), 400
+    if request.endpoint == "password.reset":
+        if isinstance(error, (ResetLocked, EmailRecentlyChangedReset)):
+            return _notice(banner=messages.for_error(error), status=403)
+        errors, _ = field_errors(error)
+        return render_template("flows/password_reset.html", token=request.view_args["token"],
+                               errors=errors, checklist=checklist()), 400
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    if isinstance(error, BLOCKING):
+        return _blocked(error)
+    if isinstance(error, PasswordLocked):
+        return _page(live, account, banner=messages.for_error(error), status=403)
+    if request.endpoint == "password.send_code" or isinstance(error, MailNotSent):
+        return _page(live, account, banner=messages.for_error(error), status=503)
+    errors, banner = field_errors(error)
+    return _page(live, account, errors=errors, banner=banner, status=400)
 
 
 def _blocked(error: IdpError):
@@ -31,19 +57,14 @@ def _blocked(error: IdpError):
         # Cas 1 in the seed's order: why a code is needed, then the block (issue 13.2).
         lead=messages.text("change_code_needed") if isinstance(error, ChangeCodeQuotaReached)
         else None, banner=messages.for_error(error),
-        links=[(url_for("account.home"), "Retour")]), 403
-
-
-def _confirmed(sid: str) -> bool:
-    mark = session.get(CONFIRMED_KEY)
-    return isinstance(mark, dict) and mark.get("sid") == sid and \
-        clock.now().timestamp() - float(mark.get("at", 0)) < policy().change_code_ttl.total_seconds()
+        links=[(url_for("account.home"), messages.text("link_back"))]), 403
 
 
 def _page(live, account, *, errors=None, banner=None, notice=None, status=200):
-    step = 2 if _confirmed(live.id) else 1
+    step = machine.step(machine.load(live.id))
     return render_template(
-        "flows/password_change.html", step=step, sent=session.get(SENT_KEY) == live.id,
+        "flows/password_change.html", step=2 if step == machine.CONFIRMED else 1,
+        sent=step in (machine.CODE_SENT, machine.CONFIRMED),
         masked_email=messages.mask_email(account.email), errors=errors or {}, banner=banner,
         notice=notice, checklist=checklist()), status
 
@@ -53,11 +74,8 @@ def change():
     live, account = current_account()
     if account is None:
         return redirect(url_for("login.show"), 303)
-    try:
-        password_change.refuse_if_blocked(account)
-    except BLOCKING as error:
-        return _blocked(error)
-    if session.get(SENT_KEY) != live.id and not _confirmed(live.id):
+    password_change.refuse_if_blocked(account)
+    if machine.step(machine.load(live.id)) in (None, machine.NEW):
         # No code asked yet: "Mon mot de passe" on the account page sends it (seed 004 has no
         # screen before the code, issue 13.2); a GET never sends a mail.
         return redirect(url_for("account.home"), 303)
@@ -69,14 +87,7 @@ def send_code():
     live, account = current_account()
     if account is None:
         return redirect(url_for("login.show"), 303)
-    try:
-        password_change.send_code(account)
-    except BLOCKING as error:
-        return _blocked(error)
-    except IdpError as error:
-        return _page(live, account, banner=messages.for_error(error), status=503)
-    session[SENT_KEY] = live.id
-    session.pop(CONFIRMED_KEY, None)
+    machine.send_code(live.id, account)
     return redirect(url_for("password.change"), 303)
 
 
@@ -85,15 +96,11 @@ def check_code():
     live, account = current_account()
     if account is None:
         return redirect(url_for("login.show"), 303)
-    try:
-        password_change.check_code(account, request.form.get("code", ""))
-    except BLOCKING as error:
-        session.pop(SENT_KEY, None)
-        return _blocked(error)
-    except IdpError as error:
-        errors, banner = field_errors(error)
-        return _page(live, account, errors=errors, banner=banner, status=400)
-    session[CONFIRMED_KEY] = {"sid": live.id, "at": clock.now().timestamp()}
+    flow = machine.load(live.id)
+    if machine.step(flow) != machine.CODE_SENT:
+        password_change.refuse_if_blocked(account)
+        return redirect(url_for("password.change"), 303)
+    machine.check_code(flow, account, request.form.get("code", ""))
     return redirect(url_for("password.change"), 303)
 
 
@@ -102,49 +109,43 @@ def submit():
     live, account = current_account()
     if account is None:
         return redirect(url_for("login.show"), 303)
-    if not _confirmed(live.id):
+    flow = machine.load(live.id)
+    if machine.step(flow) != machine.CONFIRMED:
         return redirect(url_for("password.change"), 303)
     form = request.form
     remembered = bool(devices.live_devices(account.id))   # forgotten by the change (13.5)
-    try:
-        password_change.change(account, current=form.get("current_password", ""),
-                               new=form.get("new_password", ""),
-                               confirmation=form.get("confirmation", ""), keep_sid=live.id)
-    except BLOCKING as error:
-        return _blocked(error)
-    except PasswordLocked as error:
-        session.pop(CONFIRMED_KEY, None)
-        return _page(live, account, banner=messages.for_error(error), status=403)
-    except IdpError as error:
-        errors, banner = field_errors(error)
-        return _page(live, account, errors=errors, banner=banner, status=400)
-    session.pop(CONFIRMED_KEY, None)
-    session.pop(SENT_KEY, None)
-    return render_template("flows/notice.html", title="Modifier votre mot de passe",
+    machine.change(flow, account, current=form.get("current_password", ""),
+                   new=form.get("new_password", ""), confirmation=form.get("confirmation", ""),
+                   keep_sid=live.id)
+    return render_template("flows/notice.html", title=messages.text("title_change_password"),
                            notice=messages.text("password_changed_done"),
                            detail=messages.text("devices_forgotten") if remembered else None,
-                           links=[(url_for("account.home"), "Mes informations")])
+                           links=[(url_for("account.home"), messages.text("link_my_information"))])
 
 
 # -- "Mot de passe oublié ?" ---------------------------------------------------------------
 
+def _notice(*, notice=None, banner=None, status=200, forgot_link=False):
+    link = (url_for("password.forgot"), messages.text("link_forgot")) if forgot_link \
+        else (url_for("login.show"), messages.text("link_to_login"))
+    return render_template("flows/notice.html", title=messages.text("title_forgot"),
+                           notice=notice, banner=banner, links=[link]), status
+
+
+def _forgot_limit() -> str:
+    return f"{policy().reset_request_posts_per_minute} per minute"
+
+
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
-@limiter.limit("60 per minute", methods=["POST"])
+@limiter.limit(_forgot_limit, methods=["POST"])
 def forgot():
-    form, errors, banner = request.form, {}, None
+    form = request.form
     if request.method == "POST":
-        try:
-            password_reset.request(
-                form.get("nir", ""), form.get("birthdate", ""),
-                make_link=lambda token: links.external("password.reset", token=token))
-        except IdpError as error:
-            errors, banner = field_errors(error)
-        else:
-            return render_template("flows/notice.html", title="Mot de passe oublié ?",
-                                   notice=messages.text("reset_requested"),
-                                   links=[(url_for("login.show"), "J'accède à mon compte ameli")])
-    return render_template("flows/password_forgot.html", form=form, errors=errors,
-                           banner=banner), 400 if errors or banner else 200
+        password_reset.request(
+            form.get("nir", ""), form.get("birthdate", ""),
+            make_link=lambda token: links.external("password.reset", token=token))
+        return _notice(notice=messages.text("reset_requested"))
+    return render_template("flows/password_forgot.html", form=form, errors={}, banner=None)
 
 
 def _reset_limit() -> str:
@@ -154,34 +155,16 @@ def _reset_limit() -> str:
 @bp.route("/mot-de-passe-oublie/<token>", methods=["GET", "POST"])
 @limiter.limit(_reset_limit, methods=["POST"])
 def reset(token):
-    invalid = render_template("flows/notice.html", title="Mot de passe oublié ?",
-                              banner=messages.text("link_invalid"),
-                              links=[(url_for("password.forgot"), "Mot de passe oublié ?")]), 400
+    invalid = _notice(banner=messages.text("link_invalid"), status=400, forgot_link=True)
     row = password_reset.live(token)
     if row is None:
         return invalid
-    try:
-        password_reset.refuse_if_email_recent(row)
-    except EmailRecentlyChangedReset as error:
-        return render_template("flows/notice.html", title="Mot de passe oublié ?",
-                               banner=messages.for_error(error),
-                               links=[(url_for("login.show"), "J'accède à mon compte ameli")]), 403
-    errors = {}
+    password_reset.refuse_if_email_recent(row)
     if request.method == "POST":
-        try:
-            account = password_reset.reset(token, new=request.form.get("new_password", ""),
-                                           confirmation=request.form.get("confirmation", ""))
-        except ResetLocked as error:
-            return render_template("flows/notice.html", title="Mot de passe oublié ?",
-                                   banner=messages.for_error(error),
-                                   links=[(url_for("login.show"), "J'accède à mon compte ameli")]), 403
-        except IdpError as error:
-            errors, _ = field_errors(error)
-        else:
-            if account is None:
-                return invalid
-            return render_template("flows/notice.html", title="Mot de passe oublié ?",
-                                   notice=messages.text("password_reset_done"),
-                                   links=[(url_for("login.show"), "J'accède à mon compte ameli")])
-    return render_template("flows/password_reset.html", token=token, errors=errors,
-                           checklist=checklist()), 400 if errors else 200
+        account = password_reset.reset(token, new=request.form.get("new_password", ""),
+                                       confirmation=request.form.get("confirmation", ""))
+        if account is None:
+            return invalid
+        return _notice(notice=messages.text("password_reset_done"))
+    return render_template("flows/password_reset.html", token=token, errors={},
+                           checklist=checklist())

@@ -48,7 +48,23 @@ def test_a_password_reset_is_in_the_trail(server, browser, smtp, app, person):
     browser.get(link)
     browser.post_form(link.split(server.url, 1)[1], {"new_password": NEW_PASSWORD,
                                                      "confirmation": NEW_PASSWORD})
-    assert events(app, person.nir) == ["password_reset"]
+    assert events(app, person.nir) == ["password_reset_requested", "password_reset"]
+
+
+def test_a_reset_request_is_in_the_trail_under_the_nir_key_only(server, browser, smtp, app,
+                                                                person):
+    """issue 12: the request is recorded, keyed by the NIR, the same with or without an
+    account: the row does not tell whether the NIR has one."""
+    unknown = "1860275056042"      # a valid NIR with no account (add_person's, not added)
+    for nir in (person.nir, unknown):
+        browser.get("/mot-de-passe-oublie")
+        browser.post_form("/mot-de-passe-oublie", {"nir": nir, "birthdate": "15/02/1969"})
+    known_rows, unknown_rows = trail(app, person.nir), trail(app, unknown)
+    assert [r["event"] for r in known_rows] == ["password_reset_requested"]
+    assert [r["event"] for r in unknown_rows] == ["password_reset_requested"]
+    for row in (known_rows[0], unknown_rows[0]):
+        assert row.get("account_id") is None
+        assert set(row) == set(unknown_rows[0])
 
 
 def test_an_e_mail_change_and_its_validation_are_in_the_trail_without_the_addresses(
