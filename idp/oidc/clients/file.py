@@ -20,10 +20,12 @@ are not registration names:
 * ``login_branding: franceconnect``: the login page of this client's requests carries
   FranceConnect's branding (logos, grey Marianne background, "Revenir sur FranceConnect")
   and no FranceConnect button (FRANCECONNECT.md §14).
-* ``access_token_lifetime`` (seconds, 1 to 3600; default: the policy's) and
+* ``access_token_lifetime`` (seconds, 1 to ``Policy.client_access_token_max_lifetime``;
+  default: the policy's) and
   ``single_use_access_token`` (default false): FranceConnect+ asks an identity provider for
   single-use or very short-lived access tokens (FRANCECONNECT.md §9).
-* ``id_token_lifetime`` (seconds, 1 to 3600; default: the policy's ``id_token_ttl``):
+* ``id_token_lifetime`` (seconds, 1 to ``Policy.client_id_token_max_lifetime``; default: the
+  policy's ``id_token_ttl``):
   FranceConnect's own ID tokens live 60 s and its checklist expects ``exp - iat`` ≤ 300 s.
 
 Redirect URIs match exactly (RFC 9700 §2.1), with the one exception of RFC 8252 §7.3: a
@@ -42,6 +44,9 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 import yaml
+from flask import current_app, has_app_context
+
+from idp.policy import Policy
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token")
@@ -50,7 +55,6 @@ ENCRYPTION_ALGS = ("RSA-OAEP", "RSA-OAEP-256", "ECDH-ES")
 ENCRYPTION_ENCS = ("A256GCM", "A128CBC-HS256")
 DEFAULT_ENC = "A256GCM"
 SUBJECT_TYPES = ("public", "pairwise")
-MIN_SECRET_LENGTH = 32
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -75,8 +79,6 @@ _FIELDS: dict[str, type] = {
     "id_token_lifetime": int,
 }
 LOGIN_BRANDINGS = ("franceconnect",)
-MAX_ACCESS_TOKEN_LIFETIME = 3600
-MAX_ID_TOKEN_LIFETIME = 3600     # an ID token says a login just happened: an hour at most
 _KIND = {str: "a string", list: "a list", dict: "a mapping", bool: "true or false",
          int: "an integer"}
 
@@ -89,10 +91,14 @@ class ClientsFileError(Exception):
         self.errors = errors
 
 
-def read_clients(path: str | os.PathLike, environ: Mapping[str, str] = os.environ
-                 ) -> list[dict]:
+def read_clients(path: str | os.PathLike, environ: Mapping[str, str] = os.environ,
+                 rules: Policy | None = None) -> list[dict]:
     """The fields of every client of the file (``Client`` keyword arguments, with the
-    secret's SHA-256 as ``secret_sha256``); raise ClientsFileError naming every error found."""
+    secret's SHA-256 as ``secret_sha256``); raise ClientsFileError naming every error found.
+
+    The limits (secret length, lifetimes) are ``rules``'s, else the running application's
+    policy, else the default policy (``idp clients check`` may run without an application)."""
+    rules = rules or _running_policy()
     name = os.fspath(path)
     try:
         with open(path, "rb") as stream:
@@ -100,22 +106,27 @@ def read_clients(path: str | os.PathLike, environ: Mapping[str, str] = os.enviro
     except OSError as exc:
         raise ClientsFileError([f"{name}: cannot read the file: {exc.strerror}"]) from None
     errors: list[tuple[int, str]] = []
-    clients = _validate_document(data, environ, lambda line, msg: errors.append((line, msg)))
+    clients = _validate_document(data, environ, rules, lambda line, msg: errors.append((line, msg)))
     if errors:
         errors.sort(key=lambda e: e[0])   # stable: same-line errors keep their order
         raise ClientsFileError([f"{name}:{line}: {msg}" for line, msg in errors])
     return clients
 
 
-def check_clients_file(path: str | os.PathLike, environ: Mapping[str, str] = os.environ
-                       ) -> list[str]:
+def check_clients_file(path: str | os.PathLike, environ: Mapping[str, str] = os.environ,
+                       rules: Policy | None = None) -> list[str]:
     """Every error of the file, or an empty list when it is valid (``idp clients check``)."""
     try:
-        read_clients(path, environ)
+        read_clients(path, environ, rules)
     except ClientsFileError as exc:
         return exc.errors
     return []
 
+
+def _running_policy() -> Policy:
+    if has_app_context() and "idp.policy" in current_app.extensions:
+        return current_app.extensions["idp.policy"]
+    return Policy()
 
 
 # -- YAML with line numbers --------------------------------------------------------------
@@ -188,7 +199,8 @@ def _parse(data: bytes, report) -> tuple[object, bool]:
 
 # -- validation --------------------------------------------------------------------------
 
-def _validate_document(data: bytes, environ: Mapping[str, str], report) -> list[dict]:
+def _validate_document(data: bytes, environ: Mapping[str, str], rules: Policy, report
+                       ) -> list[dict]:
     document, parsed = _parse(data, report)
     if not parsed:
         return []
@@ -209,7 +221,7 @@ def _validate_document(data: bytes, environ: Mapping[str, str], report) -> list[
         if not isinstance(entry, _Mapping):
             report(entries.lines[index], "each client must be a mapping of fields")
             continue
-        client = _build_client(entry, environ, report)
+        client = _build_client(entry, environ, rules, report)
         cid = entry.get("client_id")
         if isinstance(cid, str):
             line = entry.lines["client_id"]
@@ -222,7 +234,8 @@ def _validate_document(data: bytes, environ: Mapping[str, str], report) -> list[
     return clients
 
 
-def _build_client(entry: _Mapping, environ: Mapping[str, str], report) -> dict | None:
+def _build_client(entry: _Mapping, environ: Mapping[str, str], rules: Policy, report
+                  ) -> dict | None:
     """The ``Client`` keyword arguments of one entry, or None when it has errors."""
     cid = entry.get("client_id")
     prefix = f"client '{cid}': " if isinstance(cid, str) else ""
@@ -245,7 +258,7 @@ def _build_client(entry: _Mapping, environ: Mapping[str, str], report) -> dict |
         error("token_endpoint_auth_method",
               f"token_endpoint_auth_method '{method}' is not one of {', '.join(AUTH_METHODS)}")
         method = None
-    secret_sha256 = _secret(values, method, environ, error)
+    secret_sha256 = _secret(values, method, environ, rules, error)
 
     public = method == "none"
     for key in ("redirect_uris", "post_logout_redirect_uris"):
@@ -259,7 +272,7 @@ def _build_client(entry: _Mapping, environ: Mapping[str, str], report) -> dict |
         if key in values and (problem := _web_uri_problem(values[key])):
             error(key, f"{key}: '{values[key]}' {problem}")
 
-    _check_protocol(values, error)
+    _check_protocol(values, rules, error)
     enc_algs = _check_algorithms(values, error)
     _check_keys(values, method, enc_algs, error)
 
@@ -295,7 +308,8 @@ def _typed_values(entry: _Mapping, error) -> dict:
     return values
 
 
-def _secret(values: dict, method: str | None, environ: Mapping[str, str], error) -> str | None:
+def _secret(values: dict, method: str | None, environ: Mapping[str, str], rules: Policy,
+            error) -> str | None:
     """Check the secret fields against the auth method; the secret's SHA-256, or None."""
     given = [key for key in ("client_secret", "client_secret_hash") if key in values]
     digest = None
@@ -308,9 +322,9 @@ def _secret(values: dict, method: str | None, environ: Mapping[str, str], error)
                   "client_secret: a literal secret is not allowed: use ${VAR} or client_secret_hash")
         elif (secret := environ.get(ref[1])) is None:
             error("client_secret", f"client_secret: environment variable {ref[1]} is not set")
-        elif len(secret) < MIN_SECRET_LENGTH:
+        elif len(secret) < rules.client_secret_min_length:
             error("client_secret", f"client_secret: the value of {ref[1]} is shorter than "
-                  f"{MIN_SECRET_LENGTH} characters")
+                  f"{rules.client_secret_min_length} characters")
         else:
             digest = hashlib.sha256(secret.encode()).hexdigest()
     elif "client_secret_hash" in values:
@@ -330,7 +344,7 @@ def _secret(values: dict, method: str | None, environ: Mapping[str, str], error)
     return digest
 
 
-def _check_protocol(values: dict, error) -> None:
+def _check_protocol(values: dict, rules: Policy, error) -> None:
     grants = values.get("grant_types")
     if grants is not None:
         for grant in grants:
@@ -348,14 +362,11 @@ def _check_protocol(values: dict, error) -> None:
     if branding is not None and branding not in LOGIN_BRANDINGS:
         error("login_branding", f"login_branding '{branding}' is not one of "
               f"{', '.join(LOGIN_BRANDINGS)}")
-    lifetime = values.get("access_token_lifetime")
-    if lifetime is not None and not 1 <= lifetime <= MAX_ACCESS_TOKEN_LIFETIME:
-        error("access_token_lifetime", "access_token_lifetime: expected seconds between 1 and "
-              f"{MAX_ACCESS_TOKEN_LIFETIME}")
-    lifetime = values.get("id_token_lifetime")
-    if lifetime is not None and not 1 <= lifetime <= MAX_ID_TOKEN_LIFETIME:
-        error("id_token_lifetime", "id_token_lifetime: expected seconds between 1 and "
-              f"{MAX_ID_TOKEN_LIFETIME}")
+    for key, longest in (("access_token_lifetime", rules.client_access_token_max_lifetime),
+                         ("id_token_lifetime", rules.client_id_token_max_lifetime)):
+        lifetime, most = values.get(key), int(longest.total_seconds())
+        if lifetime is not None and not 1 <= lifetime <= most:
+            error(key, f"{key}: expected seconds between 1 and {most}")
 
 
 def _check_algorithms(values: dict, error) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from authlib.oauth2.rfc6749 import ClientMixin
 
 from idp.oidc.clients.file import ClientsFileError, _sector_of, read_clients
+from idp.policy import Policy
 
 # The logger keeps the name it had before the split (operators' log filters use it).
 log = logging.getLogger("idp.oidc.clients")
@@ -159,10 +160,10 @@ class ClientRegistry:
 
 
 
-def load_clients(path: str | os.PathLike, environ: Mapping[str, str] = os.environ
-                 ) -> ClientRegistry:
+def load_clients(path: str | os.PathLike, environ: Mapping[str, str] = os.environ,
+                 rules: Policy | None = None) -> ClientRegistry:
     """Read and validate the file; raise ClientsFileError naming every error found."""
-    return ClientRegistry(Client(**values) for values in read_clients(path, environ))
+    return ClientRegistry(Client(**values) for values in read_clients(path, environ, rules))
 
 
 class RegistryHolder:
@@ -170,7 +171,11 @@ class RegistryHolder:
     when the new version is bad, so that an editing mistake cannot lock every client out."""
 
     def __init__(self, path: str | os.PathLike, environ: Mapping[str, str] = os.environ,
-                 *, check_interval: float = 1.0):
+                 *, check_interval: float | None = None, rules: Policy | None = None):
+        rules = rules or Policy()
+        if check_interval is None:
+            check_interval = rules.clients_file_check_interval.total_seconds()
+        self.rules = rules
         self.path = path
         self.environ = environ
         self.check_interval = check_interval
@@ -181,7 +186,7 @@ class RegistryHolder:
         except OSError as exc:
             raise ClientsFileError([f"{os.fspath(path)}: cannot read the file: {exc.strerror}"]
                                    ) from None
-        self._current = load_clients(path, environ)   # a bad file at start refuses to start
+        self._current = load_clients(path, environ, rules)   # a bad file at start refuses to start
         self._next_check = time.monotonic() + check_interval
 
     @property
@@ -226,7 +231,7 @@ class RegistryHolder:
             return []
         self._signature = signature
         try:
-            registry = load_clients(self.path, self.environ)
+            registry = load_clients(self.path, self.environ, self.rules)
         except ClientsFileError as exc:
             # The messages name fields, lines and variable names, never a secret's value.
             log.warning("clients file %s has %d error(s), keeping the previous %d clients:\n%s",
