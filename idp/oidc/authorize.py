@@ -20,6 +20,7 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import current_app, render_template, request, session
 
 from idp import clock, keys, sessions
+from idp.domain import eidas
 from idp.extensions import db
 from idp.interaction import AuthResult
 from idp.models import Account
@@ -29,7 +30,7 @@ from idp.policy import policy
 
 PROMPTS = {"none", "login", "consent", "select_account"}
 PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
-EIDAS_ORDER = {"eidas1": 1, "eidas2": 2, "eidas3": 3}
+EIDAS_ORDER = eidas.ORDER
 
 
 class PageError(Exception):

@@ -37,13 +37,13 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp import clock
+from idp.domain import eidas
 from idp.extensions import db
 from idp.models import FranceConnectLogin
 from idp.policy import policy
-from idp.remote import RemoteJson, Unavailable
+from idp.remote import RemoteJson, Unavailable, signing_keys
 
 SCOPE = "openid identite_pivot email"
-EIDAS = {"eidas1": 1, "eidas2": 2, "eidas3": 3}
 SIGNING_ALGS = ("ES256", "RS256")
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,7 @@ def _verify(compact: str, meta: dict) -> dict:
     alg, kid = header.get("alg"), header.get("kid")
     if alg not in SIGNING_ALGS:
         raise UpstreamRefused("fc_invalid_token", f"alg {alg!r}")
-    keys = _get_json(meta["jwks_uri"], kid).get("keys")
-    usable = [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"
-              and (kid is None or k.get("kid") == kid)] if isinstance(keys, list) else []
+    usable = signing_keys(_get_json(meta["jwks_uri"], kid), kid)
     if not usable:
         raise UpstreamRefused("fc_invalid_token", "unknown kid")
     try:
@@ -216,7 +214,7 @@ def check_id_token(compact: str, meta: dict, *, client_id: str, nonce: str) -> d
         raise UpstreamRefused("fc_invalid_token", "nonce")
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise UpstreamRefused("fc_invalid_token", "sub")
-    if EIDAS.get(claims.get("acr"), 0) < EIDAS.get(asked_acr(), 1):
+    if eidas.rank(claims.get("acr")) < eidas.rank(asked_acr(), unknown=1):
         raise UpstreamRefused("fc_low_acr")
     return claims
 
