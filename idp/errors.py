@@ -128,10 +128,6 @@ class FlowOutOfStep(IdpError):
     message_id = "flow_out_of_step"
 
 
-class FlowExpired(IdpError):
-    message_id = "flow_expired"
-
-
 # -- password change (seed 004, "Changement de mot de passe", cas d'échecs) ---------------
 
 @dataclass

@@ -119,16 +119,31 @@ class Policy:
     remote_max_bytes: int = 65536                         # chosen: a JWKS of ~30 RSA keys
     remote_refetch_interval: timedelta = timedelta(seconds=10)  # an unknown kid fetches again
     remote_retry_after: timedelta = timedelta(seconds=30)  # chosen: a failed fetch is not retried
+    # FranceConnect as our upstream (idp/flows/franceconnect/upstream.py): its token and
+    # userinfo requests give up after this long, below FranceConnect's own 6 s, so a stall
+    # fails cleanly; and this much clock skew is tolerated on its ID tokens' exp / iat
+    # (30 s: chosen, the skew NTP-synchronised hosts stay well within).
+    franceconnect_timeout: timedelta = timedelta(seconds=5)
+    franceconnect_clock_leeway: timedelta = timedelta(seconds=30)
 
     # -- HTTPS (issue 11.15): how long a browser keeps to HTTPS for the provider's host
     # (Strict-Transport-Security). A year: OWASP's HSTS cheat sheet and the preload lists ask
     # at least that; the provider is never meant to be reached over plain HTTP again.
     hsts_max_age: timedelta = timedelta(days=365)
+    # The discovery document may be kept this long by a relying party (Cache-Control): it
+    # changes only with a deployment. Chosen: an hour, as openid-client's own default cache.
+    discovery_max_age: timedelta = timedelta(hours=1)
+    # A 503 of ours (database or key store unreachable) asks the caller to come back after
+    # this long (Retry-After). Chosen: long enough for a database failover to finish.
+    unavailable_retry_after: timedelta = timedelta(seconds=30)
     # -- protocol and operations (issues 10 and 11, protocol items)
     # /status (FranceConnect polls it to route people) gives up its query after this long and
     # answers 503: a locked table must not hang the poll. Chosen well under gunicorn's 30 s
     # worker timeout and under the few seconds a poller waits.
     status_query_timeout: timedelta = timedelta(seconds=2)
+    # ... and gives Redis (the rate limiter's store) this long to connect and to answer PING:
+    # chosen, a local Redis answers in well under a millisecond.
+    status_redis_timeout: timedelta = timedelta(seconds=1)
     # The longest life a private_key_jwt client assertion may claim (exp - now); its jti is
     # remembered until its exp, so a replay is refused for the whole of that life. One hour:
     # Authlib's client signs assertions for 3600 s by default (openid-client for 60 s).
@@ -139,9 +154,31 @@ class Policy:
     # length common proxies accept.
     authorize_max_parameters: int = 50
     authorize_max_bytes: int = 16384
+    # ... and one parameter (but a request object) this many characters: a claims parameter
+    # or a long state fit many times over; chosen, as a quarter of authorize_max_bytes.
+    authorize_max_parameter_length: int = 4096
     # A max_age above this is refused as invalid_request: no session lives that long anyway,
     # and a bound keeps the arithmetic on dates from overflowing (issue 11.13).
     max_age_limit: timedelta = timedelta(days=3650)
+
+    # -- Back-Channel Logout 1.0 delivery (idp/oidc/logout.py). Chosen: a logout token lives
+    # 2 minutes (the spec asks a short life; it is sent at once or retried soon); each POST
+    # gets 5 s, like FranceConnect's own calls; a failure is retried after 30 s, doubled each
+    # time, 6 attempts in all (30 s + 1 + 2 + 4 + 8 min: about half an hour, then given up).
+    logout_token_ttl: timedelta = timedelta(seconds=120)
+    backchannel_logout_timeout: timedelta = timedelta(seconds=5)
+    backchannel_logout_retry: timedelta = timedelta(seconds=30)
+    backchannel_logout_attempts: int = 6
+
+    # -- clients.yaml (idp/oidc/clients/). A secret read from the environment has at least
+    # FranceConnect's own minimum of 32 characters (FRANCECONNECT.md §5). A client's
+    # access_token_lifetime and id_token_lifetime may not exceed an hour: an ID token says a
+    # login just happened. The running server looks at the file at most once a second
+    # (chosen: an edit is live at once, and a stat per second costs nothing).
+    client_secret_min_length: int = 32
+    client_access_token_max_lifetime: timedelta = timedelta(hours=1)
+    client_id_token_max_lifetime: timedelta = timedelta(hours=1)
+    clients_file_check_interval: timedelta = timedelta(seconds=1)
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> "Policy":

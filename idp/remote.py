@@ -157,6 +157,19 @@ def _socket_of(response):
         return None
 
 
+def signing_keys(jwks: dict, kid: str | None = None) -> list[dict]:
+    """The keys of a JWK set that may verify a signature (``use`` sig or unset, no private
+    member), only those named ``kid`` when it is given; [] when ``jwks`` is not a JWK set.
+
+    The one reading of a key set for both of its callers: clients' keys
+    (``idp.oidc.client_keys``) and FranceConnect's (``idp.flows.franceconnect.upstream``)."""
+    keys = jwks.get("keys")
+    if not isinstance(keys, list):
+        return []
+    return [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"
+            and "d" not in k and (kid is None or k.get("kid") == kid)]
+
+
 def _has_kid(data: dict, kid: str) -> bool:
     keys = data.get("keys")
     return isinstance(keys, list) and any(isinstance(k, dict) and k.get("kid") == kid

@@ -115,9 +115,11 @@ def _error_pages(app: Flask) -> None:
         return render_template("error.html", message_id="too_many_requests"), 429
 
     def _unavailable(message_id: str):
+        retry = {"Retry-After": str(int(
+            app.extensions["idp.policy"].unavailable_retry_after.total_seconds()))}
         if _protocol():
-            return {"error": "temporarily_unavailable"}, 503, {"Retry-After": "30"}
-        return render_template("error.html", message_id=message_id), 503, {"Retry-After": "30"}
+            return {"error": "temporarily_unavailable"}, 503, retry
+        return render_template("error.html", message_id=message_id), 503, retry
 
     @app.errorhandler(OperationalError)
     def _database_down(_e):

@@ -112,9 +112,3 @@ def _count_wrong(row: OneTimeCode, void_after: int) -> None:
     if failed is not None and failed >= void_after:
         db.session.execute(delete(OneTimeCode).where(OneTimeCode.id == row.id))
 
-
-def expires_at(purpose: str, subject: str):
-    return db.session.execute(
-        select(OneTimeCode.expires_at).where(OneTimeCode.purpose == purpose,
-                                             OneTimeCode.subject == subject)
-    ).scalar_one_or_none()

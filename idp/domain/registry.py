@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -34,11 +33,6 @@ class RegistryFileError(Exception):
     def __init__(self, errors: list[str]):
         super().__init__("\n".join(errors))
         self.errors = errors
-
-
-@dataclass
-class PersonRow:
-    values: dict
 
 
 def normalise_iban(raw: str | None) -> str:

@@ -12,7 +12,8 @@ __all__ = ["init_app", "ClientsFileError"]
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["idp.clients"] = RegistryHolder(app.config["CLIENTS_FILE"])
+    app.extensions["idp.clients"] = RegistryHolder(app.config["CLIENTS_FILE"],
+                                                   rules=app.extensions["idp.policy"])
     from idp.oidc.endpoints import bp
     from idp.oidc.published import PublishedDocuments
     from idp.oidc.server import Server

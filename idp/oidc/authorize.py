@@ -20,6 +20,7 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import current_app, render_template, request, session
 
 from idp import clock, keys, sessions
+from idp.domain import eidas
 from idp.extensions import db
 from idp.interaction import AuthResult
 from idp.models import Account
@@ -29,8 +30,7 @@ from idp.policy import policy
 
 PROMPTS = {"none", "login", "consent", "select_account"}
 PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
-MAX_PARAM_LENGTH = 4096
-EIDAS_ORDER = {"eidas1": 1, "eidas2": 2, "eidas3": 3}
+EIDAS_ORDER = eidas.ORDER
 
 
 class PageError(Exception):
@@ -77,7 +77,7 @@ def collect_params() -> dict:
         values = source.getlist(key)
         if len(values) > 1:
             raise AuthError("invalid_request", f"Parameter '{key}' is repeated.")
-        if len(values[0]) > MAX_PARAM_LENGTH and key != "request":
+        if len(values[0]) > policy().authorize_max_parameter_length and key != "request":
             raise AuthError("invalid_request", f"Parameter '{key}' is too long.")
         params[key] = values[0]
     return params

@@ -14,7 +14,7 @@ import json
 from joserfc import jwe
 from joserfc.jwk import KeySet
 
-from idp.remote import RemoteJson, Unavailable
+from idp.remote import RemoteJson, Unavailable, signing_keys
 
 _documents = RemoteJson("client keys")
 
@@ -66,6 +66,5 @@ def encrypt(client, payload: str, alg: str, enc: str) -> str:
 
 
 def verification_keys(client, kid: str | None = None) -> KeySet:
-    data = key_set(client, need_kid=kid)
-    usable = [k for k in data["keys"] if k.get("use", "sig") == "sig" and "d" not in k]
+    usable = signing_keys(key_set(client, need_kid=kid))
     return KeySet.import_key_set(json.loads(json.dumps({"keys": usable})))

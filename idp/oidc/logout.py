@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import timedelta
 
 import requests
 from flask import current_app
@@ -23,10 +22,9 @@ from idp.extensions import db
 from idp.models import Account, BackchannelLogout, Token
 from idp.oidc import tokens
 from idp.oidc.claims import subject_for
+from idp.policy import policy
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 6
-TIMEOUT = 5.0
 
 
 def end_session(live, notify: bool = True, *, client_id: str | None = None,
@@ -61,7 +59,7 @@ def queue_logout_tokens(live) -> int:
             continue
         now = clock.timestamp()
         claims = {"iss": current_app.config["ISSUER"], "aud": client.client_id, "iat": now,
-                  "exp": now + 120, "jti": uuid.uuid4().hex, "sub": subject_for(account, client),
+                  "exp": now + int(policy().logout_token_ttl.total_seconds()), "jti": uuid.uuid4().hex, "sub": subject_for(account, client),
                   "sid": live.id,
                   "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}
         token = keys.sign(claims, client.id_token_signed_response_alg or "RS256", typ="logout+jwt")
@@ -75,9 +73,10 @@ def queue_logout_tokens(live) -> int:
 def deliver_due(limit: int = 50) -> int:
     """Send what is due now; return how many were delivered."""
     now = clock.now()
+    rules = policy()
     rows = db.session.execute(
         select(BackchannelLogout).where(BackchannelLogout.delivered_at.is_(None),
-                                        BackchannelLogout.attempts < MAX_ATTEMPTS,
+                                        BackchannelLogout.attempts < rules.backchannel_logout_attempts,
                                         BackchannelLogout.next_attempt_at <= now)
         .limit(limit)).scalars().all()
     delivered = 0
@@ -87,13 +86,14 @@ def deliver_due(limit: int = 50) -> int:
             update(BackchannelLogout)
             .where(BackchannelLogout.id == row.id, BackchannelLogout.attempts == row.attempts)
             .values(attempts=row.attempts + 1,
-                    next_attempt_at=now + timedelta(seconds=30 * 2 ** row.attempts))).rowcount
+                    next_attempt_at=now + rules.backchannel_logout_retry * 2 ** row.attempts)).rowcount
         db.session.commit()
         if claimed != 1:
             continue
         try:
             response = requests.post(row.uri, data={"logout_token": row.logout_token},
-                                     timeout=TIMEOUT, allow_redirects=False)
+                                     timeout=rules.backchannel_logout_timeout.total_seconds(),
+                                     allow_redirects=False)
             ok = response.status_code in (200, 204)
             error = None if ok else f"HTTP {response.status_code}"
         except requests.RequestException as exc:

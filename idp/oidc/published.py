@@ -22,7 +22,6 @@ from idp.oidc import claims as claims_mod
 log = logging.getLogger("idp.oidc")
 
 DISCOVERY_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
-DISCOVERY_CACHE = "public, max-age=3600"
 CORS = [("Access-Control-Allow-Origin", "*")]
 # Our encryption keys as FranceConnect+'s relying party (issue 10.5), the URL declared to FC+.
 FRANCECONNECT_JWKS_PATH = "/franceconnect/jwks"
@@ -85,6 +84,9 @@ class PublishedDocuments:
         # An RP may keep /jwks this long; a rotated-in key signs only after it (issue 10.1).
         max_age = int(app.extensions["idp.policy"].jwks_max_age.total_seconds())
         self.jwks_cache = f"public, max-age={max_age}"
+        rules = app.extensions["idp.policy"]
+        self.discovery_cache = f"public, max-age={int(rules.discovery_max_age.total_seconds())}"
+        self.retry_after = str(int(rules.unavailable_retry_after.total_seconds()))
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -93,7 +95,7 @@ class PublishedDocuments:
         elif path == FRANCECONNECT_JWKS_PATH:
             endpoint, cache, mimetype = "franceconnect.jwks", self.jwks_cache, "application/jwk-set+json"
         elif path in DISCOVERY_PATHS:
-            endpoint, cache, mimetype = "oidc.discovery", DISCOVERY_CACHE, "application/json"
+            endpoint, cache, mimetype = "oidc.discovery", self.discovery_cache, "application/json"
         else:
             return self.next(environ, start_response)
         started = time.perf_counter()
@@ -117,7 +119,7 @@ class PublishedDocuments:
             log.error("published documents unavailable: the signing keys cannot be read")
             body = b'{"error":"temporarily_unavailable"}'
             return _answer(start_response, "503 SERVICE UNAVAILABLE",
-                           [*headers, ("Cache-Control", "no-store"), ("Retry-After", "30"),
+                           [*headers, ("Cache-Control", "no-store"), ("Retry-After", self.retry_after),
                             ("Content-Type", "application/json"),
                             ("Content-Length", str(len(body)))], body)
         finally:

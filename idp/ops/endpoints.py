@@ -61,7 +61,9 @@ def _redis_answers() -> bool:
         return True
     try:
         import redis
-        return bool(redis.Redis.from_url(uri, socket_timeout=1, socket_connect_timeout=1).ping())
+        seconds = policy().status_redis_timeout.total_seconds()
+        return bool(redis.Redis.from_url(uri, socket_timeout=seconds,
+                                         socket_connect_timeout=seconds).ping())
     except Exception:
         return False
 

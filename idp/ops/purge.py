@@ -28,10 +28,11 @@ from idp.models import (
 
 
 def _quota_retention() -> timedelta:
-    """Quota events are needed as long as the longest sliding window of the policy."""
+    """Quota events are needed as long as the longest sliding window of the policy (the
+    login's code_quota_window is one, so there always is one)."""
     policy = current_app.extensions["idp.policy"]
     windows = [getattr(policy, f.name) for f in dataclass_fields(policy) if f.name.endswith("_window")]
-    return max([w for w in windows if isinstance(w, timedelta)], default=timedelta(hours=1))
+    return max([w for w in windows if isinstance(w, timedelta)], default=policy.code_quota_window)
 
 
 def _rules(now):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 from textwrap import dedent
 
@@ -19,6 +20,7 @@ from idp.oidc.clients import (
     check_clients_file,
     load_clients,
 )
+from idp.policy import Policy
 
 SHIPPED = Path(__file__).resolve().parents[2] / "clients.yaml"
 SECRET = "s3cret-0123456789-abcdefghijklmnop"          # 34 characters
@@ -190,6 +192,17 @@ def test_a_secret_of_31_characters_is_refused_and_32_accepted():
     assert_error(errors, 3, "PORTAL_SECRET is shorter than 32 characters")
     assert "x" * 31 not in "".join(errors)
     assert check(confidential(), environ={"PORTAL_SECRET": "x" * 32}) == []
+
+
+def test_the_policy_sets_the_secret_length_and_the_lifetimes_bounds():
+    strict = Policy(client_secret_min_length=40,
+                    client_access_token_max_lifetime=timedelta(minutes=5))
+    assert_error(check_clients_file(write(confidential()), ENV, strict), 3,
+                 "PORTAL_SECRET is shorter than 40 characters")
+    text = confidential(access_token_lifetime="600")
+    assert check(text) == []
+    assert_error(check_clients_file(write(text), {"PORTAL_SECRET": "x" * 40}, strict), 6,
+                 "access_token_lifetime: expected seconds between 1 and 300")
 
 
 def test_a_malformed_hash_is_refused():
@@ -589,6 +602,12 @@ def test_reload_does_not_reread_an_unchanged_file():
     first = holder.current
     assert holder.reload() == []
     assert holder.current is first
+
+
+def test_the_reload_interval_is_the_policys():
+    assert RegistryHolder(write(confidential()), ENV).check_interval == 1.0
+    rules = Policy(clients_file_check_interval=timedelta(seconds=5))
+    assert RegistryHolder(write(confidential()), ENV, rules=rules).check_interval == 5.0
 
 
 def test_maybe_reload_looks_at_the_file_at_most_once_per_interval():

@@ -223,3 +223,15 @@ def test_private_key_jwt_with_the_key_host_down_is_invalid_client(server, key_ho
         # RFC 6749 §5.2: 401 only "may" answer a client that did not authenticate by header.
         assert answer.status_code in (400, 401) and answer.json()["error"] == "invalid_client"
     assert key_host.hits == {"/jwks": 1}
+
+
+def test_a_key_set_yields_only_its_public_signing_keys_and_those_of_the_kid_asked():
+    from idp.remote import signing_keys
+    sig = {"kty": "EC", "kid": "s1", "use": "sig", "crv": "P-256", "x": "a", "y": "b"}
+    bare = {"kty": "RSA", "kid": "s2", "n": "c", "e": "AQAB"}
+    jwks = {"keys": [sig, bare, {"kty": "RSA", "kid": "e1", "use": "enc", "n": "c", "e": "AQAB"},
+                     {**bare, "kid": "p1", "d": "secret"}, "not a key"]}
+    assert signing_keys(jwks) == [sig, bare]
+    assert signing_keys(jwks, "s2") == [bare]
+    assert signing_keys(jwks, "e1") == []
+    assert signing_keys({"keys": "nope"}) == [] and signing_keys({}) == []

@@ -37,15 +37,14 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp import clock
+from idp.domain import eidas
 from idp.extensions import db
 from idp.models import FranceConnectLogin
-from idp.remote import RemoteJson, Unavailable
+from idp.policy import policy
+from idp.remote import RemoteJson, Unavailable, signing_keys
 
-TIMEOUT = 5.0                   # below FranceConnect's own 6 s, so a stall fails cleanly
 SCOPE = "openid identite_pivot email"
-EIDAS = {"eidas1": 1, "eidas2": 2, "eidas3": 3}
 SIGNING_ALGS = ("ES256", "RS256")
-LEEWAY = 30                     # seconds of clock skew tolerated on exp / iat
 
 log = logging.getLogger(__name__)
 _documents = RemoteJson("FranceConnect")
@@ -81,6 +80,11 @@ def _settings() -> tuple[str, str, str]:
 
 def asked_acr() -> str:
     return str(current_app.config.get("FRANCECONNECT_ACR_VALUES") or "eidas1").split()[0]
+
+
+def _timeout() -> float:
+    """Seconds given to each token or userinfo request (``Policy.franceconnect_timeout``)."""
+    return policy().franceconnect_timeout.total_seconds()
 
 
 def fresh_secret() -> str:
@@ -122,9 +126,7 @@ def _verify(compact: str, meta: dict) -> dict:
     alg, kid = header.get("alg"), header.get("kid")
     if alg not in SIGNING_ALGS:
         raise UpstreamRefused("fc_invalid_token", f"alg {alg!r}")
-    keys = _get_json(meta["jwks_uri"], kid).get("keys")
-    usable = [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"
-              and (kid is None or k.get("kid") == kid)] if isinstance(keys, list) else []
+    usable = signing_keys(_get_json(meta["jwks_uri"], kid), kid)
     if not usable:
         raise UpstreamRefused("fc_invalid_token", "unknown kid")
     try:
@@ -161,7 +163,7 @@ def exchange(*, code: str, redirect_uri: str, nonce: str) -> Upstream:
     meta = discovery()
     _, client_id, secret = _settings()
     try:
-        response = requests.post(meta["token_endpoint"], timeout=TIMEOUT, data={
+        response = requests.post(meta["token_endpoint"], timeout=_timeout(), data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
             "client_id": client_id, "client_secret": secret})
         body = response.json() if response.ok else None
@@ -202,23 +204,24 @@ def check_id_token(compact: str, meta: dict, *, client_id: str, nonce: str) -> d
     if client_id not in audiences or (len(audiences) > 1 and claims.get("azp") != client_id):
         raise UpstreamRefused("fc_invalid_token", "aud")
     exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, (int, float)) or exp + LEEWAY < now:
+    leeway = policy().franceconnect_clock_leeway.total_seconds()
+    if not isinstance(exp, (int, float)) or exp + leeway < now:
         raise UpstreamRefused("fc_invalid_token", "expired")
-    if not isinstance(iat, (int, float)) or iat - LEEWAY > now:
+    if not isinstance(iat, (int, float)) or iat - leeway > now:
         raise UpstreamRefused("fc_invalid_token", "iat")
     if not isinstance(claims.get("nonce"), str) or not secrets.compare_digest(
             claims["nonce"], nonce):
         raise UpstreamRefused("fc_invalid_token", "nonce")
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise UpstreamRefused("fc_invalid_token", "sub")
-    if EIDAS.get(claims.get("acr"), 0) < EIDAS.get(asked_acr(), 1):
+    if eidas.rank(claims.get("acr")) < eidas.rank(asked_acr(), unknown=1):
         raise UpstreamRefused("fc_low_acr")
     return claims
 
 
 def _userinfo(access_token: str, meta: dict, *, client_id: str, sub: str) -> dict:
     try:
-        response = requests.get(meta["userinfo_endpoint"], timeout=TIMEOUT, headers={
+        response = requests.get(meta["userinfo_endpoint"], timeout=_timeout(), headers={
             "Authorization": f"Bearer {access_token}", "Accept": "application/jwt"})
     except requests.RequestException:
         raise UpstreamRefused("fc_invalid_token", "userinfo unreachable") from None

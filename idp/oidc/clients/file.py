@@ -1,4 +1,4 @@
-"""The relying-party registry: ``clients.yaml``, validated with line numbers, kept hot.
+"""The relying-party file, ``clients.yaml``: read and validated with line numbers.
 
 Each entry uses the metadata names of RFC 7591 §2 and OpenID Connect Dynamic Client
 Registration §2 (``client_id``, ``redirect_uris``, ``token_endpoint_auth_method``, the
@@ -20,10 +20,12 @@ are not registration names:
 * ``login_branding: franceconnect``: the login page of this client's requests carries
   FranceConnect's branding (logos, grey Marianne background, "Revenir sur FranceConnect")
   and no FranceConnect button (FRANCECONNECT.md §14).
-* ``access_token_lifetime`` (seconds, 1 to 3600; default: the policy's) and
+* ``access_token_lifetime`` (seconds, 1 to ``Policy.client_access_token_max_lifetime``;
+  default: the policy's) and
   ``single_use_access_token`` (default false): FranceConnect+ asks an identity provider for
   single-use or very short-lived access tokens (FRANCECONNECT.md §9).
-* ``id_token_lifetime`` (seconds, 1 to 3600; default: the policy's ``id_token_ttl``):
+* ``id_token_lifetime`` (seconds, 1 to ``Policy.client_id_token_max_lifetime``; default: the
+  policy's ``id_token_ttl``):
   FranceConnect's own ID tokens live 60 s and its checklist expects ``exp - iat`` ≤ 300 s.
 
 Redirect URIs match exactly (RFC 9700 §2.1), with the one exception of RFC 8252 §7.3: a
@@ -36,20 +38,15 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import hmac
-import logging
 import os
 import re
-import threading
-import time
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 import yaml
-from authlib.oauth2.rfc6749 import ClientMixin
+from flask import current_app, has_app_context
 
-log = logging.getLogger(__name__)
+from idp.policy import Policy
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token")
@@ -58,14 +55,11 @@ ENCRYPTION_ALGS = ("RSA-OAEP", "RSA-OAEP-256", "ECDH-ES")
 ENCRYPTION_ENCS = ("A256GCM", "A128CBC-HS256")
 DEFAULT_ENC = "A256GCM"
 SUBJECT_TYPES = ("public", "pairwise")
-MIN_SECRET_LENGTH = 32
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _SECRET_HASH = re.compile(r"^sha256:([0-9a-fA-F]{64})$")
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]+$")                  # RFC 6749 VSCHAR, no space
-_LOOPBACK_PORTLESS = re.compile(r"^http://(127\.0\.0\.1|\[::1\])([/?].*)?$")
-_LOOPBACK_WITH_PORT = re.compile(r"^http://(127\.0\.0\.1|\[::1\]):(\d{1,5})([/?].*)?$")
 
 # Every accepted field and its YAML type; anything else is an error.
 _FIELDS: dict[str, type] = {
@@ -85,8 +79,6 @@ _FIELDS: dict[str, type] = {
     "id_token_lifetime": int,
 }
 LOGIN_BRANDINGS = ("franceconnect",)
-MAX_ACCESS_TOKEN_LIFETIME = 3600
-MAX_ID_TOKEN_LIFETIME = 3600     # an ID token says a login just happened: an hour at most
 _KIND = {str: "a string", list: "a list", dict: "a mapping", bool: "true or false",
          int: "an integer"}
 
@@ -99,138 +91,14 @@ class ClientsFileError(Exception):
         self.errors = errors
 
 
-@dataclass(frozen=True, eq=False)
-class Client(ClientMixin):
-    """One relying party, as Authlib's authorization server sees it."""
+def read_clients(path: str | os.PathLike, environ: Mapping[str, str] = os.environ,
+                 rules: Policy | None = None) -> list[dict]:
+    """The fields of every client of the file (``Client`` keyword arguments, with the
+    secret's SHA-256 as ``secret_sha256``); raise ClientsFileError naming every error found.
 
-    client_id: str
-    client_name: str | None = None
-    redirect_uris: list[str] = field(default_factory=list)
-    post_logout_redirect_uris: list[str] = field(default_factory=list)
-    token_endpoint_auth_method: str = "client_secret_basic"
-    token_endpoint_auth_signing_alg: str | None = None
-    grant_types: list[str] = field(default_factory=lambda: ["authorization_code"])
-    response_types: list[str] = field(default_factory=lambda: ["code"])
-    scope: str = "openid"
-    jwks: dict | None = None
-    jwks_uri: str | None = None
-    subject_type: str = "public"
-    sector_identifier_uri: str | None = None
-    id_token_signed_response_alg: str = "RS256"
-    id_token_encrypted_response_alg: str | None = None
-    id_token_encrypted_response_enc: str | None = None
-    userinfo_signed_response_alg: str | None = None      # None: plain JSON
-    userinfo_encrypted_response_alg: str | None = None
-    userinfo_encrypted_response_enc: str | None = None
-    request_object_signing_alg: str | None = None
-    backchannel_logout_uri: str | None = None
-    backchannel_logout_session_required: bool = False
-    default_acr_values: list[str] = field(default_factory=list)
-    default_max_age: int | None = None
-    require_auth_time: bool = False
-    skip_consent: bool = False
-    require_security_code: bool = True
-    require_pkce: bool = False
-    login_branding: str | None = None
-    access_token_lifetime: int | None = None         # seconds; None: the policy's
-    single_use_access_token: bool = False
-    id_token_lifetime: int | None = None             # seconds; None: the policy's
-    # hex SHA-256 of the secret (from the environment or the file's hash); never the secret
-    secret_sha256: str | None = field(default=None, repr=False)
-
-    @property
-    def is_public(self) -> bool:
-        return self.token_endpoint_auth_method == "none"
-
-    @property
-    def requires_pkce(self) -> bool:
-        return self.is_public or self.require_pkce
-
-    @property
-    def franceconnect_branding(self) -> bool:
-        """Read by the authorize endpoint to dress the login page for FranceConnect."""
-        return self.login_branding == "franceconnect"
-
-    @property
-    def sector_identifier(self) -> str | None:
-        """The host that pairwise subjects are computed for (OIDC Core §8.1)."""
-        return _sector_of(self.sector_identifier_uri, self.redirect_uris)
-
-    @property
-    def client_metadata(self) -> dict:
-        """The registration metadata (no secret), as Authlib's userinfo and end-session
-        endpoints read it."""
-        skip = {"secret_sha256", "skip_consent", "require_security_code", "require_pkce",
-                "login_branding", "access_token_lifetime", "single_use_access_token",
-                "id_token_lifetime"}
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in skip and getattr(self, f.name) not in (None, [])}
-
-    def get_client_id(self) -> str:
-        return self.client_id
-
-    def get_default_redirect_uri(self) -> str | None:
-        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
-
-    def get_allowed_scope(self, scope: str | None) -> str:
-        # Unknown scopes are dropped, not refused: FranceConnect sends its own (FC.md §7).
-        allowed = set(self.scope.split())
-        return " ".join(dict.fromkeys(s for s in (scope or "").split() if s in allowed))
-
-    def check_redirect_uri(self, redirect_uri: str) -> bool:
-        if redirect_uri in self.redirect_uris:
-            return True
-        given = _LOOPBACK_WITH_PORT.match(redirect_uri or "")
-        if not given or not 0 < int(given[2]) < 65536:
-            return False
-        for registered in self.redirect_uris:
-            match = _LOOPBACK_PORTLESS.match(registered)
-            if match and match[1] == given[1] and (match[2] or "") == (given[3] or ""):
-                return True
-        return False
-
-    def check_post_logout_redirect_uri(self, uri: str) -> bool:
-        return uri in self.post_logout_redirect_uris
-
-    def check_client_secret(self, client_secret: str | None) -> bool:
-        if self.secret_sha256 is None or not isinstance(client_secret, str):
-            return False
-        given = hashlib.sha256(client_secret.encode()).hexdigest()
-        return hmac.compare_digest(given, self.secret_sha256)
-
-    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        # The token endpoint's registered method serves revocation and introspection too.
-        return method == self.token_endpoint_auth_method
-
-    def check_response_type(self, response_type: str) -> bool:
-        return response_type == "code" and response_type in self.response_types
-
-    def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in self.grant_types
-
-
-class ClientRegistry:
-    """The clients of one version of the file, by ``client_id``."""
-
-    def __init__(self, clients: Iterable[Client] = ()):
-        self.by_id: dict[str, Client] = {c.client_id: c for c in clients}
-
-    def get(self, client_id: str | None) -> Client | None:
-        return self.by_id.get(client_id) if isinstance(client_id, str) else None
-
-    def __iter__(self) -> Iterator[Client]:
-        return iter(self.by_id.values())
-
-    def __len__(self) -> int:
-        return len(self.by_id)
-
-    def __contains__(self, client_id: object) -> bool:
-        return client_id in self.by_id
-
-
-def load_clients(path: str | os.PathLike, environ: Mapping[str, str] = os.environ
-                 ) -> ClientRegistry:
-    """Read and validate the file; raise ClientsFileError naming every error found."""
+    The limits (secret length, lifetimes) are ``rules``'s, else the running application's
+    policy, else the default policy (``idp clients check`` may run without an application)."""
+    rules = rules or _running_policy()
     name = os.fspath(path)
     try:
         with open(path, "rb") as stream:
@@ -238,94 +106,27 @@ def load_clients(path: str | os.PathLike, environ: Mapping[str, str] = os.enviro
     except OSError as exc:
         raise ClientsFileError([f"{name}: cannot read the file: {exc.strerror}"]) from None
     errors: list[tuple[int, str]] = []
-    clients = _validate_document(data, environ, lambda line, msg: errors.append((line, msg)))
+    clients = _validate_document(data, environ, rules, lambda line, msg: errors.append((line, msg)))
     if errors:
         errors.sort(key=lambda e: e[0])   # stable: same-line errors keep their order
         raise ClientsFileError([f"{name}:{line}: {msg}" for line, msg in errors])
-    return ClientRegistry(clients)
+    return clients
 
 
-def check_clients_file(path: str | os.PathLike, environ: Mapping[str, str] = os.environ
-                       ) -> list[str]:
+def check_clients_file(path: str | os.PathLike, environ: Mapping[str, str] = os.environ,
+                       rules: Policy | None = None) -> list[str]:
     """Every error of the file, or an empty list when it is valid (``idp clients check``)."""
     try:
-        load_clients(path, environ)
+        read_clients(path, environ, rules)
     except ClientsFileError as exc:
         return exc.errors
     return []
 
 
-class RegistryHolder:
-    """The running server's registry: reloaded when the file changes, and kept as it was
-    when the new version is bad, so that an editing mistake cannot lock every client out."""
-
-    def __init__(self, path: str | os.PathLike, environ: Mapping[str, str] = os.environ,
-                 *, check_interval: float = 1.0):
-        self.path = path
-        self.environ = environ
-        self.check_interval = check_interval
-        self.errors: list[str] = []          # of the last reload that failed, until a good one
-        self._lock = threading.Lock()
-        try:
-            self._signature = self._stat()   # before reading: a change in between is seen later
-        except OSError as exc:
-            raise ClientsFileError([f"{os.fspath(path)}: cannot read the file: {exc.strerror}"]
-                                   ) from None
-        self._current = load_clients(path, environ)   # a bad file at start refuses to start
-        self._next_check = time.monotonic() + check_interval
-
-    @property
-    def current(self) -> ClientRegistry:
-        return self._current
-
-    def reload(self) -> list[str]:
-        """Re-read the file if it changed; return its errors (empty when fine or unchanged)."""
-        with self._lock:
-            return self._reload_locked()
-
-    def maybe_reload(self) -> list[str]:
-        """``reload`` at most once per ``check_interval``; cheap enough for every request."""
-        now = time.monotonic()
-        if now < self._next_check:
-            return []
-        self._next_check = now + self.check_interval
-        if not self._lock.acquire(blocking=False):   # another thread is on it
-            return []
-        try:
-            return self._reload_locked()
-        finally:
-            self._lock.release()
-
-    def _stat(self) -> tuple[int, int, int]:
-        st = os.stat(self.path)
-        return st.st_mtime_ns, st.st_size, st.st_ino
-
-    def _reload_locked(self) -> list[str]:
-        name = os.fspath(self.path)
-        try:
-            signature = self._stat()
-        except OSError as exc:
-            errors = [f"{name}: cannot read the file: {exc.strerror}"]
-            if self._signature is not None:              # say it once, not every second
-                log.warning("clients file unreadable, keeping %d clients: %s",
-                            len(self._current), errors[0])
-            self._signature = None
-            self.errors = errors
-            return errors
-        if signature == self._signature:
-            return []
-        self._signature = signature
-        try:
-            registry = load_clients(self.path, self.environ)
-        except ClientsFileError as exc:
-            # The messages name fields, lines and variable names, never a secret's value.
-            log.warning("clients file %s has %d error(s), keeping the previous %d clients:\n%s",
-                        name, len(exc.errors), len(self._current), "\n".join(exc.errors))
-            self.errors = exc.errors
-            return exc.errors
-        self._current, self.errors = registry, []
-        log.info("clients file %s reloaded: %d clients", name, len(registry))
-        return []
+def _running_policy() -> Policy:
+    if has_app_context() and "idp.policy" in current_app.extensions:
+        return current_app.extensions["idp.policy"]
+    return Policy()
 
 
 # -- YAML with line numbers --------------------------------------------------------------
@@ -398,7 +199,8 @@ def _parse(data: bytes, report) -> tuple[object, bool]:
 
 # -- validation --------------------------------------------------------------------------
 
-def _validate_document(data: bytes, environ: Mapping[str, str], report) -> list[Client]:
+def _validate_document(data: bytes, environ: Mapping[str, str], rules: Policy, report
+                       ) -> list[dict]:
     document, parsed = _parse(data, report)
     if not parsed:
         return []
@@ -413,13 +215,13 @@ def _validate_document(data: bytes, environ: Mapping[str, str], report) -> list[
         report(line, "expected a top-level 'clients:' list")
         return []
     entries = document["clients"]
-    clients: list[Client] = []
+    clients: list[dict] = []
     first_line: dict[str, int] = {}
     for index, entry in enumerate(entries):
         if not isinstance(entry, _Mapping):
             report(entries.lines[index], "each client must be a mapping of fields")
             continue
-        client = _build_client(entry, environ, report)
+        client = _build_client(entry, environ, rules, report)
         cid = entry.get("client_id")
         if isinstance(cid, str):
             line = entry.lines["client_id"]
@@ -432,7 +234,9 @@ def _validate_document(data: bytes, environ: Mapping[str, str], report) -> list[
     return clients
 
 
-def _build_client(entry: _Mapping, environ: Mapping[str, str], report) -> Client | None:
+def _build_client(entry: _Mapping, environ: Mapping[str, str], rules: Policy, report
+                  ) -> dict | None:
+    """The ``Client`` keyword arguments of one entry, or None when it has errors."""
     cid = entry.get("client_id")
     prefix = f"client '{cid}': " if isinstance(cid, str) else ""
     count = 0
@@ -454,7 +258,7 @@ def _build_client(entry: _Mapping, environ: Mapping[str, str], report) -> Client
         error("token_endpoint_auth_method",
               f"token_endpoint_auth_method '{method}' is not one of {', '.join(AUTH_METHODS)}")
         method = None
-    secret_sha256 = _secret(values, method, environ, error)
+    secret_sha256 = _secret(values, method, environ, rules, error)
 
     public = method == "none"
     for key in ("redirect_uris", "post_logout_redirect_uris"):
@@ -468,7 +272,7 @@ def _build_client(entry: _Mapping, environ: Mapping[str, str], report) -> Client
         if key in values and (problem := _web_uri_problem(values[key])):
             error(key, f"{key}: '{values[key]}' {problem}")
 
-    _check_protocol(values, error)
+    _check_protocol(values, rules, error)
     enc_algs = _check_algorithms(values, error)
     _check_keys(values, method, enc_algs, error)
 
@@ -480,7 +284,7 @@ def _build_client(entry: _Mapping, environ: Mapping[str, str], report) -> Client
         return None
     values.pop("client_secret", None)
     values.pop("client_secret_hash", None)
-    return Client(**values, secret_sha256=secret_sha256)
+    return {**values, "secret_sha256": secret_sha256}
 
 
 def _typed_values(entry: _Mapping, error) -> dict:
@@ -504,7 +308,8 @@ def _typed_values(entry: _Mapping, error) -> dict:
     return values
 
 
-def _secret(values: dict, method: str | None, environ: Mapping[str, str], error) -> str | None:
+def _secret(values: dict, method: str | None, environ: Mapping[str, str], rules: Policy,
+            error) -> str | None:
     """Check the secret fields against the auth method; the secret's SHA-256, or None."""
     given = [key for key in ("client_secret", "client_secret_hash") if key in values]
     digest = None
@@ -517,9 +322,9 @@ def _secret(values: dict, method: str | None, environ: Mapping[str, str], error)
                   "client_secret: a literal secret is not allowed: use ${VAR} or client_secret_hash")
         elif (secret := environ.get(ref[1])) is None:
             error("client_secret", f"client_secret: environment variable {ref[1]} is not set")
-        elif len(secret) < MIN_SECRET_LENGTH:
+        elif len(secret) < rules.client_secret_min_length:
             error("client_secret", f"client_secret: the value of {ref[1]} is shorter than "
-                  f"{MIN_SECRET_LENGTH} characters")
+                  f"{rules.client_secret_min_length} characters")
         else:
             digest = hashlib.sha256(secret.encode()).hexdigest()
     elif "client_secret_hash" in values:
@@ -539,7 +344,7 @@ def _secret(values: dict, method: str | None, environ: Mapping[str, str], error)
     return digest
 
 
-def _check_protocol(values: dict, error) -> None:
+def _check_protocol(values: dict, rules: Policy, error) -> None:
     grants = values.get("grant_types")
     if grants is not None:
         for grant in grants:
@@ -557,14 +362,11 @@ def _check_protocol(values: dict, error) -> None:
     if branding is not None and branding not in LOGIN_BRANDINGS:
         error("login_branding", f"login_branding '{branding}' is not one of "
               f"{', '.join(LOGIN_BRANDINGS)}")
-    lifetime = values.get("access_token_lifetime")
-    if lifetime is not None and not 1 <= lifetime <= MAX_ACCESS_TOKEN_LIFETIME:
-        error("access_token_lifetime", "access_token_lifetime: expected seconds between 1 and "
-              f"{MAX_ACCESS_TOKEN_LIFETIME}")
-    lifetime = values.get("id_token_lifetime")
-    if lifetime is not None and not 1 <= lifetime <= MAX_ID_TOKEN_LIFETIME:
-        error("id_token_lifetime", "id_token_lifetime: expected seconds between 1 and "
-              f"{MAX_ID_TOKEN_LIFETIME}")
+    for key, longest in (("access_token_lifetime", rules.client_access_token_max_lifetime),
+                         ("id_token_lifetime", rules.client_id_token_max_lifetime)):
+        lifetime, most = values.get(key), int(longest.total_seconds())
+        if lifetime is not None and not 1 <= lifetime <= most:
+            error(key, f"{key}: expected seconds between 1 and {most}")
 
 
 def _check_algorithms(values: dict, error) -> list[tuple[str, str]]:
