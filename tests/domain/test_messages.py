@@ -206,7 +206,9 @@ def test_every_template_formats_with_its_parameters():
                "name": "Chrome sur Linux", "since": utc(2023, 12, 1, 23, 6),
                "min_length": 6, "max_length": 50,
                # issue 12: the provisional code's SMS
-               "code": "12345678", "ttl_text": "30 jours"}
+               "code": "12345678", "ttl_text": "30 jours",
+               # issue 13.8: the demo portal
+               "email": "valerie.martin@yopmail.fr"}
     for message_id, template in messages.MESSAGES.items():
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
         base = message_id.split(".")[0]
