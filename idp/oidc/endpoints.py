@@ -262,6 +262,7 @@ def end_session():
             render_template("oidc/logout_confirm.html", carried=carried))
         response.headers["Cache-Control"] = "no-store"
         return response
+    browsers_own = live
     hinted_sid = (hint_claims or {}).get("sid")
     if live is None and hinted_sid:
         # The browser no longer carries our session (FranceConnect calls with an old hint):
@@ -270,11 +271,18 @@ def end_session():
     if live is not None:
         logout.end_session(live, client_id=client.client_id if client is not None else None)
     session.pop("sid", None)
+    then = None
     if target:
         state = params.get("state")
         sep = "&" if "?" in target else "?"
-        url = target + (sep + "state=" + _quote(state) if state is not None else "")
-        return redirect(url, 303)
+        then = target + (sep + "state=" + _quote(state) if state is not None else "")
+    # The browser's own session opened upstream (FranceConnect): its logout runs first, and
+    # comes back to ``then`` (see ``sessions.upstream_logout``).
+    upstream = sessions.upstream_logout(browsers_own, then) if browsers_own is not None else None
+    if upstream is not None:
+        return redirect(upstream, 303)
+    if then is not None:
+        return redirect(then, 303)
     return render_template("oidc/logged_out.html")
 
 
