@@ -5,6 +5,7 @@ token says exactly the login the journey reported (its ``AuthResult``)."""
 from __future__ import annotations
 
 from datetime import UTC, timedelta
+from pathlib import Path
 
 from parties import AGENCY_CB
 from rp import query_of, url_with
@@ -52,3 +53,22 @@ def test_the_id_token_says_the_auth_result_of_the_login(app, rps, browser, perso
     assert claims["auth_time"] == int(result.auth_time.replace(tzinfo=result.auth_time.tzinfo or UTC)
                                       .timestamp())
     assert claims["sid"] == session.id
+
+
+def test_a_resume_for_a_client_removed_since_the_start_issues_nothing(
+        app, app_config, rps, browser, person, smtp):
+    import yaml
+    _, answer = rps.portal.start(browser)
+    browser.get(answer.headers["Location"])
+    browser.submit_credentials(person.nir, person.password)
+    browser.ask_code()
+    resume = browser.submit_code(smtp.code_for(person.email)).headers["Location"]
+    assert resume.startswith("/authorize/resume/")
+    path = Path(app_config["CLIENTS_FILE"])
+    data = yaml.safe_load(path.read_text())
+    data["clients"] = [c for c in data["clients"] if c["client_id"] != "portal"]
+    path.write_text(yaml.safe_dump(data))
+    assert app.extensions["idp.clients"].reload() == []
+    page = browser.get(resume, allow_redirects=False)
+    assert page.status_code == 400 and "Location" not in page.headers
+    assert "code=" not in page.text
