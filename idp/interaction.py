@@ -4,10 +4,12 @@ Like node-oidc-provider's ``interactionDetails`` / ``interactionFinished``:
 
 1. ``oidc`` validates an authorization request and, when a login is needed, stores it with
    ``start()`` and sends the browser to the login pages with the interaction's id;
-2. ``flows`` reads what it needs with ``details()``, runs the journey, and ends with
+2. ``flows`` reads what it needs with ``details()`` (a typed ``PendingRequest``), runs the journey, and ends with
    ``complete(id, AuthResult(...))``, then redirects to ``resume_url(id)``;
-3. ``oidc`` takes the result once with ``take()``, checks it against the request, opens the
-   provider session and issues the code.
+3. ``oidc`` takes the result once with ``take()``, with the request it validated at the
+   start (never validated again: only the client and its redirect URI are looked up, in
+   case they were removed meanwhile), checks the result against it, opens the provider
+   session and issues the code.
 """
 
 from __future__ import annotations
@@ -42,18 +44,16 @@ class AuthResult:
         return cls(**{**data, "auth_time": datetime.fromisoformat(data["auth_time"])})
 
 
-@dataclass
-class Details:
-    """What the login pages may know of the pending request."""
-    id: str
+@dataclass(frozen=True)
+class PendingRequest:
+    """What the login pages may know of the pending request: built once by ``oidc`` from the
+    validated request, stored with the interaction, read back by ``flows`` with ``details()``
+    (which fills ``id``). The one schema of the seam's display data."""
     client_id: str
     client_name: str
     login_hint: str | None
-    force_login: bool
     require_security_code: bool
     franceconnect_branding: bool
-    cancel_url: str | None     # where "Revenir sur …" sends the person (an access_denied)
-    ui_locales: str | None
     scope: str                 # what a consent must cover (scopes, ``claims`` included)
     consent_claims: list       # the claims it gives, named on the consent page (issue 11.8)
     consent: bool              # the client asks for consent (no ``skip_consent``)
@@ -61,7 +61,26 @@ class Details:
     reuse_session: bool        # a live provider session answers it: only consent is missing
     session_account_id: int | None
     step_up_account_id: int | None = None   # only the e-mailed code is missing (issue 11.7)
-    refuse_url: str | None = None   # where "Refuser" on the consent page sends (issue 13.4)
+    id: str | None = None      # the interaction's id, once stored
+
+    @property
+    def cancel_url(self) -> str | None:
+        """Where "Revenir sur …" sends the person (an ``access_denied``)."""
+        return f"/authorize/cancel/{self.id}" if self.id else None
+
+    @property
+    def refuse_url(self) -> str | None:
+        """Where "Refuser" on the consent page sends (issue 13.4)."""
+        return f"/authorize/refuse/{self.id}" if self.id else None
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("id")
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict, *, id: str | None = None) -> "PendingRequest":
+        return cls(**{**data, "id": id})
 
 
 # Issue 11.3: each interaction belongs to the browser that started it. The browser's Flask
@@ -88,11 +107,13 @@ def started_here(interaction_id: str | None, browser_session) -> bool:
     return isinstance(nonce, str) and isinstance(bound, str) and keyed.same(_BROWSER_PURPOSE, nonce, bound)
 
 
-def start(client_id: str, params: dict, display: dict, browser: str) -> str:
-    """Store a pending request; ``browser`` is ``browser_nonce()`` of the browser asking."""
+def start(pending: PendingRequest, validated: dict, browser: str) -> str:
+    """Store a pending request: what the login pages show (``pending``), the request as
+    ``oidc`` validated it (``validated``, opaque here: what the resume answers without
+    validating again), and ``browser``, the ``browser_nonce()`` of the browser asking."""
     now = clock.now()
-    interaction = Interaction(id=keyed.token(24), client_id=client_id,
-                              params={"request": params, "display": display,
+    interaction = Interaction(id=keyed.token(24), client_id=pending.client_id,
+                              params={"request": validated, "display": pending.to_json(),
                                       "browser": keyed.digest(_BROWSER_PURPOSE, browser)},
                               created_at=now, expires_at=now + policy().interaction_ttl)
     db.session.add(interaction)
@@ -109,24 +130,11 @@ def _live(interaction_id: str | None) -> Interaction | None:
     return row
 
 
-def details(interaction_id: str | None) -> Details | None:
+def details(interaction_id: str | None) -> PendingRequest | None:
     row = _live(interaction_id)
     if row is None:
         return None
-    display = row.params["display"]
-    return Details(id=row.id, client_id=row.client_id, client_name=display["client_name"],
-                   login_hint=display.get("login_hint"), force_login=display["force_login"],
-                   require_security_code=display["require_security_code"],
-                   franceconnect_branding=display["franceconnect_branding"],
-                   cancel_url=f"/authorize/cancel/{row.id}",
-                   ui_locales=display.get("ui_locales"), scope=display.get("scope", ""),
-                   consent_claims=display.get("consent_claims", []),
-                   consent=display.get("consent", False),
-                   prompt_consent=display.get("prompt_consent", False),
-                   reuse_session=display.get("reuse_session", False),
-                   session_account_id=display.get("session_account_id"),
-                   step_up_account_id=display.get("step_up_account_id"),
-                   refuse_url=f"/authorize/refuse/{row.id}")
+    return PendingRequest.from_json(row.params["display"], id=row.id)
 
 
 def complete(interaction_id: str, result: AuthResult) -> bool:
@@ -139,8 +147,9 @@ def complete(interaction_id: str, result: AuthResult) -> bool:
     return done == 1
 
 
-def take(interaction_id: str) -> tuple[dict, dict, AuthResult | None] | None:
-    """The stored request and its result, once (a second resume finds nothing)."""
+def take(interaction_id: str) -> tuple[dict, AuthResult | None] | None:
+    """The stored, validated request (as ``start`` got it) and its result, once (a second
+    resume finds nothing)."""
     row = _live(interaction_id)
     if row is None:
         return None
@@ -151,7 +160,7 @@ def take(interaction_id: str) -> tuple[dict, dict, AuthResult | None] | None:
     if taken != 1:
         return None
     result = AuthResult.from_json(row.result) if row.result else None
-    return row.params["request"], row.params["display"], result
+    return row.params["request"], result
 
 
 def resume_url(interaction_id: str) -> str:

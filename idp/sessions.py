@@ -90,6 +90,30 @@ def end_all(account_id: int, except_sid: str | None = None, *,
     return ended
 
 
+# -- upstream logouts ------------------------------------------------------------------------
+# A session opened through an upstream provider (FranceConnect) must end there too. The
+# protocol's ``end_session`` knows no journey and the journeys never wrap its response: once
+# it has ended the browser's session, it asks ``upstream_logout()`` whether an upstream
+# logout must run first, and sends the browser there; the journey that registered it brings
+# the browser back to ``then`` (the ``post_logout_redirect_uri``, or None: our logged-out page).
+UPSTREAM_LOGOUTS = "idp.upstream_logouts"
+
+
+def register_upstream_logout(app, hook) -> None:
+    """``hook(ended: ProviderSession, then: str | None) -> str | None``: the URL of the
+    upstream logout this ended session calls for, or None when it calls for none."""
+    app.extensions.setdefault(UPSTREAM_LOGOUTS, []).append(hook)
+
+
+def upstream_logout(ended: ProviderSession, then: str | None) -> str | None:
+    """Where the browser goes first, once ``ended`` (its session) is ended, or None."""
+    for hook in current_app.extensions.get(UPSTREAM_LOGOUTS, []):
+        url = hook(ended, then)
+        if url is not None:
+            return url
+    return None
+
+
 def has_consent(account_id: int, client_id: str, scope: str) -> bool:
     row = db.session.get(Consent, (account_id, client_id))
     return row is not None and set(scope.split()) <= set(row.scope.split())

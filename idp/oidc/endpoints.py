@@ -66,14 +66,7 @@ def _result_of(live: ProviderSession):
 
 
 def _to_login(req):
-    display = az.display_for(req)
-    live = az.current_session()
-    reasons = az.login_reasons(req, live) if live else None
-    display["session_account_id"] = live.account_id if live else None
-    display["reuse_session"] = bool(live and not reasons)
-    # Only the code is missing (issue 11.7): the login pages ask it of the session's account.
-    display["step_up_account_id"] = live.account_id if reasons == ["security_code"] else None
-    iid = interaction.start(req.client.client_id, req.params, display,
+    iid = interaction.start(az.pending_request(req, az.current_session()), az.stored(req),
                             interaction.browser_nonce(session))
     return redirect(f"/login?interaction={iid}", 303)
 
@@ -94,13 +87,11 @@ def resume(iid):
     taken, refused = _take_here(iid)
     if refused is not None:
         return refused
-    params, _display, result = taken
+    stored, result = taken
     try:
-        req = az.validate(params)
-    except az.PageError as error:
+        req = az.restored(stored)       # validated once, at the start
+    except az.PageError as error:       # the client or its redirect URI removed since
         return _page_error(error.message_id, error.status)
-    except az.RedirectError as error:
-        return az.error_response(error)
     if result is None:
         return az.error_response(az.RedirectError(req, "access_denied", "The login was not completed."))
     if not az.acr_satisfied(req, result.acr):
@@ -148,11 +139,9 @@ def _access_denied(iid: str, description: str):
     if refused is not None:
         return refused
     try:
-        req = az.validate(taken[0])
+        req = az.restored(taken[0])
     except az.PageError as error:
         return _page_error(error.message_id, error.status)
-    except az.RedirectError as error:
-        return az.error_response(error)
     return az.error_response(az.RedirectError(req, "access_denied", description))
 
 
@@ -273,6 +262,7 @@ def end_session():
             render_template("oidc/logout_confirm.html", carried=carried))
         response.headers["Cache-Control"] = "no-store"
         return response
+    browsers_own = live
     hinted_sid = (hint_claims or {}).get("sid")
     if live is None and hinted_sid:
         # The browser no longer carries our session (FranceConnect calls with an old hint):
@@ -281,11 +271,18 @@ def end_session():
     if live is not None:
         logout.end_session(live, client_id=client.client_id if client is not None else None)
     session.pop("sid", None)
+    then = None
     if target:
         state = params.get("state")
         sep = "&" if "?" in target else "?"
-        url = target + (sep + "state=" + _quote(state) if state is not None else "")
-        return redirect(url, 303)
+        then = target + (sep + "state=" + _quote(state) if state is not None else "")
+    # The browser's own session opened upstream (FranceConnect): its logout runs first, and
+    # comes back to ``then`` (see ``sessions.upstream_logout``).
+    upstream = sessions.upstream_logout(browsers_own, then) if browsers_own is not None else None
+    if upstream is not None:
+        return redirect(upstream, 303)
+    if then is not None:
+        return redirect(then, 303)
     return render_template("oidc/logged_out.html")
 
 

@@ -51,24 +51,3 @@ def build(account, client, *, scope: str, claims_param: dict | None, auth_time, 
         payload["at_hash"] = claims_mod.half_hash(access_token, alg)
     return seal_for(client, payload, alg, client.id_token_encrypted_response_alg,
                     client.id_token_encrypted_response_enc)
-
-
-class IdTokenExtension:
-    """Adds ``id_token`` to token responses whose scope holds ``openid``."""
-
-    def __call__(self, grant):
-        grant.register_hook("after_create_token_response", self.process_token)
-
-    def process_token(self, grant, response):
-        _, token, _ = response
-        if "openid" not in (token.get("scope") or "").split():
-            return token
-        request = grant.request
-        row = request.token_row
-        code = getattr(request, "code_row", None)
-        token["id_token"] = build(
-            request.user, request.client, scope=token["scope"], claims_param=row.claims,
-            auth_time=row.auth_time, acr=row.acr, amr=row.amr, sid=row.sid,
-            nonce=code.nonce if code is not None else None,
-            access_token=token["access_token"])
-        return token

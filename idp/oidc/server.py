@@ -114,9 +114,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         pass  # consumed atomically in query_authorization_code
 
     def authenticate_user(self, authorization_code):
-        row = authorization_code.row
-        self.request.code_row = row
-        return db.session.get(Account, row.account_id)
+        return db.session.get(Account, authorization_code.row.account_id)
+
+    def save_token(self, token):
+        issue(token, self.request.client, self.request.user, code=self.request.authorization_code.row)
 
     def save_authorization_code(self, code, request):  # the authorize endpoint saves its own
         raise NotImplementedError
@@ -144,8 +145,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None  # logged out: the refresh token ended with the session
         if not tokens.rotate_refresh_token(row):
             raise InvalidGrantError("The refresh token was already used.")
-        self.request.refresh_row = row
         return db.session.get(Account, row.account_id)
+
+    def save_token(self, token):
+        issue(token, self.request.client, self.request.user, previous=self.request.refresh_token.row)
 
     def revoke_old_credential(self, refresh_token):
         pass  # rotated in authenticate_user
@@ -304,10 +307,10 @@ def presented_auth_methods(request) -> list[str]:
 class Server(AuthorizationServer):
     def __init__(self, app):
         super().__init__()
-        self.init_app(app, query_client=query_client, save_token=self.save_token_row)
+        self.init_app(app, query_client=query_client, save_token=_saved_by_the_grants)
         issuer = app.config["ISSUER"]
-        self.register_grant(AuthorizationCodeGrant, [Pkce(required=True), id_token.IdTokenExtension()])
-        self.register_grant(RefreshTokenGrant, [id_token.IdTokenExtension()])
+        self.register_grant(AuthorizationCodeGrant, [Pkce(required=True)])
+        self.register_grant(RefreshTokenGrant)
         self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD,
                                          PrivateKeyJwt(issuer))
         self.register_endpoint(Revocation)
@@ -332,27 +335,39 @@ class Server(AuthorizationServer):
             token["refresh_token"] = keyed.token(32)
         return token
 
-    def save_token_row(self, token, request):
-        now = clock.now()
-        code = getattr(request, "code_row", None)
-        previous = getattr(request, "refresh_row", None)
-        source = code or previous
-        client = request.client
-        refresh = token.get("refresh_token")
-        ttl = timedelta(seconds=token["expires_in"])
-        row = Token(
-            family=previous.family if previous else keyed.token(16),
-            client_id=client.client_id, account_id=source.account_id, scope=token["scope"],
-            claims=source.claims, access_token_hash=tokens.token_digest(token["access_token"]),
-            refresh_token_hash=tokens.token_digest(refresh) if refresh else None,
-            issued_at=now, access_expires_at=now + ttl,
-            refresh_expires_at=(previous.refresh_expires_at if previous
-                                else now + policy().refresh_token_ttl) if refresh else None,
-            single_use=bool(getattr(client, "single_use_access_token", False)),
-            code_hash=code.code_hash if code else previous.code_hash,
-            sid=source.sid, auth_time=source.auth_time, acr=source.acr, amr=source.amr)
-        db.session.add(row)
-        db.session.commit()
-        request.token_row = row
-        current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
-                                             account_id=source.account_id)
+
+def _saved_by_the_grants(token, request):
+    raise NotImplementedError("each grant saves its tokens with issue()")
+
+
+def issue(token: dict, client, account: Account, *, code=None, previous: Token | None = None) -> Token:
+    """Store the tokens Authlib generated, from the authorization ``code`` row they are
+    exchanged for or the ``previous`` (rotated) refresh token row, and add the ID token to
+    ``token`` when its scope holds ``openid``. What the ID token says of the login (auth_time,
+    acr, amr, sid) comes from that row, where the authorization endpoint put the
+    ``AuthResult``'s, and is passed to ``id_token.build`` explicitly."""
+    now = clock.now()
+    source = code or previous
+    refresh = token.get("refresh_token")
+    ttl = timedelta(seconds=token["expires_in"])
+    row = Token(
+        family=previous.family if previous else keyed.token(16),
+        client_id=client.client_id, account_id=source.account_id, scope=token["scope"],
+        claims=source.claims, access_token_hash=tokens.token_digest(token["access_token"]),
+        refresh_token_hash=tokens.token_digest(refresh) if refresh else None,
+        issued_at=now, access_expires_at=now + ttl,
+        refresh_expires_at=(previous.refresh_expires_at if previous
+                            else now + policy().refresh_token_ttl) if refresh else None,
+        single_use=bool(getattr(client, "single_use_access_token", False)),
+        code_hash=code.code_hash if code else previous.code_hash,
+        sid=source.sid, auth_time=source.auth_time, acr=source.acr, amr=source.amr)
+    db.session.add(row)
+    db.session.commit()
+    current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
+                                         account_id=source.account_id)
+    if "openid" in (token.get("scope") or "").split():
+        token["id_token"] = id_token.build(
+            account, client, scope=token["scope"], claims_param=row.claims,
+            auth_time=row.auth_time, acr=row.acr, amr=row.amr, sid=row.sid,
+            nonce=code.nonce if code is not None else None, access_token=token["access_token"])
+    return row

@@ -25,7 +25,6 @@ import hmac
 from flask import (
     Blueprint,
     current_app,
-    g,
     redirect,
     render_template,
     request,
@@ -216,35 +215,25 @@ def _log_in(account: Account, upstream: fc.Upstream, iid: str | None):
 
 # -- logout: ours, then FranceConnect's ------------------------------------------------------
 
-@bp.before_app_request
-def _note_franceconnect_session():
-    if request.endpoint != "oidc.end_session":
-        return
-    live = sessions.live(session.get("sid"))
-    if live is not None and "fc" in (live.amr or []):
-        login = fc.login_of(live.account_id, live.auth_time)
-        g.fc_login_id = login.id if login is not None else None
-        g.fc_sid = live.id
+@bp.record_once
+def _register_upstream_logout(state):
+    sessions.register_upstream_logout(state.app, _franceconnect_logout)
 
 
-@bp.after_app_request
-def _chain_franceconnect_logout(response):
+def _franceconnect_logout(ended, then: str | None) -> str | None:
     """Once our ``end_session`` has ended a session opened through FranceConnect, the browser
-    goes on to FranceConnect's ``end_session``; it comes back to ``logout_callback``."""
-    login_id = g.pop("fc_login_id", None)
-    if login_id is None or response.status_code not in (200, 303) or not fc.configured():
-        return response
-    if sessions.live(g.pop("fc_sid", None)) is not None:
-        return response     # not logged out (the confirmation page asks first, issue 11.10)
-    from idp.models import FranceConnectLogin
-    login = db.session.get(FranceConnectLogin, login_id)
+    goes on to FranceConnect's ``end_session``; it comes back to ``logout_callback``, which
+    sends it on to ``then``."""
+    if "fc" not in (ended.amr or []) or not fc.configured():
+        return None
+    login = fc.login_of(ended.account_id, ended.auth_time)
     state = fc.fresh_secret()
     url = fc.logout_url(login, state=state, post_logout_redirect_uri=current_app.config["ISSUER"]
                         + url_for("franceconnect.logout_callback")) if login else None
     if url is None:
-        return response
-    session[LOGOUT_KEY] = {"state": state, "then": response.headers.get("Location")}
-    return redirect(url, 303)
+        return None
+    session[LOGOUT_KEY] = {"state": state, "then": then}
+    return url
 
 
 @bp.get("/logout-callback")
