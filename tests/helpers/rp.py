@@ -309,5 +309,10 @@ def query_of(response) -> dict:
     return {k: v[0] for k, v in parse_qs(urlparse(response.headers["Location"]).query).items()}
 
 
+def inner_params(pending) -> dict:
+    """Every parameter of the pending request, to be signed into a request object."""
+    return {k: v[0] for k, v in parse_qs(urlparse(pending.url).query).items()}
+
+
 def url_with(base: str, **params) -> str:
     return base + "?" + urlencode(params)

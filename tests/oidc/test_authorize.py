@@ -12,7 +12,7 @@ import pytest
 from joserfc.jwk import ECKey
 
 from tests.helpers.parties import AGENCY_CB, AGENCY_KEYS, MOBILE_CB, PORTAL_CB
-from tests.helpers.rp import query_of, url_with
+from tests.helpers.rp import inner_params, query_of, url_with
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -133,11 +133,6 @@ def test_a_repeated_parameter_gets_a_french_page(rps, browser):
 
 
 # -- request objects (RFC 9101) ------------------------------------------------------------
-
-def inner_params(pending) -> dict:
-    """Every parameter of the pending request, to be signed into a request object."""
-    return {k: v[0] for k, v in parse_qs(urlparse(pending.url).query).items()}
-
 
 @pytest.mark.parametrize("alg", ["RS256", "ES256"])
 def test_a_signed_request_object_is_read_in_place_of_the_query(alg, rps, browser, person, smtp):

@@ -7,9 +7,8 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from pathlib import Path
 
-from parties import AGENCY_CB
-from rp import query_of, url_with
-from test_authorize import inner_params
+from tests.helpers.parties import AGENCY_CB
+from tests.helpers.rp import inner_params, query_of, url_with
 
 
 def test_a_resume_answers_from_the_request_validated_at_the_start(rps, browser, person, smtp, clock):
