@@ -17,7 +17,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import urlencode
 
 import requests
 from authlib.common.security import generate_token
@@ -27,7 +27,7 @@ from authlib.oidc.core import CodeIDToken
 from joserfc import jwe, jwt
 from joserfc.jwk import KeySet
 
-from tests.helpers.pages import visible
+from tests.helpers.pages import query_of_url, visible
 
 FORM_ACTION = re.compile(r'<form[^>]*action="([^"]*)"')
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
@@ -132,7 +132,7 @@ class RelyingParty:
         first answer (not followed)."""
         pending = self.authorization(**params)
         if method == "POST":
-            query = {k: v[0] for k, v in parse_qs(urlparse(pending.url).query).items()}
+            query = query_of_url(pending.url)
             answer = browser.http.post(self.issuer + "/authorize", data=query, allow_redirects=False)
             browser.page = answer
         else:
@@ -152,7 +152,7 @@ class RelyingParty:
             if response.status_code in (302, 303):
                 location = response.headers["Location"]
                 if location.startswith(self.redirect_uri):
-                    query = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+                    query = query_of_url(location)
                     return Answer(query, "query", location)
                 response = browser.get(location, allow_redirects=False)
                 continue
@@ -306,12 +306,12 @@ def form_post_values(page: str) -> dict:
 def query_of(response) -> dict:
     """The parameters of a redirect to the client."""
     assert response.status_code in (302, 303), (response.status_code, response.text[:500])
-    return {k: v[0] for k, v in parse_qs(urlparse(response.headers["Location"]).query).items()}
+    return query_of_url(response.headers["Location"])
 
 
 def inner_params(pending) -> dict:
     """Every parameter of the pending request, to be signed into a request object."""
-    return {k: v[0] for k, v in parse_qs(urlparse(pending.url).query).items()}
+    return query_of_url(pending.url)
 
 
 def url_with(base: str, **params) -> str:
