@@ -177,14 +177,18 @@ class LoginFlow(db.Model):
     account_id: Mapped[int | None] = mapped_column(Integer)
     code_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     new_code_notice: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The login's outcome (an ``AuthResult``), stored when the password (and code) are right:
+    # what consent waits on, and what the journey named in ``then_endpoint`` takes once done.
+    result: Mapped[dict | None] = mapped_column(JSON)
+    then_endpoint: Mapped[str | None] = mapped_column(String(64))  # a journey waiting on it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class JourneyFlow(db.Model):
     """One person's walk through an account journey (``journey``: "registration",
-    "password_change"); its id sits in the Flask session, its step moves by compare-and-set
-    (``idp.flows.journeys``). ``subject`` ties it to what it acts on: the activation record,
+    "password_change", "franceconnect"); its id sits in the Flask session, its step moves by
+    compare-and-set (``idp.flows.journeys``). ``subject`` ties it to what it acts on: the activation record,
     the provider session."""
 
     __tablename__ = "journey_flow"
@@ -192,6 +196,7 @@ class JourneyFlow(db.Model):
     journey: Mapped[str] = mapped_column(String(32))
     step: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict | None] = mapped_column(JSON)   # what the journey carries between steps
     step_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -125,6 +125,10 @@ class Policy:
     # (30 s: chosen, the skew NTP-synchronised hosts stay well within).
     franceconnect_timeout: timedelta = timedelta(seconds=5)
     franceconnect_clock_leeway: timedelta = timedelta(seconds=30)
+    # A FranceConnect login with no account of ours waits this long for the complete login
+    # (password, then code) that ties it to one (issue 11.1). Chosen: 10 minutes, time enough
+    # to receive and type the e-mailed code (15 min valid) started at once.
+    franceconnect_link_ttl: timedelta = timedelta(minutes=10)
 
     # -- HTTPS (issue 11.15): how long a browser keeps to HTTPS for the provider's host
     # (Strict-Transport-Security). A year: OWASP's HSTS cheat sheet and the preload lists ask

@@ -23,6 +23,14 @@ def open_session(result: AuthResult) -> ProviderSession:
     return row
 
 
+def open_for_browser(browser_session, result: AuthResult) -> ProviderSession:
+    """The one way a login opens a provider session: the row, and a renewed Flask session
+    naming it (``renew_cookie``)."""
+    row = open_session(result)
+    renew_cookie(browser_session, row.id)
+    return row
+
+
 def renew_cookie(browser_session, sid: str) -> None:
     """A login has just opened (or renewed) provider session ``sid``: a fresh Flask session
     (no fixation) naming it, which keeps only the browser's interaction nonce, so that the

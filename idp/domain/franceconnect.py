@@ -65,8 +65,8 @@ def _pivot(source) -> list[str]:
 
 
 def identity_digest(identity: dict) -> str:
-    """A keyed hash of FranceConnect's pivot identity: what the pending link keeps in the
-    session cookie instead of the identity itself (issue 11.1)."""
+    """A keyed hash of FranceConnect's pivot identity: what the pending link keeps on its
+    flow row instead of the identity itself (issue 11.1)."""
     return keyed.digest("fc_pivot", json.dumps(_pivot(identity)))
 
 

@@ -20,11 +20,12 @@ def _session_key(journey: str) -> str:
     return f"{journey}_flow"
 
 
-def start(journey: str, step: str, *, ttl: timedelta, subject: str | None = None) -> JourneyFlow:
+def start(journey: str, step: str, *, ttl: timedelta, subject: str | None = None,
+          data: dict | None = None) -> JourneyFlow:
     """A new flow at ``step``; its id goes in the Flask session (and only its id)."""
     now = clock.now()
     flow = JourneyFlow(id=keyed.token(24), journey=journey, step=step, subject=subject,
-                       step_at=now, created_at=now, expires_at=now + ttl)
+                       data=data, step_at=now, created_at=now, expires_at=now + ttl)
     db.session.add(flow)
     db.session.commit()
     session[_session_key(journey)] = flow.id

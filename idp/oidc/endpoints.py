@@ -107,8 +107,7 @@ def resume(iid):
         # clients are told), and a new Flask session (no fixation).
         if live is not None:
             logout.end_session(live, how="another_login")
-        live = sessions.open_session(result)
-        sessions.renew_cookie(session, live.id)
+        live = sessions.open_for_browser(session, result)
     elif result.auth_time > live.auth_time or set(result.amr) - set(live.amr or []):
         # The same person authenticated again (prompt=login, max_age, the code of a step-up,
         # even within the same second): the same session, and so the same ``sid`` every client

@@ -1,21 +1,12 @@
-"""The "S'identifier avec FranceConnect" journey: our provider as FranceConnect's relying party.
+"""The "S'identifier avec FranceConnect" pages: thin views over its journey
+(``idp.flows.franceconnect.machine``, whose docstring draws it) and its upstream client
+(``upstream``). Every link made is mailed to the account's owner
+(``idp.domain.franceconnect.link``).
 
 ```
-login page ──button (POST /franceconnect/login)──► FranceConnect ──► /franceconnect/callback
-callback ──state, tokens and userinfo valid──► account by fc_sub ──────────────► logged in
-                                          └──► reconciled (one person, active account) ─┘
-                                          └──► /franceconnect/link: a complete login (the
-                                               login machine: password, then code or a
-                                               trusted device) of the pivot's own person
-                                               ──► /franceconnect/link/done ─┘
-callback ──anything refused──► a French explanation and the local login
 logout (/end_session) of a FranceConnect session ──► FranceConnect's end_session
     ──► /franceconnect/logout-callback (state checked) ──► where the logout was going
 ```
-
-The login machine (``idp.flows.login``) and the login pages run the linking login, with their
-locks, counters and quotas; this module never checks a password or a code itself. Every link
-made is mailed to the account's owner (``idp.domain.franceconnect.link``).
 """
 
 from __future__ import annotations
@@ -35,18 +26,17 @@ from flask import (
 from idp import clock, interaction, messages, sessions
 from idp.domain import accounts, devices
 from idp.domain import franceconnect as fc_links
-from idp.errors import IdpError
+from idp.errors import FlowOutOfStep, IdpError
 from idp.extensions import db, limiter
 from idp.flows import common as forms
+from idp.flows.franceconnect import machine
 from idp.flows.franceconnect import upstream as fc
-from idp.flows.login import machine, views
+from idp.flows.login import machine as login
+from idp.flows.login import views as login_views
 from idp.models import Account
 
 bp = Blueprint("franceconnect", __name__, url_prefix="/franceconnect")
-PENDING_KEY = "fc_pending"        # state, nonce and interaction of the login under way
-LINK_KEY = "fc_link"              # a validated FranceConnect login waiting for its account
 LOGOUT_KEY = "fc_logout"          # state and destination of the logout under way
-LINK_SECONDS = 600                # a FranceConnect login waits this long for its account
 
 
 def _callback_url() -> str:
@@ -54,47 +44,65 @@ def _callback_url() -> str:
 
 
 def _pending_interaction() -> str | None:
-    flow = views._flow()
-    iid = flow.interaction_id if flow is not None else session.get(views.INTERACTION_KEY)
+    flow = login_views._flow()
+    iid = flow.interaction_id if flow is not None else session.get(login_views.INTERACTION_KEY)
     return iid if isinstance(iid, str) and interaction.details(iid) is not None else None
+
+
+def _login_url(iid: str | None) -> str:
+    return url_for("login.show", interaction=iid) if iid else url_for("login.show")
 
 
 def _explain(message_id: str, status: int = 400, *, iid: str | None = None):
     """What went wrong, in French, and the way back to the local login."""
-    iid = iid or _pending_interaction()
-    login_url = url_for("login.show", interaction=iid) if iid else url_for("login.show")
     return render_template("flows/franceconnect.html", message=messages.text(message_id),
-                           login_url=login_url, link_form=False), status
+                           login_url=_login_url(iid or _pending_interaction()),
+                           link_form=False), status
+
+
+@bp.errorhandler(IdpError)
+def _error_page(error: IdpError):
+    """The one handler of the journey's pages: the link form again with a login error beside
+    its fields; else the error explained (an account that may not log in, a step gone)."""
+    flow = machine.linking(machine.current())
+    if flow is not None and request.endpoint == "franceconnect.link" \
+            and not isinstance(error, FlowOutOfStep):
+        return _link_page(flow, error=error)
+    status = 400 if isinstance(error, FlowOutOfStep) else 403
+    return render_template("flows/franceconnect.html", message=messages.for_error(error),
+                           login_url=_login_url(machine.interaction_of(flow)),
+                           link_form=False), status
 
 
 @bp.post("/login")
 def start():
     if not fc.configured():
         return _explain("fc_unavailable", 404)
-    state, nonce = fc.fresh_secret(), fc.fresh_secret()
+    flow, state, nonce = machine.begin(_pending_interaction())
     try:
         url = fc.authorization_url(redirect_uri=_callback_url(), state=state, nonce=nonce)
     except fc.UpstreamRefused as refused:
+        machine.end(flow, allowed={machine.UPSTREAM})
         return _explain(refused.message_id, 502)
-    session[PENDING_KEY] = {"state": state, "nonce": nonce, "interaction": _pending_interaction()}
-    session.pop(LINK_KEY, None)
     return redirect(url, 303)
 
 
 @bp.get("/callback")
 def callback():
-    pending = session.pop(PENDING_KEY, None)
-    state = request.args.get("state")
-    if not isinstance(pending, dict) or not state or not hmac.compare_digest(
-            state.encode(), str(pending.get("state", "")).encode()):
+    flow = machine.returning(request.args.get("state"))
+    if flow is None:
         return _explain("fc_state_mismatch")
-    iid = pending.get("interaction")
+    iid = machine.interaction_of(flow)
     if request.args.get("error"):
+        machine.end(flow, allowed={machine.UPSTREAM})
         return _explain("fc_cancelled", 200, iid=iid)
+    nonce = flow.data["nonce"]
+    db.session.commit()     # no transaction (on SQLite, a write lock) held while FC answers
     try:
         upstream = fc.exchange(code=request.args.get("code", ""), redirect_uri=_callback_url(),
-                               nonce=pending["nonce"])
+                               nonce=nonce)
     except fc.UpstreamRefused as refused:
+        machine.end(flow, allowed={machine.UPSTREAM})
         current_app.extensions["idp.events"]("franceconnect_refused", cause=refused.message_id)
         return _explain(refused.message_id, 502 if refused.message_id == "fc_unavailable" else 400,
                         iid=iid)
@@ -102,114 +110,95 @@ def callback():
     if account is None:
         account, why = fc_links.reconcile(upstream.identity)
         if account is None or not fc_links.link(account, upstream.sub):
-            session[LINK_KEY] = {"sub": upstream.sub, "acr": upstream.acr, "amr": upstream.amr,
-                                 "id_token": upstream.id_token, "interaction": iid,
-                                 "identity": fc_links.identity_digest(upstream.identity),
-                                 "why": why or "fc_no_account", "at": clock.timestamp()}
+            machine.to_link(flow, upstream, why or "fc_no_account")
             return redirect(url_for("franceconnect.link"), 303)
         current_app.extensions["idp.events"]("franceconnect_linked", account_id=account.id,
                                              how="registry")
+    machine.end(flow, allowed={machine.UPSTREAM})
     return _log_in(account, upstream, iid)
 
 
-def _pending_link() -> dict | None:
-    pending = session.get(LINK_KEY)
-    if not isinstance(pending, dict) or clock.timestamp() - pending.get("at", 0) > LINK_SECONDS:
-        session.pop(LINK_KEY, None)
-        return None
-    return pending
-
-
-def _link_refused(message_id: str, account: Account, iid: str | None):
-    session.pop(LINK_KEY, None)
+def _link_refused(flow, message_id: str, account: Account):
+    iid = machine.interaction_of(flow)
+    machine.end(flow, allowed={machine.LINK, machine.LINKING})
     current_app.extensions["idp.events"]("franceconnect_refused", cause=message_id,
                                          account_id=account.id)
     return _explain(message_id, 403, iid=iid)
 
 
+def _link_page(flow, *, error: IdpError | None = None):
+    field_errors, banner = forms.field_errors(error) if error is not None else ({}, None)
+    return render_template(
+        "flows/franceconnect.html", message=messages.text(flow.data.get("why", "fc_no_account")),
+        intro=messages.text("fc_link_intro"), link_form=True, field_errors=field_errors,
+        banner=banner, form_nir=request.form.get("nir", ""),
+        marked=error.marks if error is not None and banner else None,
+        login_url=_login_url(machine.interaction_of(flow)))
+
+
 @bp.route("/link", methods=["GET", "POST"])
-@limiter.limit(views._per_ip, methods=["POST"])
-@limiter.limit(views._per_nir, key_func=views._nir_limit_key, methods=["POST"])
+@limiter.limit(login_views._per_ip, methods=["POST"])
+@limiter.limit(login_views._per_nir, key_func=login_views._nir_limit_key, methods=["POST"])
 def link():
     """A complete login — the login machine's password step, then its e-mailed code unless a
     trusted device spares it — ties the FranceConnect identity to the account, when that
     identity is the account's person (issue 11.1). The code step is the login page's own;
     ``link_done`` takes its result."""
-    pending = _pending_link()
-    if pending is None:
+    flow = machine.linking(machine.current())
+    if flow is None:
         return _explain("fc_link_expired")
-    iid = pending.get("interaction")
-    iid = iid if iid and interaction.details(iid) is not None else None
-    error, form_nir = None, ""
-    if request.method == "POST":
-        form_nir = request.form.get("nir", "")
-        flow = machine.start(None)      # no authorization request: the code is always asked
-        try:
-            outcome = machine.submit_credentials(
-                flow, form_nir, request.form.get("password", ""),
-                request.cookies.get(devices.COOKIE_NAME))
-        except IdpError as failed:
-            error = failed
-        else:
-            if not fc_links.identity_matches(outcome.account, pending.get("identity")):
-                return _link_refused("fc_identity_mismatch", outcome.account, iid)
-            if not fc_links.may_link(outcome.account, pending["sub"]):
-                return _link_refused("fc_already_linked", outcome.account, iid)
-            session[LINK_KEY] = {**pending, "flow": flow.id}
-            views.then_go_to(flow, "franceconnect.link_done")
-            if outcome.needs_code:
-                session[views.NOTICE_KEY] = "fc_link_code"
-                return redirect(url_for("login.show"), 303)
-            return views._finish(flow, machine.authenticated(flow, outcome.account,
-                                                             method=outcome.method))
-    field_errors, banner = forms.field_errors(error) if error is not None else ({}, None)
-    return render_template(
-        "flows/franceconnect.html", message=messages.text(pending.get("why", "fc_no_account")),
-        intro=messages.text("fc_link_intro"), link_form=True, field_errors=field_errors,
-        banner=banner, form_nir=form_nir,
-        marked=error.marks if error is not None and banner else None,
-        login_url=url_for("login.show", interaction=iid) if iid else url_for("login.show"))
+    if request.method == "GET":
+        return _link_page(flow)
+    # No authorization request: the code is always asked (or spared by a trusted device).
+    attempt = login.start(None, then_endpoint=machine.LINK_DONE)
+    then = login.submit_credentials(attempt, request.form.get("nir", ""),
+                                    request.form.get("password", ""),
+                                    request.cookies.get(devices.cookie_name()))
+    refused = machine.vet(flow, db.session.get(Account, attempt.account_id))
+    if refused is not None:
+        return _link_refused(flow, refused, db.session.get(Account, attempt.account_id))
+    machine.to_linking(flow, attempt.id)
+    if then.kind == login.Next.PAGE:
+        return login_views.continue_here(attempt, notice="fc_link_code")
+    return redirect(url_for(machine.LINK_DONE), 303)
 
 
 @bp.get("/link/done")
 def link_done():
     """The login of ``link`` is complete: the link is made, the FranceConnect session opens."""
-    done, pending = views.result_for("franceconnect.link_done"), _pending_link()
-    if done is None or pending is None or pending.get("flow") != done[0]:
-        session.pop(LINK_KEY, None)
+    flow = machine.linking(machine.current())
+    result = login.result_for(flow.subject if flow is not None else None, machine.LINK_DONE)
+    if flow is None or result is None:
         return _explain("fc_link_expired")
-    iid = pending.get("interaction")
-    iid = iid if iid and interaction.details(iid) is not None else None
-    account = db.session.get(Account, done[1].account_id)
-    if account is None or not fc_links.identity_matches(account, pending.get("identity")):
+    account = db.session.get(Account, result.account_id)
+    if account is None or not fc_links.identity_matches(account, flow.data.get("identity")):
         return _explain("fc_link_expired")
-    if not fc_links.link(account, pending["sub"]):
-        return _link_refused("fc_already_linked", account, iid)
-    session.pop(LINK_KEY, None)
+    iid = machine.interaction_of(flow)
+    upstream = machine.take_link(flow, result)
+    if not fc_links.link(account, upstream.sub):
+        current_app.extensions["idp.events"]("franceconnect_refused", cause="fc_already_linked",
+                                             account_id=account.id)
+        return _explain("fc_already_linked", 403, iid=iid)
     current_app.extensions["idp.events"]("franceconnect_linked", account_id=account.id,
                                          how="login")
-    upstream = fc.Upstream(sub=pending["sub"], acr=pending["acr"], amr=pending["amr"],
-                           id_token=pending["id_token"], identity={})
-    return _log_in(account, upstream, iid)
+    # The linking login was recorded (and audited) by the login machine: not twice.
+    return _log_in(account, upstream, iid, recorded=True)
 
 
-def _log_in(account: Account, upstream: fc.Upstream, iid: str | None):
+def _log_in(account: Account, upstream: fc.Upstream, iid: str | None, *, recorded: bool = False):
     """The session says it came through FranceConnect: amr ``fc`` first, the upstream acr."""
-    try:
-        accounts.refuse_if_unusable(account)
-    except IdpError as unusable:
-        return render_template("flows/franceconnect.html", message=messages.for_error(unusable),
-                               login_url=url_for("login.show"), link_form=False), 403
+    accounts.refuse_if_unusable(account)       # the error handler says why
     amr = ["fc", *[a for a in upstream.amr if a != "fc"]]
     result = interaction.AuthResult(account_id=account.id, amr=amr, acr=upstream.acr,
                                     auth_time=clock.now().replace(microsecond=0))
-    accounts.record_login(account.id)
     fc.remember_login(account.id, upstream, result.auth_time)
-    current_app.extensions["idp.events"]("login_succeeded", account_id=account.id, amr=amr)
+    if not recorded:
+        accounts.record_login(account.id)
+        current_app.extensions["idp.events"]("login_succeeded", account_id=account.id, amr=amr)
     if iid and interaction.complete(iid, result):
-        session.pop(views.FLOW_KEY, None)
+        session.pop(login_views.FLOW_KEY, None)
         return redirect(interaction.resume_url(iid), 303)
-    sessions.renew_cookie(session, sessions.open_session(result).id)
+    sessions.open_for_browser(session, result)
     return redirect(url_for("account.home"), 303)
 
 

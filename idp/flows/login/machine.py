@@ -1,23 +1,33 @@
 """The ameli login (seed 004, web, "Connexion avec un code de sécurité", cases 1 to 9).
 
 ```
-credentials ──password ok, device trusted (or no code asked)──────────► authenticated
-credentials ──password ok──► code_offered ──send──► code_sent ──right code──► authenticated
+credentials ──password ok, device trusted (or no code asked)──► logged in
+credentials ──password ok──► code_offered ──send──► code_sent ──right code──► logged in
 code_sent ──resend (quota)──► code_sent          code_sent ──expired──► code_offered
 code_sent ──3rd wrong code (case 6)──► credentials
 code_offered, code_sent ──6th code asked (case 3)──► shown as credentials until the block ends
-authenticated ──consent needed──► consent ──accepted──► done        authenticated ──► done
+credentials ──a live provider session, only consent missing──► consent
+credentials ──a live provider session, only the code missing (step-up)──► code_offered
+logged in ──consent needed──► consent ──accepted──► done      consent ──refused──► done
+logged in ──no consent needed──► done
 any step ──"Changer de numéro", flow gone or expired──► a new flow at credentials
 ```
+
+"logged in" is not a state a flow rests in: it is what the move to ``consent`` or ``done``
+stores on the row in the same compare-and-set, the ``AuthResult`` (who, when, how). At
+``done`` the result goes to the pending authorization request (``Next.RESUME``), to the
+journey that started this login (``then_endpoint``: the FranceConnect link,
+``Next.THEN``), or, for a login on our own pages, to a provider session of its own
+(``Next.ACCOUNT``). The views only load the flow, call one step and follow its ``Next``.
 
 Errors keep the step (wrong password, wrong code, quota, mail not sent, account states):
 the page of the same step is shown again with the seed's sentence.
 
 The flow is a ``LoginFlow`` row whose id sits in the Flask session; each transition is a
 compare-and-set on its step, so a double submit cannot send two codes or finish twice.
-Locks and quotas belong to the NIR (``idp.limits``), not to the flow, so a fresh flow meets
-them too. An unknown NIR walks the same edges as a wrong password, at the same cost (a dummy
-argon2 verification), and is counted under the same keyed NIR hash.
+Locks and quotas belong to the NIR (``idp.domain.limits``), not to the flow, so a fresh flow
+meets them too. An unknown NIR walks the same edges as a wrong password, at the same cost (a
+dummy argon2 verification), and is counted under the same keyed NIR hash.
 """
 
 from __future__ import annotations
@@ -51,7 +61,18 @@ from idp.policy import policy
 
 CREDENTIALS, CODE_OFFERED, CODE_SENT, CONSENT, DONE = (
     "credentials", "code_offered", "code_sent", "consent", "done")
+STEPS = (CREDENTIALS, CODE_OFFERED, CODE_SENT, CONSENT, DONE)
+LOGGING_IN = {CREDENTIALS, CODE_OFFERED, CODE_SENT}     # the steps a login is proved from
 CODE_PURPOSE = "login"
+
+
+@dataclass(frozen=True)
+class Next:
+    """Where the browser goes after a step (see the module's diagram)."""
+    PAGE, RESUME, THEN, ACCOUNT, REFUSED = "page", "resume", "then", "account", "refused"
+    kind: str
+    url: str | None = None          # RESUME, REFUSED: a URL; THEN: an endpoint
+    result: interaction.AuthResult | None = None    # once logged in
 
 
 def _events():
@@ -62,9 +83,12 @@ def _metrics():
     return current_app.extensions["idp.metrics"]
 
 
-def start(interaction_id: str | None) -> LoginFlow:
+def start(interaction_id: str | None, *, then_endpoint: str | None = None) -> LoginFlow:
+    """A new flow at credentials, for the pending request ``interaction_id`` (or none), or
+    for the journey whose endpoint ``then_endpoint`` takes its result once done."""
     now = clock.now()
     flow = LoginFlow(id=keyed.token(24), interaction_id=interaction_id, step=CREDENTIALS,
+                     then_endpoint=then_endpoint,
                      created_at=now, expires_at=now + policy().interaction_ttl)
     db.session.add(flow)
     db.session.commit()
@@ -108,19 +132,11 @@ def code_wanted(flow: LoginFlow) -> bool:
 
 # -- step 1: NIR and password --------------------------------------------------------------
 
-@dataclass
-class CredentialsOutcome:
-    account: Account
-    method: str      # "pwd_mail": a code is needed; "pwd_device": spared by trust; "pwd"
-
-    @property
-    def needs_code(self) -> bool:
-        return self.method == "pwd_mail"
-
-
 def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
-                       device_cookie: str | None) -> CredentialsOutcome:
-    if flow.step not in (CREDENTIALS, CODE_OFFERED, CODE_SENT):
+                       device_cookie: str | None) -> Next:
+    """credentials (or a code step: the person typed them again) → code_offered, or → logged
+    in when a trusted device (or the client) spares the code."""
+    if flow.step not in LOGGING_IN:
         raise FlowOutOfStep()
     try:
         nir = parse_nir(raw_nir).number
@@ -174,22 +190,41 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
             raise CodeQuotaReached(until=until)
     codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
     db.session.commit()
-    outcome = CredentialsOutcome(account, method)
-    advance(flow, allowed={CREDENTIALS, CODE_OFFERED, CODE_SENT},
-            to=CODE_OFFERED if outcome.needs_code else CREDENTIALS,
-            nir=nir, account_id=account.id)
-    return outcome
+    if method == "pwd_mail":
+        advance(flow, allowed=LOGGING_IN, to=CODE_OFFERED, nir=nir, account_id=account.id)
+        return Next(Next.PAGE)
+    return _logged_in(flow, account, method=method, nir=nir)
 
 
-def start_step_up(flow: LoginFlow, account_id: int) -> None:
-    """Issue 11.7: the provider session already proved this account's password, but was
-    opened without the e-mailed code that this client requires: the flow starts at the code
-    offer for that account. An account that can no longer log in raises its error."""
-    account = db.session.get(Account, account_id)
-    if account is None:
-        raise FlowOutOfStep()
-    accounts.refuse_if_unusable(account)
-    advance(flow, allowed={CREDENTIALS}, to=CODE_OFFERED, nir=account.nir, account_id=account.id)
+def answer_from_session(flow: LoginFlow, live) -> Next | None:
+    """A new flow whose pending request a live provider session (``live``) already answers
+    but for one thing, moved to that thing; None when the session does not answer it:
+
+    - only consent is missing: credentials → consent, with the session's own result;
+    - only the e-mailed code is missing (issue 11.7, a step-up): credentials → code_offered
+      for the session's account, without asking its password again; when that account can
+      no longer log in, None (the full login, which says why)."""
+    details = interaction.details(flow.interaction_id)
+    if details is None or live is None:
+        return None
+    if details.reuse_session and live.account_id == details.session_account_id:
+        result = interaction.AuthResult(account_id=live.account_id, amr=live.amr, acr=live.acr,
+                                        auth_time=live.auth_time)
+        advance(flow, allowed={CREDENTIALS}, to=CONSENT, account_id=live.account_id,
+                result=result.to_json())
+        return Next(Next.PAGE, result=result)
+    if details.step_up_account_id is not None and live.account_id == details.step_up_account_id:
+        account = db.session.get(Account, live.account_id)
+        try:
+            if account is None:
+                raise FlowOutOfStep()
+            accounts.refuse_if_unusable(account)
+        except IdpError:
+            return None
+        advance(flow, allowed={CREDENTIALS}, to=CODE_OFFERED, nir=account.nir,
+                account_id=account.id)
+        return Next(Next.PAGE)
+    return None
 
 
 # -- step 2: the e-mailed code -------------------------------------------------------------
@@ -253,7 +288,8 @@ def send_code(flow: LoginFlow) -> None:
     _events()("code_sent", account_id=account.id)
 
 
-def submit_code(flow: LoginFlow, submitted: str) -> Account:
+def submit_code(flow: LoginFlow, submitted: str) -> Next:
+    """code_sent → logged in with the right code; the errors of cases 2, 3, 5 and 6."""
     if flow.step != CODE_SENT or flow.account_id is None:
         raise FlowOutOfStep()
     p = policy()
@@ -265,7 +301,7 @@ def submit_code(flow: LoginFlow, submitted: str) -> Account:
                             lock_for=p.wrong_code_lock, check=lambda: _judge_code(flow, submitted),
                             locked=lambda until: CodeLocked(until=until))       # case 6
     if judged.value is codes.Check.OK:
-        return db.session.get(Account, flow.account_id)
+        return _logged_in(flow, db.session.get(Account, flow.account_id), method="pwd_mail")
     if judged.value is codes.Check.MISSING:
         # At code_sent the code is gone only when a concurrent request (a double click) has
         # just used it: not a wrong code, and not case 2 either.
@@ -299,29 +335,59 @@ def acr_for(method: str) -> str | None:
     return current_app.config["ACR_BY_METHOD"].get(method)
 
 
-def authenticated(flow: LoginFlow, account: Account, *, method: str) -> interaction.AuthResult:
-    """The outcome the tokens will carry: who, when, how. ``amr`` (RFC 8176) claims the
-    one-time code only when it was really entered: a login spared by a trusted device is
-    ``["pwd"]``, with ``remembered_device`` set."""
+def _logged_in(flow: LoginFlow, account: Account, *, method: str, **changes) -> Next:
+    """The password (and the code, or a trusted device) proved: the outcome the tokens will
+    carry — who, when, how — stored on the row as it moves to consent or done. ``amr``
+    (RFC 8176) claims the one-time code only when it was really entered: a login spared by a
+    trusted device is ``["pwd"]``, with ``remembered_device`` set."""
     amr = ["pwd", "otp", "mfa"] if method == "pwd_mail" else ["pwd"]
     result = interaction.AuthResult(
         account_id=account.id, amr=amr, acr=acr_for(method),
         auth_time=clock.now().replace(microsecond=0), remembered_device=method == "pwd_device")
+    details = interaction.details(flow.interaction_id)
+    consent = details is not None and (details.prompt_consent or details.consent and not
+                                       sessions.has_consent(account.id, details.client_id,
+                                                            details.scope))
+    advance(flow, allowed=LOGGING_IN, to=CONSENT if consent else DONE, account_id=account.id,
+            result=result.to_json(), **changes)
     accounts.record_login(account.id)
     _events()("login_succeeded", account_id=account.id, amr=amr)
     _metrics().logins.labels("success").inc()
-    return result
+    return Next(Next.PAGE, result=result) if consent else _handed_on(flow, result)
 
 
-def finish(flow: LoginFlow, result: interaction.AuthResult) -> str | None:
-    """Hand the result to the pending authorization request; None when there is none."""
-    advance(flow, allowed={CREDENTIALS, CODE_OFFERED, CODE_SENT, CONSENT}, to=DONE)
-    if flow.interaction_id is None:
+def decide_consent(flow: LoginFlow, *, accepted: bool) -> Next:
+    """consent → done: accepted, the consent is kept and the result goes on; refused, the
+    relying party gets ``access_denied`` (issue 13.4)."""
+    if flow.step != CONSENT or flow.result is None:
+        raise FlowOutOfStep()
+    details = interaction.details(flow.interaction_id)
+    if details is None:
+        raise FlowOutOfStep()
+    advance(flow, allowed={CONSENT}, to=DONE)
+    result = interaction.AuthResult.from_json(flow.result)
+    if not accepted:
+        return Next(Next.REFUSED, url=details.refuse_url)
+    sessions.grant_consent(result.account_id, details.client_id, details.scope)
+    return _handed_on(flow, result)
+
+
+def _handed_on(flow: LoginFlow, result: interaction.AuthResult) -> Next:
+    """A flow just done: its result to the pending request, the journey waiting, or (a login
+    on our own pages) a provider session of its own."""
+    if flow.interaction_id is not None:
+        interaction.complete(flow.interaction_id, result)
+        return Next(Next.RESUME, url=interaction.resume_url(flow.interaction_id), result=result)
+    if flow.then_endpoint is not None:
+        return Next(Next.THEN, url=flow.then_endpoint, result=result)
+    return Next(Next.ACCOUNT, result=result)
+
+
+def result_for(flow_id: str | None, then_endpoint: str) -> interaction.AuthResult | None:
+    """The result of a done login started for ``then_endpoint``; the journey that takes it
+    makes sure it takes it once (its own compare-and-set)."""
+    flow = load(flow_id)
+    if flow is None or flow.step != DONE or flow.then_endpoint != then_endpoint \
+            or flow.result is None:
         return None
-    interaction.complete(flow.interaction_id, result)
-    return interaction.resume_url(flow.interaction_id)
-
-
-def open_direct_session(result: interaction.AuthResult) -> str:
-    """A login made directly on our pages (the account page): a provider session of its own."""
-    return sessions.open_session(result).id
+    return interaction.AuthResult.from_json(flow.result)

@@ -33,9 +33,6 @@ bp = Blueprint("login", __name__)
 FLOW_KEY = "login_flow"
 INTERACTION_KEY = "login_interaction"   # to resume the right request after a stale flow
 NOTICE_KEY = "login_notice"
-# A journey that needs a complete login of its own (the FranceConnect link, issue 11.1):
-# {"flow": id, "endpoint": where the browser goes once that flow is done, "result": …}.
-THEN_KEY = "login_then"
 NOTICES = ("flow_expired", "fc_link_code")
 
 
@@ -113,9 +110,9 @@ def show():
         if not interaction.started_here(iid, session):                 # issue 11.3
             return render_template("error.html", message_id="interaction_other_browser"), 403
         flow = _new_flow(iid)
-        consenting = _consent_for_live_session(flow) or _step_up_for_live_session(flow)
-        if consenting is not None:
-            return consenting
+        answered = machine.answer_from_session(flow, sessions.live(session.get("sid")))
+        if answered is not None:
+            return _go(answered)
     elif flow is None:
         # A login without a pending request: its flow is made when the form is submitted
         # (issue 11.13: a cookie-less GET wrote a row each time).
@@ -126,38 +123,6 @@ def show():
     if flow.step == machine.DONE:
         flow = _new_flow(flow.interaction_id if interaction.details(flow.interaction_id) else None)
     return _page(flow, notice=notice)
-
-
-def _consent_for_live_session(flow):
-    """The provider session already answers the request and only consent is missing: ask it
-    without a new login (the session's own result goes on to the relying party)."""
-    details = interaction.details(flow.interaction_id)
-    live = sessions.live(session.get("sid"))
-    if (details is None or not details.reuse_session or live is None
-            or live.account_id != details.session_account_id):
-        return None
-    result = interaction.AuthResult(account_id=live.account_id, amr=live.amr, acr=live.acr,
-                                    auth_time=live.auth_time)
-    machine.advance(flow, allowed={machine.CREDENTIALS}, to=machine.CONSENT,
-                    account_id=live.account_id)
-    session["pending_result"] = result.to_json()
-    return redirect(url_for("login.show"), 303)
-
-
-def _step_up_for_live_session(flow):
-    """The provider session answers the request but for the e-mailed code (issue 11.7): the
-    code page of the session's account, without asking its password again. When that account
-    can no longer log in, the full login (which says why) is shown instead."""
-    details = interaction.details(flow.interaction_id)
-    live = sessions.live(session.get("sid"))
-    if (details is None or details.step_up_account_id is None or live is None
-            or live.account_id != details.step_up_account_id):
-        return None
-    try:
-        machine.start_step_up(flow, live.account_id)
-    except IdpError:
-        return None
-    return redirect(url_for("login.show"), 303)
 
 
 @bp.get("/login/restart")
@@ -178,15 +143,9 @@ def submit_credentials():
         flow = _new_flow(None)        # the login page without a request made no flow
     if flow is None or flow.step == machine.DONE:
         return _restart(done=flow is not None)
-    form_nir = request.form.get("nir", "")
-    try:
-        outcome = machine.submit_credentials(flow, form_nir, request.form.get("password", ""),
-                                             request.cookies.get(machine.devices.cookie_name()))
-    except IdpError as error:
-        return _error_page(flow, error, form_nir=form_nir)
-    if outcome.needs_code:
-        return redirect(url_for("login.show"), 303)
-    return _finish(flow, machine.authenticated(flow, outcome.account, method=outcome.method))
+    return _go(machine.submit_credentials(flow, request.form.get("nir", ""),
+                                          request.form.get("password", ""),
+                                          request.cookies.get(machine.devices.cookie_name())))
 
 
 @bp.post("/login/code/send")
@@ -196,10 +155,7 @@ def send_code():
     flow = _flow()
     if flow is None or flow.step == machine.DONE:
         return _restart(done=flow is not None)
-    try:
-        machine.send_code(flow)
-    except IdpError as error:
-        return _error_page(flow, error)
+    machine.send_code(flow)
     return redirect(url_for("login.show"), 303)
 
 
@@ -210,18 +166,15 @@ def submit_code():
     flow = _flow()
     if flow is None or flow.step == machine.DONE:
         return _restart(done=flow is not None)
-    try:
-        account = machine.submit_code(flow, request.form.get("code", ""))
-    except IdpError as error:
-        return _error_page(flow, error)
-    result = machine.authenticated(flow, account, method="pwd_mail")
-    response = _finish(flow, result)
+    then = machine.submit_code(flow, request.form.get("code", ""))
+    response = _go(then)
     if request.form.get("remember_device"):
-        value, expires = machine.devices.trust(account.id, request.user_agent.string or "")
+        value, expires = machine.devices.trust(then.result.account_id,
+                                               request.user_agent.string or "")
         db.session.commit()
         response.set_cookie(machine.devices.cookie_name(), value, expires=expires, httponly=True,
                             samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
-        current_app.extensions["idp.events"]("device_trusted", account_id=account.id)
+        current_app.extensions["idp.events"]("device_trusted", account_id=then.result.account_id)
     return response
 
 
@@ -230,56 +183,29 @@ def consent():
     flow = _flow()
     if flow is None or flow.step != machine.CONSENT:
         return _restart()
-    pending = session.get("pending_result")
-    details = interaction.details(flow.interaction_id)
-    if not pending or details is None:
-        return _restart()
-    result = interaction.AuthResult.from_json(pending)
-    if request.form.get("decision") != "accept":
-        return redirect(details.refuse_url, 303)
-    sessions.grant_consent(result.account_id, details.client_id, details.scope)
-    return _complete(flow, result)
+    return _go(machine.decide_consent(flow, accepted=request.form.get("decision") == "accept"))
 
 
-def _finish(flow, result):
-    details = interaction.details(flow.interaction_id)
-    if details is not None and details.consent and not sessions.has_consent(
-            result.account_id, details.client_id, details.scope) or (
-            details is not None and details.prompt_consent):
-        machine.advance(flow, allowed={machine.CREDENTIALS, machine.CODE_OFFERED, machine.CODE_SENT},
-                        to=machine.CONSENT)
-        session["pending_result"] = result.to_json()
+def _go(then: machine.Next):
+    """Follow a step's ``Next``: a login on our own pages opens its provider session here
+    (a renewed Flask session: no fixation)."""
+    if then.kind == machine.Next.PAGE:
         return redirect(url_for("login.show"), 303)
-    return _complete(flow, result)
+    if then.kind == machine.Next.THEN:
+        return redirect(url_for(then.url), 303)
+    if then.kind == machine.Next.ACCOUNT:
+        sessions.open_for_browser(session, then.result)
+        return redirect(url_for("account.home"), 303)
+    return redirect(then.url, 303)          # RESUME, REFUSED
 
 
-def then_go_to(flow, endpoint: str) -> None:
-    """Once ``flow`` (a login with no authorization request) is done, hand its result to
-    ``endpoint`` instead of opening the account page."""
+def continue_here(flow, *, notice: str | None = None):
+    """A journey hands its login (``flow``, started with ``then_endpoint``) to these pages:
+    the code step is theirs, and its end goes back to that endpoint."""
     session[FLOW_KEY] = flow.id
-    session[THEN_KEY] = {"flow": flow.id, "endpoint": endpoint}
-
-
-def result_for(endpoint: str) -> tuple[str, interaction.AuthResult] | None:
-    """(flow id, result) of a login done for ``endpoint``, once."""
-    then = session.pop(THEN_KEY, None)
-    if not isinstance(then, dict) or then.get("endpoint") != endpoint or "result" not in then:
-        return None
-    return then["flow"], interaction.AuthResult.from_json(then["result"])
-
-
-def _complete(flow, result):
-    resume = machine.finish(flow, result)
-    session.pop("pending_result", None)
-    if resume is not None:
-        return redirect(resume, 303)
-    then = session.get(THEN_KEY)
-    if isinstance(then, dict) and then.get("flow") == flow.id:
-        session[THEN_KEY] = {**then, "result": result.to_json()}
-        return redirect(url_for(then["endpoint"]), 303)
-    # A login on our own pages: the session is renewed and opened here.
-    sessions.renew_cookie(session, machine.open_direct_session(result))
-    return redirect(url_for("account.home"), 303)
+    if notice is not None:
+        session[NOTICE_KEY] = notice
+    return redirect(url_for("login.show"), 303)
 
 
 def _restart(*, done: bool = False):
@@ -296,15 +222,20 @@ def _restart(*, done: bool = False):
     return redirect(url_for("login.show"), 303)
 
 
-def _error_page(flow, error: IdpError, *, form_nir: str = ""):
-    """The same step's page with the error; a flow that a concurrent request has just
-    finished (double click) sends the browser on instead of showing a stale step."""
+@bp.errorhandler(IdpError)
+def _error_page(error: IdpError):
+    """The one handler of the login's steps: the same step's page with the error (and the
+    NIR as typed); a flow that a concurrent request has just finished (double click) sends
+    the browser on instead of showing a stale step."""
+    flow = _flow()
+    if flow is None:
+        return _restart()
     if isinstance(error, FlowOutOfStep):
         db.session.refresh(flow)
         if flow.step == machine.DONE:
             return _restart(done=True)
         return _page(flow, error=error, status=409)
-    return _page(flow, error=error, form_nir=form_nir)
+    return _page(flow, error=error, form_nir=request.form.get("nir", ""))
 
 
 # ``msg`` is a Jinja global too, so that macros imported without context (flows/_fields.html)
