@@ -478,6 +478,192 @@ MESSAGES.update({
     "portal_back": "Revenir à l'accueil",
 })
 
+MESSAGES.update({
+    # Issue 12: the words of the templates themselves, by template. A sentence shared by several
+    # templates sits under the first one that prints it; a page's title and the links to that
+    # page share one id ("J'accède à mon compte ameli" is ``link_to_login``, above).
+    # -- pages: base.html and the error pages --
+    "site_title": "Mon compte ameli",
+    "skip_to_content": "Aller au contenu",
+    "brand_name": "L'Assurance Maladie",
+    "footer_help": "Aide et contact",
+    "request_reference": "Référence de la demande : {request_id}",
+    # -- pages: the forms' shared words (login.html, register.html, password_*.html, ...) --
+    "form_all_required": "Tous les champs sont obligatoires.",
+    "form_required_star": "* champ obligatoire",
+    "label_nir": "Mon numéro de sécurité sociale",
+    "label_password": "Mon mot de passe",
+    "button_validate": "Valider",
+    "button_continue": "Continuer",
+    "button_login": "Me connecter",
+    # -- pages: login.html --
+    "consent_accept": "Accepter",
+    "consent_deny": "Refuser",
+    "fc_intro": "FranceConnect est la solution proposée par l'État pour sécuriser et simplifier"
+                " la connexion à vos services en ligne.",
+    # The DSFR button's first line; its second is the brand's name, "FranceConnect".
+    "fc_button_login": "S'identifier avec",
+    "fc_what": "Qu'est-ce que FranceConnect ?",
+    "fc_what_title": "Qu'est-ce que FranceConnect ? - nouvelle fenêtre",
+    "separator_or": "OU",
+    "nir_where": "Où trouver mon numéro de sécurité sociale ?",
+    "label_password_or_code": "Mon mot de passe (ou code provisoire)",
+    "label_security_code": "Saisissez le code de sécurité reçu par mail :",
+    "remember_device": "Se souvenir de cet appareil",
+    "link_change_nir": "Changer de numéro de sécurité sociale",
+    "first_visit": "Première visite ? [Créer un compte](register)",
+    "fc_help_contact": "Aide et contact : support ameli",
+    "fc_back": "Revenir sur FranceConnect",
+    # -- pages: franceconnect.html --
+    "title_franceconnect": "FranceConnect – Mon compte ameli",
+    "fc_title": "Connexion avec FranceConnect",
+    "fc_link_button": "Relier mon compte et me connecter",
+    "fc_login_with_nir": "Me connecter avec mon numéro de sécurité sociale",
+    # -- pages: flows/_fields.html (a new password, seed 000) --
+    "password_advice": "Pour maintenir la confidentialité de vos informations, nous vous"
+                       " recommandons de ne pas choisir un mot de passe que vous utilisez déjà"
+                       " sur un autre site.",
+    "password_rules_title": "Votre mot de passe doit :",
+    # ``{level}`` is the word below, in the page's <strong> that password.js rewrites.
+    "password_strength": "Niveau indicatif de sécurité : {level}",
+    "password_strength_low": "faible",
+    "label_new_password": "Mon nouveau mot de passe",
+    "label_confirm_password": "Confirmer mon nouveau mot de passe",
+    # -- pages: register.html --
+    "label_family_name": "Nom",
+    "label_given_name": "Prénom",
+    "label_nir_without_key": "Numéro de sécurité sociale (sans clé)",
+    "label_birthdate": "Date de naissance (JJ/MM/AAAA)",
+    "label_postal_code": "Code postal",
+    # -- pages: activate.html --
+    "label_provisional_code": "Mon code provisoire (4 ou 8 chiffres)",
+    "provisional_code_help": "Reçu par mail, par courrier, par SMS ou remis à l'accueil de"
+                             " votre caisse.",
+    "activate_without_code": "Ou, sans code : ma carte Vitale et mon RIB",
+    "label_vitale_serial": "Numéro de série de ma carte Vitale",
+    "label_iban": "Mon IBAN",
+    # -- pages: activate_finish.html --
+    "title_personalize": "Personnaliser mon compte ameli",
+    "terms_accept": "J'accepte les conditions générales d'utilisation du compte ameli",
+    "label_my_email": "Mon adresse mail",
+    "email_unique_help": "L'adresse mail doit être unique et personnelle : elle ne peut pas"
+                         " être utilisée pour un autre compte ameli.",
+    "label_my_mobile": "Mon téléphone portable",
+    "contact_consent_legend": "J'accepte d'être contacté par l'Assurance Maladie par :",
+    "contact_by_email": "Mail",
+    "contact_by_mobile": "Téléphone portable",
+    "contact_by_sms": "SMS",
+    # -- pages: password_forgot.html --
+    "label_my_birthdate": "Ma date de naissance (JJ/MM/AAAA)",
+    # -- pages: password_reset.html --
+    "title_new_password": "Choisir un nouveau mot de passe",
+    # -- pages: password_change.html --
+    "change_step_code": "Code de confirmation",
+    "change_step_password": "Nouveau mot de passe",
+    "label_change_code": "Code à 4 chiffres (obligatoire)",
+    "resend_change_code": "Renvoyer le code par mail",
+    "label_current_password": "Mon mot de passe actuel",
+    # -- pages: account_close.html --
+    "close_warning": "Une fois votre compte résilié, vous ne pourrez plus vous y connecter. Pour"
+                     " le réactiver, cliquez sur le lien « Créer un compte » de la page de"
+                     " connexion, muni de votre carte Vitale et de votre RIB.",
+    "close_confirm_label": "Je confirme vouloir résilier mon compte ameli",
+    # -- pages: oidc/error.html --
+    "oidc_error_title": "Connexion impossible",
+    # -- pages: oidc/form_post.html --
+    "form_post_title": "Retour vers le service",
+    "form_post_help": "Si vous n'êtes pas redirigé automatiquement, cliquez sur le bouton"
+                      " ci-dessous.",
+    # -- pages: oidc/logged_out.html, oidc/logout_confirm.html --
+    "title_logout": "Déconnexion",
+    "link_login_again": "Me reconnecter",
+    "button_logout": "Me déconnecter",
+    "button_stay_logged_in": "Rester connecté",
+})
+
+MESSAGES.update({
+    # Issue 12: the mails' bodies (idp/templates/mail/*.txt), paragraph by paragraph, in the
+    # seeds' words; the code or link a mail carries stands alone on its line in the template.
+    # -- mails: shared by several --
+    "mail_hello": "Bonjour,",
+    "mail_automated": "Ce message est généré par un automate. Ne pas utiliser la fonctionnalité"
+                      " « répondre à ».",
+    "mail_thanks": "Merci de votre confiance.",
+    "mail_signature": "Votre caisse d'assurance maladie",
+    "mail_code_personal": "Ce code est strictement personnel et ne doit jamais être communiqué.",
+    "mail_no_code_by_phone": "Nous ne demandons jamais de code par téléphone.",
+    "mail_code_not_you": "Si vous n'êtes pas à l'origine de cette demande, contactez votre caisse"
+                         " d'assurance maladie qui vous donnera les consignes à suivre. Sachez"
+                         " néanmoins que votre compte ameli reste sécurisé.",
+    "mail_app": "Besoin d'accéder à vos remboursements où que vous soyez ?\nTéléchargez"
+                " gratuitement l'appli ameli depuis l'App Store ou Google Play.",
+    # -- mails: security_code.txt (seed 004, web, ETAPE 2) --
+    "mail_security_code_intro": "Nous vous adressons votre code de sécurité pour vous connecter"
+                                " à votre compte ameli :",
+    "mail_security_code_ttl": "Attention ! Ce code est valable seulement {minutes} minutes."
+                              " Au-delà de ce délai, vous devrez demander un nouveau code.",
+    # -- mails: change_code.txt (seed 004, password change, ETAPE 1) --
+    "mail_change_code_intro": "Vous avez demandé à modifier le mot de passe de votre compte"
+                              " ameli. Voici votre code de confirmation :",
+    "mail_change_code_ttl": "Attention ! Ce code est valable seulement {minutes} minutes."
+                            " Au-delà de ce délai, cliquez sur « Renvoyer le code par mail »"
+                            " pour en obtenir un nouveau.",
+    # -- mails: password_changed.txt (seed 004, its own words and capitals) --
+    "mail_password_changed": "Le mot de passe de votre compte ameli a été modifié le"
+                             " {changed_at} (heure de Paris).",
+    "mail_password_changed_not_you": "Si vous n'êtes pas à l'origine de cette modification,"
+                                     " veuillez en informer rapidement votre Caisse d'Assurance"
+                                     " Maladie.",
+    "mail_password_changed_automated": "Attention, cet email est généré par un automate. Ne pas"
+                                       " utiliser la fonctionnalité 'répondre à'.",
+    "mail_password_changed_signature": "Votre Caisse d'Assurance Maladie",
+    # -- mails: email_changed_notice.txt --
+    "mail_email_changed_on": "L'adresse mail associée à votre compte ameli a été modifiée le"
+                             " {changed_at} (heure de Paris).",
+    "mail_email_changed": "L'adresse mail associée à votre compte ameli a été modifiée.",
+    "mail_email_changed_next": "Les prochains messages concernant votre compte ameli seront"
+                               " envoyés à la nouvelle adresse. La présente adresse ne les"
+                               " recevra plus.",
+    "mail_email_changed_not_you": "Si vous n'êtes pas à l'origine de cette modification,"
+                                  " contactez rapidement votre caisse d'assurance maladie.",
+    # -- mails: email_validation.txt (seed 002, 4/4 VALIDATION) --
+    "mail_validation_intro": "Pour valider l'adresse mail de votre compte ameli, cliquez sur le"
+                             " lien ci-dessous :",
+    "mail_validation_ttl": "Attention ! Ce lien est valable {ttl_text} uniquement. Au-delà de ce"
+                           " délai, vous devrez renseigner à nouveau votre adresse mail dans"
+                           " votre compte ameli.",
+    "mail_link_not_you": "Si vous n'êtes pas à l'origine de cette demande, ne cliquez pas sur ce"
+                         " lien et contactez votre caisse d'assurance maladie.",
+    # -- mails: franceconnect_linked.txt (issue 11.1) --
+    "mail_fc_linked": "Votre compte ameli a été relié à FranceConnect le {linked_at} (heure de"
+                      " Paris). Vous pouvez désormais vous connecter à votre compte ameli avec"
+                      " FranceConnect.",
+    "mail_fc_linked_not_you": "Si vous n'êtes pas à l'origine de cette opération, supprimez ce"
+                              " lien depuis la rubrique « Mes informations » de votre compte"
+                              " ameli et contactez rapidement votre caisse d'assurance maladie.",
+    # -- mails: password_reset.txt (seed 004 FAQ, forgotten password) --
+    "mail_reset_intro": "Vous avez déclaré avoir oublié le mot de passe de votre compte ameli."
+                        " Pour choisir un nouveau mot de passe, cliquez sur le lien sécurisé"
+                        " ci-dessous :",
+    "mail_reset_ttl": "Attention ! Ce lien est valable {ttl_text} et ne peut être utilisé"
+                      " qu'une seule fois.",
+    "mail_reset_not_you": "Si vous n'êtes pas à l'origine de cette demande, ne cliquez pas sur"
+                          " ce lien : votre mot de passe reste inchangé et votre compte ameli"
+                          " reste sécurisé.",
+    # -- mails: provisional_code.txt (seed 003, steps 4 and 5) --
+    "mail_provisional_intro": "Voici votre code provisoire de connexion à votre compte ameli :",
+    "mail_provisional_how": "Pour activer votre compte, rendez-vous sur la page de connexion à"
+                            " votre compte ameli et sélectionnez l'option « Je n'ai pas de code"
+                            " ou j'ai perdu mon code ».",
+    "mail_provisional_then": "Saisissez votre numéro de sécurité sociale et ce code provisoire."
+                             " Vous serez ensuite invité à choisir le mot de passe de votre"
+                             " compte ameli.",
+    "mail_provisional_ttl": "Attention ! Ce code est valable {ttl_text}. Au-delà de ce délai,"
+                            " vous devrez demander un nouveau code.",
+    "mail_provisional_not_you": "Si vous n'êtes pas à l'origine de cette demande, contactez"
+                                " votre caisse d'assurance maladie.",
+})
+
 MAIL_SUBJECTS: dict[str, str] = {
     "security_code": "Votre code de sécurité pour vous connecter à votre compte ameli",
     "change_code": "Votre code de confirmation pour modifier votre mot de passe ameli",
@@ -548,6 +734,20 @@ def with_links(message_id: str, /, **urls: str) -> Markup:
         parts.append(Markup('<a href="{}">{}</a>').format(urls[found.group(2)], found.group(1)))
         last = found.end()
     parts.append(escape(template[last:]))
+    return Markup("").join(parts)
+
+
+def as_html(message_id: str, /, **params) -> Markup:
+    """The sentence of ``message_id`` as HTML where a parameter is a piece of the template's
+    own markup (``{% set %}…{% endset %}``, already Markup): that piece is kept, every other
+    parameter and all the sentence's words are escaped. The sentence stays whole."""
+    parts = []
+    for literal, name, spec, _ in _formatter.parse(MESSAGES[message_id]):
+        parts.append(escape(literal))
+        if name is not None:
+            value = params[name]
+            parts.append(value if isinstance(value, Markup)
+                         else escape(_formatter.format_field(value, spec or "")))
     return Markup("").join(parts)
 
 

@@ -15,7 +15,8 @@ the names of our cookies, and the CSRF check's rules on the origin of a POST.
   or the request's own (or ``null``) is refused.
 
 And what every request goes through: its id and latency, and the error pages (a French page
-for people, RFC JSON on protocol endpoints) shared with ``idp.oidc.published``.
+for people, RFC JSON on protocol endpoints) shared with ``idp.oidc.published``; and the
+templates' helpers that print a sentence of ``idp.messages`` as HTML.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from limits.errors import StorageError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
+from idp import messages
 from idp.extensions import db
 
 REFERRER_POLICY = "same-origin"
@@ -54,6 +56,15 @@ def init_app(app: Flask) -> None:
     that has none of its own."""
     _request_hooks(app)
     _error_pages(app)
+    _sentences(app)
+
+
+def _sentences(app: Flask) -> None:
+    """The HTML forms of idp.messages' sentences for every template (issue 12), beside ``msg``
+    (the plain sentence, escaped as any value): ``msg_links`` for a sentence with links in it,
+    ``msg_html`` for one that carries a piece of the template's own markup."""
+    app.add_template_global(messages.with_links, "msg_links")
+    app.add_template_global(messages.as_html, "msg_html")
 
 
 def _request_hooks(app: Flask) -> None:

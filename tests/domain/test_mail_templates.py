@@ -9,10 +9,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import idp
+from idp import messages
 from idp.messages import MAIL_SUBJECTS
 
 MAIL_DIR = Path(idp.__file__).parent / "templates" / "mail"
 env = Environment(loader=FileSystemLoader(MAIL_DIR), undefined=StrictUndefined)
+# The mails' words come from idp.messages through ``msg``, a global of the app's templates.
+env.globals["msg"] = messages.text
 
 
 def render(name: str, **context) -> str:

@@ -172,6 +172,16 @@ def test_password_rule_error_takes_its_labels_from_idp_passwords():
                              " et 50 caractères.")
 
 
+def test_as_html_keeps_the_templates_markup_and_escapes_all_else():
+    from markupsafe import Markup
+    strong = Markup("<strong data-strength>faible</strong>")
+    assert messages.as_html("password_strength", level=strong) == (
+        "Niveau indicatif de sécurité : <strong data-strength>faible</strong>")
+    assert messages.as_html("password_strength", level="<b>x</b>") == (
+        "Niveau indicatif de sécurité : &lt;b&gt;x&lt;/b&gt;")
+    assert messages.as_html("brand_name") == "L&#39;Assurance Maladie"
+
+
 def test_unknown_id_is_an_error_that_names_it():
     with pytest.raises(KeyError, match="no_such_sentence"):
         text("no_such_sentence")
@@ -208,7 +218,10 @@ def test_every_template_formats_with_its_parameters():
                # issue 12: the provisional code's SMS
                "code": "12345678", "ttl_text": "30 jours",
                # issue 13.8: the demo portal
-               "email": "valerie.martin@yopmail.fr"}
+               "email": "valerie.martin@yopmail.fr",
+               # issue 12: the templates' own words (pages and mails)
+               "request_id": "3f2a", "level": "faible", "changed_at": "vendredi 06 juin 2025",
+               "linked_at": "06/06/2025 à 14:27"}
     for message_id, template in messages.MESSAGES.items():
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
         base = message_id.split(".")[0]

@@ -26,6 +26,7 @@ from werkzeug.serving import make_server
 
 from tests.helpers.live import free_port
 from tests.helpers.pages import query_of_url as query_of
+from tests.helpers.pages import says
 from tests.helpers.parties import PORTAL_SECRET
 
 FS_CLIENT_ID = "ameli-fs-client"
@@ -332,7 +333,7 @@ def open_portal_login(browser):
         "client_id": "portal", "response_type": "code", "scope": "openid profile email",
         "redirect_uri": PORTAL, "state": "portal-state", "nonce": "portal-nonce",
         "prompt": "login"})
-    assert "S'identifier avec" in page.text, page.text[:500]
+    assert says(page, "S'identifier avec"), page.text[:500]
     return page
 
 

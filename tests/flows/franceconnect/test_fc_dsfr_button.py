@@ -6,6 +6,7 @@ static files; the FranceConnect-branded login page shows FranceConnect's logo.""
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from urllib.parse import urlencode
@@ -21,8 +22,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 LOGO = "/static/franceconnect-logo.svg"
 
 
-def squeeze(html: str) -> str:
-    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", html))
+def squeeze(page: str) -> str:
+    """The markup with whitespace folded and character references decoded: the words come
+    from idp.messages, printed escaped as any value ("S&#39;identifier")."""
+    return html.unescape(re.sub(r">\s+<", "><", re.sub(r"\s+", " ", page)))
 
 
 def test_the_button_is_the_dsfr_fr_connect_component(server, browser, upstream):
