@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 
 from sqlalchemy import select
 
@@ -27,6 +28,12 @@ _INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MOBILE = re.compile(r"^0[67]\d{8}$")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+_LANDLINE = re.compile(r"^0[1-59]\d{8}$")
+# What the person's file holds beyond the import's header (issue 13.3, "Mes informations"):
+# rights and CEAM end dates, complementary insurer, doctor, street address and city, landline.
+DETAILS = ("rights_until", "ceam_until", "complementary", "doctor", "address", "city",
+           "landline")
+IBAN_SHOWN = 4      # the characters of an IBAN a page may show: its last four digits
 
 
 class RegistryFileError(Exception):
@@ -53,6 +60,41 @@ def normalise_mobile(raw: str | None) -> str:
 def is_mobile(number: str) -> bool:
     """The one mobile-number rule (a normalised French mobile: 06 or 07, then 8 digits)."""
     return bool(_MOBILE.fullmatch(number or ""))
+
+
+def is_landline(number: str) -> bool:
+    """A normalised French landline (or VoIP) number: 01 to 05 or 09, then 8 digits."""
+    return bool(_LANDLINE.fullmatch(number or ""))
+
+
+def iban_end(iban: str | None) -> str | None:
+    """The last ``IBAN_SHOWN`` characters of an IBAN, the only part a page shows."""
+    iban = normalise_iban(iban)
+    return iban[-IBAN_SHOWN:] if len(iban) > IBAN_SHOWN else None
+
+
+def set_details(nir: str, **values) -> Person:
+    """Write the person's details (``DETAILS``; dates as ``date`` or YYYY-MM-DD, empty text
+    as none) in the current transaction. A wrong name or value raises ``ValueError``."""
+    person = db.session.get(Person, nir)
+    if person is None:
+        raise ValueError(f"nir {nir}: not in the registry")
+    for name, value in values.items():
+        if name not in DETAILS:
+            raise ValueError(f"{name}: not a detail of the registry ({', '.join(DETAILS)})")
+        if name.endswith("_until"):
+            value = date.fromisoformat(value) if isinstance(value, str) and value else value
+            if value is not None and not isinstance(value, date):
+                raise ValueError(f"{name}: expected a date")
+        else:
+            value = (value or "").strip() or None
+        if name == "landline" and value is not None:
+            value = normalise_mobile(value)
+            if not is_landline(value):
+                raise ValueError("landline: expected 10 digits starting with 01 to 05 or 09")
+        setattr(person, name, value)
+    db.session.flush()
+    return person
 
 
 def parse(text: str) -> list[dict]:
