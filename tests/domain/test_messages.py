@@ -208,7 +208,9 @@ def test_every_template_formats_with_its_parameters():
                # issue 12: the provisional code's SMS
                "code": "12345678", "ttl_text": "30 jours",
                # issue 13.8: the demo portal
-               "email": "valerie.martin@yopmail.fr"}
+               "email": "valerie.martin@yopmail.fr",
+               # issue 13.3: "Mes informations", the last login and an IBAN's last digits
+               "at": utc(2021, 6, 29, 12, 16), "end": "0143"}
     for message_id, template in messages.MESSAGES.items():
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
         base = message_id.split(".")[0]
