@@ -552,7 +552,6 @@ MESSAGES.update({
     "portal_tab_procedures": "Mes démarches",
     "portal_tab_prevention": "Mon espace prévention",
     "portal_tab_information": "Mes informations",
-    "portal_tab_demo": "Cette rubrique n'existe pas dans le portail de démonstration.",
     "portal_back": "Revenir à l'accueil",
 })
 
