@@ -71,7 +71,8 @@ def load_demo_people() -> list[str]:
     # The details, also for demo people loaded before the registry held them.
     for nir, values in DETAILS.items():
         if _without_details(nir):
-            registry.set_details(nir, **{k: v for k, v in values.items() if k != "iban"})
+            person = registry.set_details(nir, **{k: v for k, v in values.items() if k != "iban"})
+            person.iban = person.iban or values.get("iban")
     db.session.commit()
     if not fresh:
         return []
