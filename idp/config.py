@@ -28,6 +28,15 @@ HELP_VIDEO_URL = "https://www.ameli.fr/assure/adresses-et-contacts"
 HELP_ARTICLE_URL = "https://www.ameli.fr/assure/adresses-et-contacts"
 
 
+# The account portal whose tabs "Mes informations" shows (seed 000, step 0; issue 13.3):
+# "Accueil", "Mes paiements", "Mes démarches", "Mon espace prévention" are pages of the portal,
+# at these paths under ``PORTAL_URL`` (path, message id of its name; "" is its home page).
+# In development the default is the demo portal (``idp.demo.portal``), which answers them.
+DEMO_PORTAL_URL = "http://127.0.0.1:5001"
+PORTAL_TABS = (("", "portal_tab_home"), ("paiements", "portal_tab_payments"),
+               ("demarches", "portal_tab_procedures"), ("prevention", "portal_tab_prevention"))
+
+
 class ConfigError(Exception):
     """A missing or wrong setting; its text is the one line shown at start."""
 
@@ -94,6 +103,9 @@ def defaults(instance_path: str) -> dict:
         "METRICS_TOKEN": None,         # /metrics needs "Authorization: Bearer <token>" when set
         "HELP_VIDEO_URL": HELP_VIDEO_URL,      # "notre tuto YouTube" (issue 13.2)
         "HELP_ARTICLE_URL": HELP_ARTICLE_URL,  # "notre article sur ameli.fr", "Cliquez ici."
+        # The portal of the account page's tabs (issue 13.3); unset: the demo portal on a
+        # development (http) issuer, no tabs on an https one.
+        "PORTAL_URL": None,
     }
 
 
@@ -201,12 +213,28 @@ def load(app: Flask, test_config: dict | None) -> None:
         if link.scheme != "https" or not link.netloc:
             raise ConfigError(f"IDP_{name}: expected an absolute https URL, got {cfg[name]!r}")
 
+    cfg["PORTAL_URL"] = _portal_url(cfg["PORTAL_URL"], development=parts.scheme == "http")
+
     clients = Path(str(cfg["CLIENTS_FILE"]))
     if not clients.is_absolute():
         clients = PROJECT_ROOT / clients if not clients.exists() else clients.resolve()
     if not clients.is_file():
         raise ConfigError(f"IDP_CLIENTS_FILE: no such file: {clients}")
     cfg["CLIENTS_FILE"] = str(clients)
+
+
+def _portal_url(value, *, development: bool) -> str | None:
+    """The portal's base URL without its trailing slash: absolute, https (http on a loopback
+    host only, as the issuer); unset, the demo portal in development, else none."""
+    if value in (None, ""):
+        return DEMO_PORTAL_URL if development else None
+    link = urlsplit(str(value))
+    if (link.scheme not in ("http", "https") or not link.netloc or link.query or link.fragment
+            or (link.scheme == "http"
+                and link.hostname not in ("127.0.0.1", "localhost", "::1"))):
+        raise ConfigError("IDP_PORTAL_URL: expected an absolute https URL (http on a loopback "
+                          f"host only), got {value!r}")
+    return str(value).rstrip("/")
 
 
 def _boolean(name: str, value) -> bool:

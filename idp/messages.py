@@ -401,6 +401,84 @@ MESSAGES.update({
 })
 
 
+# -- account page: Mes informations --
+MESSAGES.update({
+    # seed 000, step 0 and step 1 (issue 13.3): the page's headings, its rows as the seed
+    # names them, what the registry holds for the person and the words for what it lacks.
+    "info_title": "Mes informations",
+    "info_last_login": "Dernière connexion le {at:last_login}",
+    "info_rights_title": "Mes droits",
+    "info_contact_title": "Mes coordonnées",
+    "info_name": "Nom",
+    "info_nir": "Numéro de sécurité sociale",
+    "info_fund": "Caisse d'assurance maladie",
+    "info_no_fund": "Aucune caisse d'assurance maladie.",
+    "info_rights": "Droits à l'assurance maladie",
+    "info_rights_open": "Vos droits sont ouverts jusqu'au {on:date}.",
+    "info_rights_ended": "Vos droits ont pris fin le {on:date}. Merci de contacter votre caisse"
+                         " d'assurance maladie.",
+    "info_rights_unknown": "Aucune information sur vos droits n'est disponible. Merci de"
+                           " contacter votre caisse d'assurance maladie.",
+    "info_complementary": "Organisme complémentaire",
+    "info_no_complementary": "Aucun organisme complémentaire déclaré.",
+    "info_doctor": "Médecin traitant",
+    "info_no_doctor": "Aucun médecin traitant déclaré.",
+    "info_ceam": "Carte Européenne d'Assurance Maladie",
+    "info_ceam_valid": "Carte valable jusqu'au {on:date}.",
+    "info_no_ceam": "Aucune carte CEAM en cours de validité.",                  # seed 000
+    "info_bank": "Coordonnées bancaires",
+    "info_iban_end": "IBAN se terminant par {end}",
+    "info_no_iban": "Aucun RIB enregistré.",
+    "info_address": "Adresse postale",
+    "info_no_address": "Aucune adresse postale enregistrée.",
+    "info_email": "Email",
+    "info_email_unverified": "{email} (non validée)",
+    "info_email_pending": "Nouvelle adresse en attente de validation : {email}",
+    "info_no_email": "Aucune adresse mail enregistrée.",
+    "info_mobile": "Téléphone portable",
+    "info_landline": "Téléphone fixe",
+    "info_no_landline": "Aucun numéro enregistré.",
+    "info_add": "Ajouter",                                                      # seed 000
+    "info_add_mobile": "Ajouter un numéro de téléphone portable",
+    "info_contacts": "Autorisations de contact",
+    "info_channel_email": "Email",
+    "info_channel_mobile": "Téléphone portable",
+    "info_channel_sms": "SMS",
+    "info_no_contacts": "Aucune",
+    # the page's forms and sections
+    "info_email_form_title": "Modifier mon adresse mail",
+    "info_new_email": "Nouvelle adresse mail",
+    "info_current_password": "Mon mot de passe actuel",
+    "info_save": "Enregistrer",
+    "info_contact_form_title": "Modifier mes coordonnées",
+    "info_devices_title": "Appareils de confiance",
+    "info_forget_device": "Ne plus reconnaître cet appareil",
+    "info_no_devices": "Aucun appareil.",
+    "info_fc_title": "FranceConnect",
+    "info_fc_unlink": "Supprimer le lien avec FranceConnect",
+    "info_settings_title": "Paramètres de compte",
+    "info_my_password": "Mon mot de passe",
+    "info_close": "Résilier mon compte ameli",
+    "info_logout": "Me déconnecter",
+    # the demo portal's tab pages (idp.demo.portal), which the tabs above lead to
+    "portal_demo_data": "Les informations de cette rubrique sont des exemples du portail de"
+                        " démonstration.",
+    "portal_payments_title": "Mes derniers paiements",
+    "portal_payment_date": "Date",
+    "portal_payment_what": "Description",
+    "portal_payment_amount": "Montant",
+    "portal_payment_third_party": "Paiement à un tiers",
+    "portal_payment_care": "Remboursement de soins",
+    "portal_procedures_title": "Mes démarches en 2 clics",
+    "portal_procedure_rights": "Attestation de droits",
+    "portal_procedure_daily": "Attestation de paiement d'indemnités journalières",
+    "portal_procedure_ceam": "Carte européenne d'assurance maladie (CEAM)",
+    "portal_prevention_title": "Repères Prévention",
+    "portal_prevention_text": "Dépistage, vaccination, offre de prévention... À tout âge, un"
+                              " conseil santé.",
+})
+
+
 MESSAGES.update({
     # issue 13.6: accessibility beyond axe. The password rules' state in words (read out by
     # screen readers, visually hidden); the footer a public service must have and its pages.
@@ -474,7 +552,6 @@ MESSAGES.update({
     "portal_tab_procedures": "Mes démarches",
     "portal_tab_prevention": "Mon espace prévention",
     "portal_tab_information": "Mes informations",
-    "portal_tab_demo": "Cette rubrique n'existe pas dans le portail de démonstration.",
     "portal_back": "Revenir à l'accueil",
 })
 

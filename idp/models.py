@@ -63,6 +63,16 @@ class Person(db.Model):
     vitale_serial: Mapped[str | None] = mapped_column(String(32))
     iban: Mapped[str | None] = mapped_column(String(34))
     status: Mapped[str] = mapped_column(String(16), default="attached")  # attached|unattached|pending
+    # What "Mes informations" shows of the person's file (seed 000, issue 13.3; migration
+    # b_registry_details): the end of their rights and of their CEAM (calendar dates), their
+    # complementary insurer and doctor as named, their postal address and landline.
+    rights_until: Mapped[date | None] = mapped_column(Date)
+    ceam_until: Mapped[date | None] = mapped_column(Date)
+    complementary: Mapped[str | None] = mapped_column(String(128))
+    doctor: Mapped[str | None] = mapped_column(String(256))
+    address: Mapped[str | None] = mapped_column(String(256))      # street line(s), "\n" between
+    city: Mapped[str | None] = mapped_column(String(128))
+    landline: Mapped[str | None] = mapped_column(String(20))
 
 
 class Account(db.Model):

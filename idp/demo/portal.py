@@ -19,14 +19,19 @@ from flask import Flask, abort, redirect, render_template, send_from_directory, 
 from idp import config, messages
 
 ISSUER = os.environ.get("IDP_ISSUER", "http://127.0.0.1:5000").rstrip("/")
-BASE_URL = "http://127.0.0.1:5001"
+BASE_URL = config.DEMO_PORTAL_URL        # the provider's PORTAL_URL in development
 PROVIDER_STATIC = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static")
 
 # The portal's tabs (seed 000, step 0): (path, message id of its name); "" is the home page.
-# "Mes informations" is the provider's account page.
-TABS = (("", "portal_tab_home"), ("paiements", "portal_tab_payments"),
-        ("demarches", "portal_tab_procedures"), ("prevention", "portal_tab_prevention"))
+# "Mes informations" is the provider's account page, whose own tabs lead here (issue 13.3).
+TABS = config.PORTAL_TABS
 TAB_PAGES = dict(TABS[1:])
+# What each tab page shows: seed 000's examples, made-up demo data.
+PAYMENTS = ((date(2026, 5, 18), "portal_payment_third_party", "1,68 €"),
+            (date(2026, 4, 13), "portal_payment_third_party", "25,00 €"),
+            (date(2026, 4, 1), "portal_payment_third_party", "0,09 €"),
+            (date(2026, 3, 19), "portal_payment_care", "22,66 €"))
+PROCEDURES = ("portal_procedure_rights", "portal_procedure_daily", "portal_procedure_ceam")
 # What /userinfo answers, in the order a person reads it: (claim, message id of its label)
 ROWS = (("family_name", "portal_family_name"), ("given_name", "portal_given_name"),
         ("birthdate", "portal_birthdate"), ("gender", "portal_gender"),
@@ -87,8 +92,14 @@ def create_portal(issuer: str = ISSUER, base_url: str = BASE_URL,
         if name not in TAB_PAGES:
             abort(404)
         if not session.get("user"):
-            return redirect(url_for("home"))
-        return _page("portal_tab.html", title_id=TAB_PAGES[name], current=name)
+            # From the provider's tabs: log in (at once when the provider's session is
+            # open), then this tab.
+            session["next"] = name
+            return redirect(url_for("login"))
+        return _page("portal_tab.html", title_id=TAB_PAGES[name], current=name,
+                     payments=[(messages.fmt_date(on), messages.text(what), amount)
+                               for on, what, amount in PAYMENTS],
+                     procedures=[messages.text(p) for p in PROCEDURES])
 
     @app.get("/favicon.svg")
     def favicon():
@@ -104,7 +115,8 @@ def create_portal(issuer: str = ISSUER, base_url: str = BASE_URL,
         # What the portal shows comes from /userinfo, read with the access token.
         session["user"] = dict(oauth.ameli.userinfo(token=token))
         session["id_token"] = token["id_token"]
-        return redirect(url_for("home"))
+        after = session.pop("next", None)
+        return redirect(url_for("tab", name=after) if after in TAB_PAGES else url_for("home"))
 
     @app.get("/logout")
     def logout():

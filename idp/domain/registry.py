@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 
 from sqlalchemy import select
 
@@ -27,6 +28,12 @@ _INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MOBILE = re.compile(r"^0[67]\d{8}$")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+_LANDLINE = re.compile(r"^0[1-59]\d{8}$")
+# What the person's file holds beyond the import's header (issue 13.3, "Mes informations"):
+# rights and CEAM end dates, complementary insurer, doctor, street address and city, landline.
+DETAILS = ("rights_until", "ceam_until", "complementary", "doctor", "address", "city",
+           "landline")
+IBAN_SHOWN = 4      # the characters of an IBAN a page may show: its last four digits
 
 
 class RegistryFileError(Exception):
@@ -55,27 +62,94 @@ def is_mobile(number: str) -> bool:
     return bool(_MOBILE.fullmatch(number or ""))
 
 
+def is_landline(number: str) -> bool:
+    """A normalised French landline (or VoIP) number: 01 to 05 or 09, then 8 digits."""
+    return bool(_LANDLINE.fullmatch(number or ""))
+
+
+def iban_end(iban: str | None) -> str | None:
+    """The last ``IBAN_SHOWN`` characters of an IBAN, the only part a page shows."""
+    iban = normalise_iban(iban)
+    return iban[-IBAN_SHOWN:] if len(iban) > IBAN_SHOWN else None
+
+
+def check_details(values: dict) -> tuple[dict, list[str]]:
+    """The details of ``values`` (names of ``DETAILS``; dates as ``date`` or YYYY-MM-DD,
+    empty text as none) cleaned, and the problems found, each naming its detail."""
+    cleaned, problems = {}, []
+    for name, value in values.items():
+        if name not in DETAILS:
+            problems.append(f"{name}: not a detail of the registry ({', '.join(DETAILS)})")
+            continue
+        if isinstance(value, str):
+            value = value.strip() or None
+        if name.endswith("_until") and value is not None:
+            if isinstance(value, str):
+                if not _DATE.match(value):
+                    problems.append(f"{name}: expected YYYY-MM-DD")
+                    continue
+                try:
+                    value = date.fromisoformat(value)
+                except ValueError:
+                    problems.append(f"{name}: expected YYYY-MM-DD")
+                    continue
+            elif not isinstance(value, date):
+                problems.append(f"{name}: expected a date")
+                continue
+        if name == "address" and value is not None:
+            value = value.replace("\r\n", "\n")
+        if name == "landline" and value is not None:
+            value = normalise_mobile(value)
+            if not is_landline(value):
+                problems.append("landline: expected 10 digits starting with 01 to 05 or 09")
+                continue
+        cleaned[name] = value
+    return cleaned, problems
+
+
+def set_details(nir: str, **values) -> Person:
+    """Write the person's details (see ``check_details``) in the current transaction; a
+    person missing from the registry or a wrong detail raises ``ValueError``."""
+    person = db.session.get(Person, nir)
+    if person is None:
+        raise ValueError(f"nir {nir}: not in the registry")
+    cleaned, problems = check_details(values)
+    if problems:
+        raise ValueError("; ".join(problems))
+    for name, value in cleaned.items():
+        setattr(person, name, value)
+    db.session.flush()
+    return person
+
+
 def parse(text: str) -> list[dict]:
     """Check a whole CSV text; return the rows or raise ``RegistryFileError`` with every
-    error, each named by its line number."""
+    error, each named by its line number. The header is the contract's ``HEADER``, or it
+    followed by ``DETAILS`` (issue 13.3: what "Mes informations" shows)."""
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
     except StopIteration:
         raise RegistryFileError(["line 1: empty file, expected the header "
                                  + ",".join(HEADER)]) from None
-    if tuple(h.strip() for h in header) != HEADER:
-        raise RegistryFileError([f"line 1: expected the header {','.join(HEADER)}"])
+    columns = tuple(h.strip() for h in header)
+    if columns not in (HEADER, HEADER + DETAILS):
+        raise RegistryFileError([f"line 1: expected the header {','.join(HEADER)}"
+                                 f" (optionally followed by {','.join(DETAILS)})"])
     rows, errors, seen = [], [], {}
     for cells in reader:
         line = reader.line_num
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) != len(HEADER):
-            errors.append(f"line {line}: expected {len(HEADER)} fields, found {len(cells)}")
+        if len(cells) != len(columns):
+            errors.append(f"line {line}: expected {len(columns)} fields, found {len(cells)}")
             continue
-        row = {k: v.strip() for k, v in zip(HEADER, cells, strict=True)}
+        row = {k: v.strip() for k, v in zip(columns, cells, strict=True)}
         problems = _check(row)
+        if len(columns) > len(HEADER):
+            details, wrong = check_details({k: row[k] for k in DETAILS})
+            row.update(details)
+            problems += wrong
         if row["nir"] and not problems:
             if row["nir"] in seen:
                 problems.append(f"nir: already given on line {seen[row['nir']]}")
@@ -130,6 +204,8 @@ def upsert(rows: list[dict]) -> tuple[int, int]:
         values = {k: (row[k] or None) if k in ("fund", "email", "mobile", "vitale_serial", "iban")
                   else row[k] for k in HEADER}
         values["birthplace"] = values["birthplace"].upper()
+        # the details when the file carries them; a file without them keeps those stored
+        values.update((k, row[k]) for k in DETAILS if k in row)
         person = db.session.get(Person, row["nir"])
         if person is None:
             db.session.add(Person(**values))

@@ -134,6 +134,26 @@ def test_the_demo_loads_registry_people_for_make_run(app):
         assert not any("registry" in line for line in load_demo())
 
 
+def test_the_demo_people_carry_what_mes_informations_shows(app):
+    """issue 13.3: Valérie MARTIN has every detail, Jean Pierre DUPONT none of the optional
+    ones; a demo person loaded before the registry held details gets them at the next load."""
+    from idp.demo import load as load_demo
+    from idp.extensions import db
+    with app.app_context():
+        load_demo()
+        valerie = registry.by_nir("2690299341732")
+        assert valerie.doctor and valerie.complementary and valerie.ceam_until
+        assert valerie.iban and valerie.landline and valerie.address and valerie.city
+        jean = registry.by_nir("1840175056123")
+        assert jean.doctor is None and jean.complementary is None and jean.iban is None
+        for name in (*registry.DETAILS, "iban"):
+            setattr(valerie, name, None)
+        db.session.commit()
+        load_demo()
+        assert registry.by_nir("2690299341732").doctor == "Dr Sophie LEFEBVRE"
+        assert registry.by_nir("2690299341732").iban.endswith("0143")
+
+
 def test_a_four_digit_code_is_only_for_the_counter(server, app, smtp):
     """issue 11.6: by SMS, mail or post a 4-digit code is refused, and nothing is sent."""
     person = add_person(app)

@@ -221,7 +221,9 @@ def test_every_template_formats_with_its_parameters():
                "email": "valerie.martin@yopmail.fr",
                # issue 12: the templates' own words (pages and mails)
                "request_id": "3f2a", "level": "faible", "changed_at": "vendredi 06 juin 2025",
-               "linked_at": "06/06/2025 à 14:27"}
+               "linked_at": "06/06/2025 à 14:27",
+               # issue 13.3: "Mes informations", the last login and an IBAN's last digits
+               "at": utc(2021, 6, 29, 12, 16), "end": "0143"}
     for message_id, template in messages.MESSAGES.items():
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
         base = message_id.split(".")[0]

@@ -33,7 +33,9 @@ def test_the_account_page_forms_work_in_a_browser(page, server, person, smtp):
     contacts.locator("#contact_sms").check()
     press(page, "Enregistrer", within="form[action='/compte/coordonnees']")
     assert says(page, messages.text("contact_saved"))
-    assert "0612345678" in shown(page) and "SMS : oui" in shown(page)
+    rows = dict(zip(page.locator("dt").all_inner_texts(), page.locator("dd").all_inner_texts()))
+    assert rows["Téléphone portable"] == "06 12 34 56 78"      # issue 13.3: as seed 000 lists
+    assert rows["Autorisations de contact"] == "SMS"          # the channels allowed
 
     change = page.locator("form[action='/compte/adresse-mail']")
     change.locator("#email").fill(NEW_ADDRESS)

@@ -1,6 +1,7 @@
 """The demo account portal (issue 13.8) in Chromium: a real relying party of the provider that
 greets the person by name, shows what /userinfo gave it, offers the portal's tabs and the
-account page, logs out through the provider, and passes axe at 360 and 1280 px."""
+account page, logs out through the provider, and passes axe at 360 and 1280 px. The tabs of
+the provider's "Mes informations" lead to its tab pages, each a small page (issue 13.3)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from idp import messages
-from tests.helpers.browser import AXE, axe_violations, press
+from tests.helpers.browser import AXE, axe_violations, log_in, press
 from tests.helpers.live import LiveServer, reserve_port
 
 pytestmark = pytest.mark.browser
@@ -24,11 +25,13 @@ def portal_port():
 
 @pytest.fixture
 def app_config(app_config, tmp_path, portal_port):
-    """The shipped clients file, with the portal at this test's port."""
+    """The shipped clients file, with the portal at this test's port, which the account
+    page's tabs lead to (PORTAL_URL)."""
     clients = tmp_path / "clients.yaml"
     clients.write_text(SHIPPED.read_text().replace("http://127.0.0.1:5001",
                                                    f"http://127.0.0.1:{portal_port}"))
-    return {**app_config, "CLIENTS_FILE": str(clients)}
+    return {**app_config, "CLIENTS_FILE": str(clients),
+            "PORTAL_URL": f"http://127.0.0.1:{portal_port}"}
 
 
 @pytest.fixture
@@ -86,6 +89,41 @@ def test_the_portal_logs_out_through_the_provider(page, server, portal, person, 
     assert "/login" in page.url                   # the provider's session ended too
 
 
+def test_the_account_pages_tabs_lead_to_the_portals_tab_pages(page, server, portal, person,
+                                                              smtp):
+    """issue 13.3: logged in on the provider only, "Mes paiements" of "Mes informations"
+    opens the portal's page (the portal logs in through the provider's open session, then
+    shows the tab); each tab page is a small page of its own, and "Mes informations" leads
+    back to the provider's page, the current tab there."""
+    log_in(page, server, person, smtp)
+    nav = page.get_by_role("navigation", name=messages.text("portal_nav"))
+    current = nav.locator("[aria-current=page]")
+    assert current.inner_text() == messages.text("portal_tab_information")
+    with page.expect_navigation():
+        nav.get_by_role("link", name=messages.text("portal_tab_payments")).click()
+    page.wait_for_url(portal.url + "/paiements")
+    assert page.get_by_role("heading", level=1).inner_text() == messages.text(
+        "portal_tab_payments")
+    table = page.get_by_role("table", name=messages.text("portal_payments_title"))
+    assert table.locator("tbody tr").count() == 4
+    assert messages.text("portal_payment_care") in table.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    tabs = page.get_by_role("navigation")
+    assert tabs.locator("[aria-current=page]").inner_text() == messages.text(
+        "portal_tab_payments")
+    for name, says_it in (("portal_tab_procedures", "portal_procedure_daily"),
+                          ("portal_tab_prevention", "portal_prevention_text")):
+        with page.expect_navigation():
+            tabs.get_by_role("link", name=messages.text(name)).click()
+        assert page.get_by_role("heading", level=1).inner_text() == messages.text(name)
+        assert messages.text(says_it) in page.inner_text("main")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    with page.expect_navigation():
+        tabs.get_by_role("link", name=messages.text("portal_tab_information")).click()
+    assert page.url == server.url + "/compte"
+    assert page.get_by_role("heading", level=1).inner_text() == "Mes informations"
+
+
 def test_axe_finds_no_violation_on_the_portal(page, server, portal, person, smtp):
     if not AXE.exists():
         pytest.skip("axe-core is not installed (make test runs `npm install axe-core`; npm missing?)")
@@ -93,6 +131,7 @@ def test_axe_finds_no_violation_on_the_portal(page, server, portal, person, smtp
     found = {"home, logged out": axe_violations(page)}
     _log_in_through_the_portal(page, portal, person, smtp)
     found["home"] = axe_violations(page)
-    page.goto(portal.url + "/demarches")
-    found["a tab"] = axe_violations(page)
+    for tab in ("paiements", "demarches", "prevention"):
+        page.goto(portal.url + "/" + tab)
+        found[tab] = axe_violations(page)
     assert {name: v for name, v in found.items() if v} == {}

@@ -49,3 +49,12 @@ def field_error(page, field: str) -> str | None:
 def query_of_url(url: str) -> dict:
     """The query parameters of a URL, one value each."""
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+_ROW = re.compile(r"<dt\b[^>]*>(.*?)</dt>\s*<dd\b[^>]*>(.*?)</dd>", re.S)
+
+
+def rows_of(page) -> dict[str, str]:
+    """The rows of a page's definition lists as a person reads them: {term: description},
+    tags dropped (a link keeps its words), lines and spaces folded."""
+    return {text_of(term): text_of(value) for term, value in _ROW.findall(page.text)}

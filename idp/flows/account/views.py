@@ -1,7 +1,7 @@
 """The account page ("Mes informations", seeds 000, 003, 004), behind the provider session:
-identity, masked NIR, fund, address, mobile, contact authorizations, last login, trusted
-devices (each revocable), "Paramètres de compte": "Mon mot de passe", "Résilier mon compte
-ameli"."""
+the portal's tabs, the last login, "Mes droits" and "Mes coordonnées" from the account and the
+registry (``information``), the e-mail and contact forms, trusted devices (each revocable),
+FranceConnect, "Paramètres de compte": "Mon mot de passe", "Résilier mon compte ameli"."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from idp import clock, messages, sessions
 from idp.domain import addresses, devices, franceconnect, links, registry
-from idp.domain.nir import parse_nir
 from idp.domain.password_change import revoke_access
 from idp.errors import IdpError, PasswordLocked
 from idp.extensions import db
+from idp.flows.account import information
 from idp.flows.common import field_errors
 from idp.models import Account, AccountAction
 
@@ -51,12 +51,16 @@ def _pending_email(account: Account) -> str | None:
 
 
 def _page(account, *, errors=None, notice=None, banner=None, status=200):
+    person = registry.by_nir(account.nir)
+    today = messages.to_paris(clock.now()).date()
     return render_template(
-        "flows/account.html", account=account, masked_nir=parse_nir(account.nir).masked,
-        masked_email=messages.mask_email(account.email) if account.email else None,
-        pending_email=_pending_email(account),
-        last_login=messages.fmt_last_login(account.previous_login_at)
-        if account.previous_login_at else None,
+        "flows/account.html", account=account,
+        tabs=information.tabs(current_app.config.get("PORTAL_URL")),
+        rights=information.rights_rows(account, person, today),
+        contact=information.contact_rows(
+            account, person, pending_email=_pending_email(account),
+            add_mobile_url=url_for("account.home") + "#mobile"),
+        last_login=account.previous_login_at,
         devices=[(d, messages.text("device_since", since=d.created_at,
                                    name=messages.device_label(*devices.describe(d.label))))
                  for d in devices.live_devices(account.id)],

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from idp import messages
 from tests.helpers.accounts import PASSWORD, login_direct
-from tests.helpers.pages import field_error, says, text_of
+from tests.helpers.pages import field_error, rows_of, says, text_of
 
 
 def test_the_page_shows_the_identity_masked_nir_last_login_and_trusted_devices(
@@ -24,14 +24,15 @@ def test_the_page_shows_the_identity_masked_nir_last_login_and_trusted_devices(
     assert "2690299341732" not in page.text
     assert "CPAM de Paris" in text and "v***@e***.fr" in text
     assert "Dernière connexion le 04/01/2023 à 15:30" in text
-    assert "Mail : non Téléphone portable : non SMS : non" in text
+    assert rows_of(page)["Autorisations de contact"] == "Aucune"
     assert "Mon mot de passe" in text and "Résilier mon compte ameli" in text
 
     page = browser.post_form("/compte/coordonnees", {"mobile": "06 12", "contact_sms": "1"})
     assert field_error(page, "mobile") == messages.text("mobile_invalid")
     page = browser.post_form("/compte/coordonnees", {"mobile": "06 12 34 56 78", "contact_sms": "1"})
     assert says(page, messages.text("contact_saved"))
-    assert "0612345678" in text_of(page) and "SMS : oui" in text_of(page)
+    assert rows_of(page)["Téléphone portable"] == "06 12 34 56 78"
+    assert rows_of(page)["Autorisations de contact"] == "SMS"
 
     assert "Ne plus reconnaître cet appareil" in page.text
     action = page.text.split('action="/compte/appareils/', 1)[1].split('"', 1)[0]
