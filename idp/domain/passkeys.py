@@ -278,10 +278,8 @@ def verify_authentication(credential: str | dict, *, challenge_id: str | None = 
         select(Passkey).where(Passkey.credential_id == credential_id)).scalar_one_or_none()
     if passkey is None:
         raise PasskeyRefused(reason="unknown")
-    if passkey.revoked_at is not None:
-        raise PasskeyRefused(reason="revoked")
-    if passkey.expires_at <= clock.now():
-        raise PasskeyExpired()
+    if passkey.revoked_at is not None or passkey.expires_at <= clock.now():
+        _refuse_dead(passkey)
     passkey_id, account_id, stored_count = passkey.id, passkey.account_id, passkey.sign_count
     public_key, user_handle = passkey.public_key, passkey.user_handle
     p = policy()
@@ -310,11 +308,13 @@ def verify_authentication(credential: str | dict, *, challenge_id: str | None = 
     if judged.verdict is limits.Verdict.RIGHT:
         if _count_use(passkey_id, judged.value):
             return PasskeyLogin(account_id, passkey_id)
-        # The counter moved meanwhile (another assertion of a copy won), or it was revoked.
-        reason = "cloned" if _revoke_cloned(passkey_id, account_id) else "revoked"
-        if reason == "cloned":
-            raise PasskeyCloned()
-        raise PasskeyRefused(reason=reason)
+        # Meanwhile it was revoked or expired, or its counter moved (a copy's assertion won).
+        db.session.expire_all()
+        passkey = db.session.get(Passkey, passkey_id)
+        if passkey.revoked_at is not None or passkey.expires_at <= clock.now():
+            _refuse_dead(passkey)
+        _revoke_cloned(passkey_id, account_id)
+        raise PasskeyCloned()
     if judged.value == "cloned":
         _revoke_cloned(passkey_id, account_id)
         raise PasskeyCloned()
@@ -323,6 +323,16 @@ def verify_authentication(credential: str | dict, *, challenge_id: str | None = 
     if judged.locks_until is not None:
         raise PasskeyLocked(until=judged.locks_until)
     raise PasskeyRefused(reason=judged.value)
+
+
+def _refuse_dead(passkey: Passkey) -> None:
+    """A revoked or expired passkey: said so, audited, never counted (nothing was judged)."""
+    expired = passkey.revoked_at is None
+    _events()("passkey_login_failed", account_id=passkey.account_id, passkey_id=passkey.id,
+              outcome="expired" if expired else "revoked")
+    if expired:
+        raise PasskeyExpired()
+    raise PasskeyRefused(reason="revoked")
 
 
 def _went_back(new: int, stored: int) -> bool:

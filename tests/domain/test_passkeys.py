@@ -262,6 +262,24 @@ def test_a_malformed_assertion_is_refused(registered, device):
             passkeys.verify_authentication(bad)
 
 
+@pytest.mark.parametrize("part, value", [("signature", b"garbage"),
+                                         ("signature", b""),
+                                         ("authenticatorData", b"\x00" * 10)])
+def test_a_garbled_signature_or_authenticator_data_is_refused_and_counted(
+        registered, device, part, value):
+    from idp import keyed
+    from idp.domain import limits, passkeys
+    options = passkeys.authentication_options()
+    assertion = device.assertion(options.public_key)
+    assertion["response"][part] = b64url(value)
+    with pytest.raises(errors.PasskeyRefused) as refused:
+        passkeys.verify_authentication(assertion)
+    assert refused.value.reason == "invalid"
+    key = keyed.digest("passkey", registered.credential_id)
+    assert limits.reserve(key, "passkey", max_attempts=5,
+                          lock_for=timedelta(minutes=15)).attempt == 2
+
+
 def test_a_signature_by_another_key_is_refused(registered, device):
     with pytest.raises(errors.PasskeyRefused):
         login(device, signing_key=ec.generate_private_key(ec.SECP256R1()))
@@ -283,6 +301,7 @@ def test_a_revoked_passkey_is_refused(account, registered, device):
     with pytest.raises(errors.PasskeyRefused) as refused:
         login(device)
     assert refused.value.reason == "revoked"
+    assert [e.outcome for e in events("passkey_login_failed")] == ["revoked"]
 
 
 def test_a_passkey_past_183_days_has_expired(account, registered, device, clock):
@@ -293,6 +312,7 @@ def test_a_passkey_past_183_days_has_expired(account, registered, device, clock)
     assert passkeys.list_for(account.id) == []
     with pytest.raises(errors.PasskeyExpired):
         login(device)
+    assert [e.outcome for e in events("passkey_login_failed")] == ["expired"]
 
 
 @pytest.mark.parametrize("back", [1, 0], ids=["lower", "equal"])
