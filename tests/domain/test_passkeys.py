@@ -454,6 +454,26 @@ def test_a_fault_of_ours_does_not_consume_an_attempt(registered, device, monkeyp
     assert login(device).passkey_id == registered.id    # the 5th judged one, and it is right
 
 
+# -- the offer's choice --------------------------------------------------------------------------------
+
+def test_the_offer_is_asked_until_the_person_says_never_again(account):
+    from idp.domain import passkeys
+    assert account.passkey_offer == "ask"           # also every account made before it
+    passkeys.set_offer(account, "never")            # "Ne plus me le rappeler"
+    assert row_account(account.id).passkey_offer == "never"
+    passkeys.set_offer(account, "ask")
+    assert row_account(account.id).passkey_offer == "ask"
+    with pytest.raises(ValueError):
+        passkeys.set_offer(account, "later")        # "Plus tard" stores nothing: it is "ask"
+
+
+def row_account(account_id):
+    from idp.extensions import db
+    from idp.models import Account
+    db.session.expire_all()
+    return db.session.get(Account, account_id)
+
+
 # -- the settings -----------------------------------------------------------------------------------
 
 def test_a_loopback_ip_issuer_serves_passkeys_on_localhost(ctx):
