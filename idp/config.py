@@ -7,6 +7,7 @@ start with one line naming the variable (``ConfigError``).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -106,6 +107,10 @@ def defaults(instance_path: str) -> dict:
         # The portal of the account page's tabs (issue 13.3); unset: the demo portal on a
         # development (http) issuer, no tabs on an https one.
         "PORTAL_URL": None,
+        # Issue 14, passkeys (WebAuthn): the RP ID and the origins an assertion may come from;
+        # unset, the issuer's host and origin (``_passkey_settings``).
+        "PASSKEY_RP_ID": None,
+        "PASSKEY_ORIGINS": None,
     }
 
 
@@ -214,6 +219,7 @@ def load(app: Flask, test_config: dict | None) -> None:
             raise ConfigError(f"IDP_{name}: expected an absolute https URL, got {cfg[name]!r}")
 
     cfg["PORTAL_URL"] = _portal_url(cfg["PORTAL_URL"], development=parts.scheme == "http")
+    _passkey_settings(cfg, parts)
 
     clients = Path(str(cfg["CLIENTS_FILE"]))
     if not clients.is_absolute():
@@ -235,6 +241,54 @@ def _portal_url(value, *, development: bool) -> str | None:
         raise ConfigError("IDP_PORTAL_URL: expected an absolute https URL (http on a loopback "
                           f"host only), got {value!r}")
     return str(value).rstrip("/")
+def _passkey_settings(cfg, issuer) -> None:
+    """Issue 14: ``PASSKEY_RP_ID`` (a host name, never an IP address: WebAuthn refuses one)
+    and ``PASSKEY_ORIGINS`` (a JSON list or comma-separated: ``https://host[:port]`` origins on
+    the RP ID or under it, or an app's ``android:apk-key-hash:…``). Unset, the issuer's host
+    and the issuer's origin; a loopback IP issuer (``make run``, the tests) gets ``localhost``
+    and the issuer's origin on ``localhost``, where browsers allow passkeys."""
+    rp_id = cfg.get("PASSKEY_RP_ID")
+    host = issuer.hostname or ""
+    port = f":{issuer.port}" if issuer.port else ""
+    if not rp_id:
+        rp_id = "localhost" if _is_ip(host) else host
+        default_origin = f"{issuer.scheme}://{rp_id}{port}"
+    else:
+        rp_id = str(rp_id).strip().lower()
+        default_origin = f"{issuer.scheme}://{issuer.netloc}"
+    if not rp_id or _is_ip(rp_id) or "/" in rp_id or ":" in rp_id:
+        raise ConfigError(f"IDP_PASSKEY_RP_ID: expected a host name (not an IP address), "
+                          f"got {cfg.get('PASSKEY_RP_ID')!r}")
+    raw = cfg.get("PASSKEY_ORIGINS")
+    if raw is None or raw == "" or raw == []:
+        origins = [default_origin]
+    elif isinstance(raw, str):
+        origins = [o.strip() for o in raw.split(",") if o.strip()]
+    elif isinstance(raw, list) and all(isinstance(o, str) for o in raw):
+        origins = [o.strip() for o in raw]
+    else:
+        raise ConfigError(f"IDP_PASSKEY_ORIGINS: expected a list of origins, got {raw!r}")
+    for origin in origins:
+        if origin.startswith("android:apk-key-hash:") and len(origin) > len("android:apk-key-hash:"):
+            continue
+        link = urlsplit(origin)
+        on_rp_id = link.hostname is not None and (
+            link.hostname == rp_id or link.hostname.endswith("." + rp_id))
+        if link.scheme not in ("http", "https") or not on_rp_id or link.path or link.query \
+                or link.fragment or link.username or (link.scheme == "http"
+                                                      and link.hostname != "localhost"):
+            raise ConfigError(f"IDP_PASSKEY_ORIGINS: {origin!r} is not an https origin on "
+                              f"{rp_id} (nor http://localhost, nor android:apk-key-hash:…)")
+    cfg["PASSKEY_RP_ID"] = rp_id
+    cfg["PASSKEY_ORIGINS"] = origins
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _boolean(name: str, value) -> bool:

@@ -202,3 +202,43 @@ class ActivationRefused(IdpError):
 @dataclass
 class ActivationExpired(IdpError):
     message_id = "activation_expired"
+
+
+# -- passkeys: the ameli app's biometric sign-in (issue 14, idp.domain.passkeys) -----------
+
+@dataclass
+class PasskeyRefused(IdpError):
+    """An assertion that does not log in: its verification failed (signature, UV flag,
+    origin, RP ID, user handle), or its challenge is unknown, used or expired, or the passkey
+    is unknown or revoked. ``reason`` is for the audit trail only: the page says one thing."""
+    reason: str = ""
+    message_id = "passkey_refused"
+
+
+@dataclass
+class PasskeyExpired(IdpError):
+    """The passkey is past ``Policy.biometric_validity`` (the seed's 6 months)."""
+    message_id = "passkey_expired"
+
+
+@dataclass
+class PasskeyCloned(IdpError):
+    """The sign counter went back: the key was copied; the passkey is now revoked."""
+    message_id = "passkey_cloned"
+
+
+@dataclass
+class PasskeyLocked(IdpError):
+    """Too many invalid assertions with this passkey (``Policy.wrong_passkey_*``)."""
+    until: datetime = None
+    message_id = "passkey_locked"
+
+    def params(self) -> dict:
+        return {"until": self.until}
+
+
+@dataclass
+class PasskeyNotRegistered(IdpError):
+    """The activation's attestation did not verify (or its challenge is not live)."""
+    reason: str = ""
+    message_id = "passkey_not_registered"

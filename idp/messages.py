@@ -739,6 +739,21 @@ MESSAGES.update({
                             " vous devrez demander un nouveau code.",
     "mail_provisional_not_you": "Si vous n'êtes pas à l'origine de cette demande, contactez"
                                 " votre caisse d'assurance maladie.",
+    # -- passkeys: the ameli app's biometric sign-in (issue 14, idp.domain.passkeys) --
+    # The relying party's name the phone shows beside the passkey.
+    "passkey_rp_name": "Compte ameli",
+    "passkey_refused": "La connexion avec la biométrie n'a pas abouti. Merci de vous connecter"
+                       " avec votre mot de passe et le code de sécurité.",
+    "passkey_expired": "La biométrie n'est plus active sur cet appareil depuis 6 mois. Merci de"
+                       " vous connecter avec votre mot de passe et le code de sécurité, puis de"
+                       " l'activer à nouveau.",
+    "passkey_cloned": "Par sécurité, la biométrie a été désactivée pour cet appareil. Merci de"
+                      " vous connecter avec votre mot de passe et le code de sécurité.",
+    "passkey_locked": "Suite à un trop grand nombre de tentatives infructueuses, la connexion"
+                      " avec la biométrie est bloquée jusqu'au {until:dash} (heure de Paris)."
+                      " Vous pouvez vous connecter avec votre mot de passe et le code de"
+                      " sécurité.",
+    "passkey_not_registered": "La biométrie n'a pas pu être activée. Merci de réessayer.",
 })
 
 MAIL_SUBJECTS: dict[str, str] = {

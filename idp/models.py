@@ -10,12 +10,14 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -107,6 +109,9 @@ class Account(db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     previous_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fc_sub: Mapped[str | None] = mapped_column(String(256), unique=True)
+    # Issue 14: the biometrics offer after a login: "ask" (again at the next login: "Plus
+    # tard"), or "never" ("Ne plus me le rappeler").
+    passkey_offer: Mapped[str] = mapped_column(String(8), default="ask", server_default="ask")
 
 
 # -- limits (idp.limits) -----------------------------------------------------------------
@@ -159,6 +164,45 @@ class TrustedDevice(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Passkey(db.Model):
+    """A passkey (WebAuthn credential) of the account: the app's biometric sign-in (issue 14,
+    ``idp.domain.passkeys``). ``credential_id`` and ``user_handle`` are base64url; the public
+    key is the COSE key as registered; ``user_handle`` is random, the same for every passkey
+    of the account, never the NIR. Live while not revoked and before ``expires_at``."""
+
+    __tablename__ = "passkey"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    # WebAuthn Level 3: a credential id is at most 1023 bytes, 1364 characters in base64url.
+    credential_id: Mapped[str] = mapped_column(String(1364), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)   # an unsigned 32-bit count
+    user_handle: Mapped[str] = mapped_column(String(128), index=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))  # person|password|cloned|…
+
+
+class PasskeyChallenge(db.Model):
+    """A WebAuthn challenge we issued: its keyed hash, what it is for ("register",
+    "authenticate"), whose registration (``account_id``, ``user_handle``), single use
+    (``used_at``, set by compare-and-set) and short-lived."""
+
+    __tablename__ = "passkey_challenge"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"),
+                                                   index=True)
+    user_handle: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # -- the login journey and the protocol --------------------------------------------------

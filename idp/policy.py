@@ -34,6 +34,23 @@ class Policy:
     # calendar months, so that the boundary is the same instant whatever the start date.
     device_trust: timedelta = timedelta(days=183)
 
+    # -- passkeys: biometric sign-in of the ameli app (seed 004, "APPLI COMPTE AMELI"; issue
+    # 14; idp/domain/passkeys.py). Its validity is ``biometric_validity`` below: the seed's
+    # "6 mois" of the "token de la biométrie" is the same 6 months as the trusted device's,
+    # so it *is* ``device_trust`` (one place, one value: 183 days).
+    # A WebAuthn challenge (registration or assertion) is valid 5 minutes and used once:
+    # WebAuthn Level 3 §15.1 recommends a ceremony timeout of 300 s to 600 s when user
+    # verification is required; chosen as the short end, the phone asks a fingerprint at once.
+    passkey_challenge_ttl: timedelta = timedelta(minutes=5)
+    # Invalid assertions per credential: the 5th in a row locks biometric sign-in with that
+    # passkey for 15 minutes (the password and the code stay open). Chosen: a failed
+    # fingerprint is retried on the phone, which sends nothing; an invalid assertion reaching
+    # us is a broken or forged one, or UV not done, so a few are plenty; 15 minutes as every
+    # other lock of the seeds. A valid assertion starts the count again; a fault of ours
+    # (idp.domain.limits.attempt) never counts.
+    wrong_passkey_assertions_before_lock: int = 5
+    wrong_passkey_assertion_lock: timedelta = timedelta(minutes=15)
+
     # -- password change (seed 004, "Changement de mot de passe")
     change_code_digits: int = 4                           # "Code à 4 chiffres"
     change_code_ttl: timedelta = timedelta(minutes=15)    # "dans les 15 minutes suivant sa réception"
@@ -211,6 +228,12 @@ class Policy:
                     f" got {raw!r}") from None
             kwargs[key] = value
         return cls(**kwargs)
+
+    @property
+    def biometric_validity(self) -> timedelta:
+        """How long a passkey (the seed's "token de la biométrie") lets the app in without the
+        code: the trusted device's 6 months, ``device_trust`` (183 days), in one place."""
+        return self.device_trust
 
     @property
     def signing_key_promotion(self) -> timedelta:

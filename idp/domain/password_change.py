@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from idp import clock, keyed, mail, messages, sessions
-from idp.domain import accounts, codes, devices, limits
+from idp.domain import accounts, codes, devices, limits, passkeys
 from idp.domain.dates import parse_birthdate
 from idp.domain.passwords import check_new_password
 from idp.errors import (
@@ -153,9 +153,11 @@ def set_password(account: Account, new: str, *, keep_sid: str | None) -> None:
 
 
 def revoke_access(account_id: int, *, keep_sid: str | None = None) -> None:
-    """Other provider sessions, trusted devices, and tokens (access and refresh)."""
+    """Other provider sessions, trusted devices, passkeys (issue 14), and tokens (access and
+    refresh)."""
     sessions.end_all(account_id, except_sid=keep_sid)
     devices.revoke(account_id)
+    passkeys.revoke_all(account_id, "password")
     db.session.execute(update(Token).where(Token.account_id == account_id,
                                            Token.revoked_at.is_(None))
                        .values(revoked_at=clock.now()))

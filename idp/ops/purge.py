@@ -20,6 +20,7 @@ from idp.models import (
     JourneyFlow,
     LoginFlow,
     OneTimeCode,
+    PasskeyChallenge,
     ProviderSession,
     QuotaEvent,
     Throttle,
@@ -56,6 +57,9 @@ def _rules(now):
          and_(Token.access_expires_at <= now,
               or_(Token.refresh_expires_at.is_(None), Token.refresh_expires_at <= now))),
         ("backchannel_logout", BackchannelLogout.id, BackchannelLogout.delivered_at.is_not(None)),
+        # Issue 14: a WebAuthn challenge past its 5 minutes can never be used (passkeys stay:
+        # a revoked or expired one is still recognised, and refused as such).
+        ("passkey_challenge", PasskeyChallenge.id, PasskeyChallenge.expires_at <= now),
     ]
 
 

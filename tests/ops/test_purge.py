@@ -86,3 +86,20 @@ def test_a_second_purge_finds_nothing_left_to_delete(app, person, clock):
     result = app.test_cli_runner().invoke(args=["idp", "purge"])
     assert result.exit_code == 0
     assert all(line.endswith(": 0") for line in result.output.splitlines()), result.output
+
+
+def test_expired_passkey_challenges_go_and_live_ones_stay(app, person, clock):
+    """issue 14: a WebAuthn challenge lives Policy.passkey_challenge_ttl; the purge takes it
+    once that is over, used or not."""
+    from idp.domain import passkeys
+    from idp.extensions import db
+    from idp.models import PasskeyChallenge
+    with app.app_context():
+        old = passkeys.authentication_options().challenge_id
+        clock.shift(timedelta(minutes=4))
+        live = passkeys.authentication_options().challenge_id
+    clock.shift(timedelta(minutes=1))
+    result = app.test_cli_runner().invoke(args=["idp", "purge"])
+    assert result.exit_code == 0 and "passkey_challenge: 1" in result.output, result.output
+    with app.app_context():
+        assert db.session.scalars(sa.select(PasskeyChallenge.id)).all() == [live] != [old]
