@@ -23,4 +23,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     from idp.oidc.native import bp as native_bp
     app.register_blueprint(native_bp)
+    from idp.oidc.challenge import bp as challenge_bp
+    app.register_blueprint(challenge_bp)
     app.wsgi_app = PublishedDocuments(app, app.wsgi_app)

@@ -39,6 +39,8 @@ def discovery_document(app) -> dict:
         "end_session_endpoint": f"{issuer}/end_session",
         "revocation_endpoint": f"{issuer}/revoke",
         "introspection_endpoint": f"{issuer}/introspect",
+        # draft-ietf-oauth-first-party-apps: the app's passkey sign-in without a browser.
+        "authorization_challenge_endpoint": f"{issuer}/authorize-challenge",
         "scopes_supported": list(claims_mod.SCOPES_SUPPORTED),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],

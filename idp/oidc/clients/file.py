@@ -278,6 +278,9 @@ def _build_client(entry: _Mapping, environ: Mapping[str, str], rules: Policy, re
             error(key, f"{key}: '{values[key]}' {problem}")
 
     _check_protocol(values, rules, error)
+    if values.get("first_party") and not public:
+        error("first_party", "first_party: only for a public client (token_endpoint_auth_method:"
+              " none): /authorize-challenge authenticates no client")
     enc_algs = _check_algorithms(values, error)
     _check_keys(values, method, enc_algs, error)
 
