@@ -309,3 +309,37 @@ def test_a_proof_replayed_at_once_on_two_worker_processes_passes_once(start_guni
         errors = list(pool.map(send, range(24)))
     assert sorted(set(errors)) == ["invalid_dpop_proof", "invalid_grant"]
     assert errors.count("invalid_grant") == 1, errors
+
+
+def test_behind_the_proxy_htu_is_the_issuers_url_not_the_forwarded_one(app_config, key):
+    """A TLS-terminating proxy forwards https://connexion.example.fr/token to a plain-http
+    worker: the proof names the public URL, and only it is accepted."""
+    import uuid
+
+    from idp import create_app, keys
+    from idp.extensions import limiter
+    from tests.helpers.live import LiveServer, reserve_port
+    port = reserve_port()
+    limiter._key_prefix = ""
+    application = create_app({**app_config, "ISSUER": "https://connexion.example.fr",
+                              "PROXY_FIX": {"x_for": 1, "x_proto": 1, "x_host": 1},
+                              "RATELIMIT_KEY_PREFIX": "idp-test-" + uuid.uuid4().hex})
+    with application.app_context():
+        keys.ensure_keys()
+    live = LiveServer(application, port)
+    try:
+        forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "connexion.example.fr"}
+
+        def send(htu):
+            return requests.post(f"http://127.0.0.1:{port}/token", data={
+                "client_id": "mobile", "grant_type": "refresh_token", "refresh_token": "made-up"},
+                headers={**forwarded, "DPoP": key.proof("POST", htu)}).json()
+
+        assert send("https://connexion.example.fr/token")["error"] == "invalid_grant"
+        # RFC 3986 normalisation: case of scheme and host, the default port; the query ignored.
+        assert send("HTTPS://Connexion.Example.FR:443/token?x=1")["error"] == "invalid_grant"
+        assert send(f"http://127.0.0.1:{port}/token")["error"] == "invalid_dpop_proof"
+        assert send("https://connexion.example.fr:8443/token")["error"] == "invalid_dpop_proof"
+        assert send("https://connexion.example.fr/Token")["error"] == "invalid_dpop_proof"
+    finally:
+        live.stop()
