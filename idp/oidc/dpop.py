@@ -47,9 +47,13 @@ from idp.models import Throttle
 from idp.policy import policy
 
 # Asymmetric algorithms only (RFC 9449 §4.3 step 5): what phones' key stores and browsers'
-# WebCrypto make (ES256 first), and RSA for the rest.
-ALGORITHMS = ("ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512",
-              "EdDSA")
+# WebCrypto make (ES256 first), and RSA for the rest, with keys of 2048 bits at least.
+ALGORITHMS = ("ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512")
+RSA_MIN_BITS = 2048
+# joserfc refuses headers over 512 bytes by default; a proof's header carries its jwk, which
+# for RSA-4096 is about 1 KiB of base64url.
+_REGISTRY = jws.JWSRegistry(algorithms=list(ALGORITHMS))
+_REGISTRY.max_header_length = 2048
 JTI_KIND = "dpop-jti"
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k", "oth")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -82,7 +86,7 @@ def check_proof(method: str, path: str, access_token: str | None = None) -> str:
     if len(proof) > _MAX_PROOF or proof.count(".") != 2:
         raise ProofError("The DPoP proof is not a compact JWS.")
     try:
-        header = jws.extract_compact(proof.encode()).headers()
+        header = jws.extract_compact(proof.encode(), registry=_REGISTRY).headers()
     except (JoseError, ValueError, TypeError):
         raise ProofError("The DPoP proof is not a compact JWS.") from None
     if header.get("typ") != "dpop+jwt":
@@ -99,7 +103,9 @@ def check_proof(method: str, path: str, access_token: str | None = None) -> str:
         key = JWKRegistry.import_key(jwk)
         if key.key_type == "oct":
             raise ProofError("The DPoP proof's jwk is a symmetric key.")
-        signed = jws.deserialize_compact(proof, key, algorithms=[alg])
+        if key.key_type == "RSA" and key.raw_value.key_size < RSA_MIN_BITS:
+            raise ProofError("The DPoP proof's RSA key is too short.")
+        signed = jws.deserialize_compact(proof, key, registry=_REGISTRY)
         claims = json.loads(signed.payload)
     except ProofError:
         raise

@@ -11,7 +11,7 @@ import time
 import uuid
 
 from joserfc import jws
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 
 
 def b64url(data: bytes) -> str:
@@ -25,14 +25,14 @@ def ath(access_token: str) -> str:
 class DpopKey:
     """The app's DPoP key (P-256, ES256, as a phone's secure enclave makes)."""
 
-    def __init__(self):
-        self.key = ECKey.generate_key("P-256")
+    def __init__(self, rsa_bits: int | None = None):
+        self.key = RSAKey.generate_key(rsa_bits) if rsa_bits else ECKey.generate_key("P-256")
         self.public = self.key.as_dict(private=False)
         self.jkt = self.key.thumbprint()
 
     def proof(self, htm: str, htu: str, *, access_token: str | None = None,
               iat: float | None = None, jti: str | None = None, typ: str = "dpop+jwt",
-              alg: str = "ES256", jwk: dict | None = None, ath_value: str | None = None,
+              alg: str | None = None, jwk: dict | None = None, ath_value: str | None = None,
               drop: tuple[str, ...] = ()) -> str:
         claims = {"jti": jti or uuid.uuid4().hex, "htm": htm, "htu": htu,
                   "iat": int(time.time() if iat is None else iat)}
@@ -42,6 +42,7 @@ class DpopKey:
             claims["ath"] = ath_value
         for name in drop:
             claims.pop(name, None)
+        alg = alg or ("RS256" if self.key.key_type == "RSA" else "ES256")
         header = {"typ": typ, "alg": alg, "jwk": self.public if jwk is None else jwk}
         payload = json.dumps(claims).encode()
         if alg == "none":

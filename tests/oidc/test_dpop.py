@@ -99,6 +99,7 @@ def refused_at_resource(response, error: str = "invalid_dpop_proof"):
 
 # -- the good path ---------------------------------------------------------------------
 
+@pytest.mark.parametrize("key", [DpopKey(), DpopKey(2048)], ids=["ES256", "RS256"])
 def test_the_app_gets_tokens_bound_to_its_key_and_uses_them(app_rp, server, browser, person,
                                                             smtp, key):
     tokens = bound_tokens(app_rp, browser, person, smtp, key)
@@ -210,9 +211,11 @@ BAD_PROOFS = {
     "typ JWT": lambda key, url: key.proof("POST", url, typ="JWT"),
     "signed by another key": _other_signer,
     "not a JWS": lambda key, url: "not.a-proof",
+    "RSA key of 1024 bits": lambda key, url: DpopKey(1024).proof("POST", url, alg="RS256"),
 }
 
 
+@pytest.mark.filterwarnings("ignore:Key size should be")     # the 1024-bit RSA key, on purpose
 @pytest.mark.parametrize("case", list(BAD_PROOFS))
 def test_a_bad_proof_is_refused_at_the_token_endpoint(case, rps, key):
     """Checked before anything else: a made-up refresh token is enough to reach it."""
