@@ -250,3 +250,12 @@ def test_a_first_party_client_must_be_public(tmp_path):
     path.write_text("clients:\n  - client_id: x\n    client_secret_hash: sha256:" + "0" * 64
                     + "\n    redirect_uris: [https://x.example/cb]\n    first_party: true\n")
     assert any("first_party" in error for error in check_clients_file(path))
+
+
+@pytest.mark.config(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                    LOGIN_RATE_LIMIT_PER_IP="4 per minute")
+def test_the_endpoint_is_rate_limited_per_ip_as_the_login(mobile_app, phone):
+    for _ in range(4):
+        assert mobile_app.start().status_code == 400
+    answer = mobile_app.start()
+    assert answer.status_code == 429 and answer.json()["error"] == "slow_down", answer.text
