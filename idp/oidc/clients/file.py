@@ -30,8 +30,9 @@ are not registration names:
 * ``dpop_bound_access_tokens`` (RFC 9449 §5.2, a registration name; default false): every
   token request of the client carries a DPoP proof; its refresh tokens live
   ``Policy.biometric_validity`` (as long as its passkey may), not ``refresh_token_ttl``.
-* ``first_party`` (default false): the client may use ``/authorize-challenge``
-  (draft-ietf-oauth-first-party-apps): a passkey assertion for a code, without a browser.
+* ``first_party`` (default false; public clients only): the client may use
+  ``/authorize-challenge`` (draft-ietf-oauth-first-party-apps): a passkey assertion for a
+  code, without a browser.
 
 Redirect URIs match exactly (RFC 9700 §2.1), with the one exception of RFC 8252 §7.3: a
 loopback IP redirect registered without a port accepts any port. Private-use schemes
