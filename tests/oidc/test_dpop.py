@@ -346,3 +346,28 @@ def test_behind_the_proxy_htu_is_the_issuers_url_not_the_forwarded_one(app_confi
         assert send("https://connexion.example.fr/Token")["error"] == "invalid_dpop_proof"
     finally:
         live.stop()
+
+
+def test_a_used_jti_is_refused_for_the_whole_window_and_purged_after_it(app, rps, key, clock):
+    proof = key.proof("POST", rps.mobile.token_endpoint)
+    assert refresh(rps.mobile, "made-up-refresh-token", proof).json()["error"] == "invalid_grant"
+    clock.shift(timedelta(seconds=59))
+    refused_at_token(refresh(rps.mobile, "made-up-refresh-token", proof), "already used")
+
+    def jtis():
+        import sqlalchemy as sa
+
+        from idp.extensions import db
+        from idp.models import Throttle
+        with app.app_context():
+            count = db.session.scalar(sa.select(sa.func.count()).select_from(Throttle)
+                                      .where(Throttle.kind == "dpop-jti"))
+            db.session.rollback()
+            return count
+
+    app.test_cli_runner().invoke(args=["idp", "purge"])
+    assert jtis() == 1                                 # still within the window: kept
+    clock.shift(timedelta(seconds=2))                  # the proof's iat is now out of it
+    app.test_cli_runner().invoke(args=["idp", "purge"])
+    assert jtis() == 0
+    refused_at_token(refresh(rps.mobile, "made-up-refresh-token", proof), "iat")
