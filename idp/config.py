@@ -7,9 +7,11 @@ start with one line naming the variable (``ConfigError``).
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import sys
 import time
@@ -93,7 +95,8 @@ def defaults(instance_path: str) -> dict:
         "FRANCECONNECT_CLIENT_SECRET": None,
         "FRANCECONNECT_ACR_VALUES": "eidas1",
         # acr announced for each way of logging in (issue 3: mapped through configuration).
-        "ACR_BY_METHOD": {"pwd_mail": "eidas1", "pwd_device": "eidas1", "pwd": "eidas1"},
+        "ACR_BY_METHOD": {"pwd_mail": "eidas1", "pwd_device": "eidas1", "pwd": "eidas1",
+                          "passkey": "eidas1"},
         "POLICY": {},
         "KEY_ENCRYPTION_KEY": None,
         "SESSION_COOKIE_NAME": "idp_session",
@@ -111,6 +114,9 @@ def defaults(instance_path: str) -> dict:
         # unset, the issuer's host and origin (``_passkey_settings``).
         "PASSKEY_RP_ID": None,
         "PASSKEY_ORIGINS": None,
+        # Issue 14: the ameli app's identities, from which the association files and the
+        # Android passkey origins are made (``native_apps``); unset, no file is served.
+        "NATIVE_APPS": None,
     }
 
 
@@ -219,6 +225,7 @@ def load(app: Flask, test_config: dict | None) -> None:
             raise ConfigError(f"IDP_{name}: expected an absolute https URL, got {cfg[name]!r}")
 
     cfg["PORTAL_URL"] = _portal_url(cfg["PORTAL_URL"], development=parts.scheme == "http")
+    cfg["NATIVE_APPS"] = native_apps(cfg.get("NATIVE_APPS"))
     _passkey_settings(cfg, parts)
 
     clients = Path(str(cfg["CLIENTS_FILE"]))
@@ -279,8 +286,65 @@ def _passkey_settings(cfg, issuer) -> None:
                                                       and link.hostname != "localhost"):
             raise ConfigError(f"IDP_PASSKEY_ORIGINS: {origin!r} is not an https origin on "
                               f"{rp_id} (nor http://localhost, nor android:apk-key-hash:…)")
+    for origin in android_origins(cfg.get("NATIVE_APPS")):
+        if origin not in origins:
+            origins.append(origin)
     cfg["PASSKEY_RP_ID"] = rp_id
     cfg["PASSKEY_ORIGINS"] = origins
+
+
+_NATIVE_KEYS = ("apple_app_ids", "apple_paths", "android_package", "android_cert_fingerprints")
+_APPLE_APP_ID = re.compile(r"^[A-Z0-9]{10}\.[A-Za-z0-9.-]+$")       # TEAMID.bundle.id
+_ANDROID_PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
+_FINGERPRINT = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){31}$")
+
+
+def native_apps(raw) -> dict | None:
+    """Issue 14, ``IDP_NATIVE_APPS``: the ameli app's identities, a JSON object of
+    ``apple_app_ids`` (``TEAMID.bundle.id``), ``apple_paths`` (the universal-link paths of
+    the app's claimed https redirects; default ``["/app/*"]``), ``android_package`` and
+    ``android_cert_fingerprints`` (SHA-256 of the signing certificates, ``AB:CD:…``, as
+    ``keytool`` prints them). Normalised: fingerprints in upper case with colons."""
+    if raw in (None, "", {}):
+        return None
+    if not isinstance(raw, dict) or set(raw) - set(_NATIVE_KEYS):
+        raise ConfigError(f"IDP_NATIVE_APPS: expected an object of {', '.join(_NATIVE_KEYS)}")
+    apple = raw.get("apple_app_ids") or []
+    paths = raw.get("apple_paths") or ["/app/*"]
+    package = raw.get("android_package")
+    prints = raw.get("android_cert_fingerprints") or []
+    if not isinstance(apple, list) or not all(isinstance(a, str) and _APPLE_APP_ID.match(a)
+                                              for a in apple):
+        raise ConfigError("IDP_NATIVE_APPS: apple_app_ids: expected a list of TEAMID.bundle.id")
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/")
+                                              for p in paths):
+        raise ConfigError("IDP_NATIVE_APPS: apple_paths: expected a list of paths (/…)")
+    if not isinstance(prints, list) or not all(isinstance(f, str) for f in prints):
+        raise ConfigError("IDP_NATIVE_APPS: android_cert_fingerprints: expected a list")
+    normalised = []
+    for value in prints:
+        digits = value.replace(":", "").strip().upper()
+        text = ":".join(digits[i:i + 2] for i in range(0, len(digits), 2))
+        if not _FINGERPRINT.match(text):
+            raise ConfigError("IDP_NATIVE_APPS: android_cert_fingerprints: expected SHA-256 "
+                              f"fingerprints (32 hexadecimal bytes), got {value!r}")
+        normalised.append(text)
+    if (package is None) != (not normalised) or (
+            package is not None and not (isinstance(package, str) and _ANDROID_PACKAGE.match(package))):
+        raise ConfigError("IDP_NATIVE_APPS: android_package (a package name such as fr.ameli.app)"
+                          " and android_cert_fingerprints go together")
+    if not apple and package is None:
+        return None
+    return {"apple_app_ids": apple, "apple_paths": paths, "android_package": package,
+            "android_cert_fingerprints": normalised}
+
+
+def android_origins(apps: dict | None) -> list[str]:
+    """The WebAuthn origin of the Android app for each signing certificate:
+    ``android:apk-key-hash:`` and the base64url (unpadded) of the SHA-256 bytes."""
+    return ["android:apk-key-hash:" + base64.urlsafe_b64encode(
+                bytes.fromhex(fp.replace(":", ""))).rstrip(b"=").decode()
+            for fp in (apps or {}).get("android_cert_fingerprints", [])]
 
 
 def _is_ip(host: str) -> bool:

@@ -316,6 +316,9 @@ class Token(db.Model):
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
     acr: Mapped[str | None] = mapped_column(String(64))
     amr: Mapped[list] = mapped_column(JSON)
+    # RFC 9449: the RFC 7638 thumbprint of the DPoP key the access token (and, for a public
+    # client, the refresh token) is bound to; None for a bearer token.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class SigningKey(db.Model):

@@ -169,6 +169,11 @@ class Policy:
     # remembered until its exp, so a replay is refused for the whole of that life. One hour:
     # Authlib's client signs assertions for 3600 s by default (openid-client for 60 s).
     client_assertion_max_lifetime: timedelta = timedelta(hours=1)
+    # DPoP (RFC 9449, idp/oidc/dpop.py): a proof's iat may be this far from now, either side,
+    # and its jti is remembered that long after its iat (replays refused). Chosen: 60 s, the
+    # clock skew of a phone plus a slow network; RFC 9449 §11.1 asks a "relatively brief"
+    # window, and no server nonce is used (the jti store covers the window).
+    dpop_proof_window: timedelta = timedelta(seconds=60)
     # What one authorization request may make us store (issue 11.13). OIDC and its
     # extensions define about 30 parameters; 50 leaves room for a client's own. 16 KiB holds a
     # signed request object and a claims parameter many times over, and is twice the URL

@@ -97,7 +97,8 @@ def _error_pages(app: Flask) -> None:
     from werkzeug.exceptions import SecurityError
 
     def _protocol() -> bool:
-        return request.path in ("/token", "/userinfo", "/revoke", "/introspect") or \
+        return request.path in ("/token", "/userinfo", "/revoke", "/introspect",
+                                "/authorize-challenge") or \
             request.path.startswith("/.well-known") or request.path == "/jwks"
 
     @app.errorhandler(404)

@@ -21,4 +21,8 @@ def init_app(app: Flask) -> None:
     from idp.oidc.logout import notify_ended
     app.extensions["idp.sessions_ended"] = notify_ended     # sessions.end_all (issue 11.9)
     app.register_blueprint(bp)
+    from idp.oidc.native import bp as native_bp
+    app.register_blueprint(native_bp)
+    from idp.oidc.challenge import bp as challenge_bp
+    app.register_blueprint(challenge_bp)
     app.wsgi_app = PublishedDocuments(app, app.wsgi_app)

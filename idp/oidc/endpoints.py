@@ -13,7 +13,7 @@ from idp.extensions import csrf
 from idp.models import ProviderSession
 from idp.oidc import authorize as az
 from idp.oidc import claims as claims_mod
-from idp.oidc import id_token, logout, tokens
+from idp.oidc import dpop, id_token, logout, tokens
 from idp.oidc.server import query_client
 
 bp = Blueprint("oidc", __name__)
@@ -153,6 +153,12 @@ def _page_error(message_id: str, status: int, detail: str = ""):
 @bp.post("/token")
 @csrf.exempt
 def token():
+    if "DPoP" in request.headers:
+        try:
+            dpop.for_token_request()
+        except dpop.InvalidDpopProofError as error:
+            return _json({"error": error.error, "error_description": error.description}, 400,
+                         headers={"Pragma": "no-cache"})
     response = current_app.extensions["idp.server"].create_token_response()
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -175,13 +181,18 @@ def introspect():
 
 # -- userinfo ------------------------------------------------------------------------------
 
-def _bearer() -> str | None:
+def _bearer() -> tuple[str | None, str]:
+    """The access token presented and its scheme: "bearer" (header or form) or "dpop"."""
     header = request.headers.get("Authorization", "")
-    from_header = header[7:].strip() if header[:7].lower() == "bearer " else None
+    scheme, from_header = "bearer", None
+    if header[:7].lower() == "bearer ":
+        from_header = header[7:].strip()
+    elif header[:5].lower() == "dpop ":                     # RFC 9449 §7.1
+        scheme, from_header = "dpop", header[5:].strip()
     from_form = request.form.get("access_token") if request.method == "POST" else None
     if from_header and from_form:
-        return None  # RFC 6750 §2: one method only
-    return from_header or from_form
+        return None, scheme  # RFC 6750 §2: one method only
+    return from_header or from_form, scheme
 
 
 def _invalid_token(description: str):
@@ -193,7 +204,7 @@ def _invalid_token(description: str):
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 def userinfo():
-    value = _bearer()
+    value, scheme = _bearer()
     if not value:
         response = _json({"error": "invalid_request"}, 401)
         response.headers["WWW-Authenticate"] = 'Bearer realm="idp"'
@@ -204,6 +215,10 @@ def userinfo():
     if found is None:
         return _invalid_token("The access token is invalid, expired or revoked.")
     row, account, session_ended_at = found
+    if (row.dpop_jkt is not None or scheme == "dpop") and (
+            refused := dpop.refusal_at_resource(row, value, scheme, "/userinfo")):
+        status, headers, body = refused
+        return _json(body, status, headers=headers)
     if "openid" not in row.scope.split() or not tokens.use_access_token(row):
         return _invalid_token("The access token is invalid, expired or revoked.")
     if session_ended_at is not None:

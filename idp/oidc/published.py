@@ -18,6 +18,7 @@ import uuid
 from idp import keys
 from idp import web as transport
 from idp.oidc import claims as claims_mod
+from idp.oidc import dpop
 
 log = logging.getLogger("idp.oidc")
 
@@ -38,6 +39,8 @@ def discovery_document(app) -> dict:
         "end_session_endpoint": f"{issuer}/end_session",
         "revocation_endpoint": f"{issuer}/revoke",
         "introspection_endpoint": f"{issuer}/introspect",
+        # draft-ietf-oauth-first-party-apps: the app's passkey sign-in without a browser.
+        "authorization_challenge_endpoint": f"{issuer}/authorize-challenge",
         "scopes_supported": list(claims_mod.SCOPES_SUPPORTED),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
@@ -58,6 +61,7 @@ def discovery_document(app) -> dict:
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
                                                           "client_secret_post", "private_key_jwt"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),      # RFC 9449 §5.1
         "claims_supported": list(claims_mod.CLAIMS_SUPPORTED),
         "claims_parameter_supported": True,
         "request_parameter_supported": True,

@@ -26,7 +26,7 @@ from flask import current_app
 from idp import clock, keyed, keys
 from idp.extensions import db
 from idp.models import Account, ProviderSession, Token
-from idp.oidc import client_keys, id_token, tokens
+from idp.oidc import client_keys, dpop, id_token, tokens
 from idp.policy import policy
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -136,6 +136,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         if not tokens.refresh_usable(row):
             return None
+        client = self.request.client
+        if row.dpop_jkt is not None and row.client_id == client.client_id \
+                and dpop.binds_refresh_token(client):
+            dpop.require_for(client, row.dpop_jkt)    # before the rotation: a thief cannot burn it
         return _RefreshView(row)
 
     def authenticate_user(self, refresh_token):
@@ -277,13 +281,19 @@ class Introspection(IntrospectionEndpoint):
             return {"active": False}
         client = query_client(row.client_id)
         account = token.account
-        return {
+        bound = row.dpop_jkt is not None and (
+            token.kind == "access_token" or (client is not None and dpop.binds_refresh_token(client)))
+        answer = {
             "active": True, "scope": row.scope, "client_id": row.client_id,
-            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
+            "token_type": ("refresh_token" if token.kind != "access_token"
+                           else "DPoP" if bound else "Bearer"),
             "exp": int(exp.timestamp()), "iat": int(row.issued_at.timestamp()),
             "sub": id_token.subject(account, client), "aud": row.client_id,
             "iss": current_app.config["ISSUER"],
         }
+        if bound:
+            answer["cnf"] = {"jkt": row.dpop_jkt}          # RFC 9449 §6.2
+        return answer
 
 
 # -- client authentication ---------------------------------------------------------------
@@ -323,13 +333,17 @@ class Server(AuthorizationServer):
         ``client_assertion`` are each a method; two of them are ``invalid_request``."""
         if len(presented_auth_methods(request)) > 1:
             raise InvalidRequestError("The client used more than one authentication method.")
-        return super().authenticate_client(request, methods, endpoint)
+        client = super().authenticate_client(request, methods, endpoint)
+        if endpoint == "token":
+            dpop.require_for(client)        # RFC 9449 §5.2: dpop_bound_access_tokens
+        return client
 
     def generate_bearer(self, grant_type, client, user=None, scope=None, expires_in=None,
                         include_refresh_token=True):
         lifetime = getattr(client, "access_token_lifetime", None)
         ttl = timedelta(seconds=lifetime) if lifetime else policy().access_token_ttl
-        token = {"token_type": "Bearer", "access_token": keyed.token(32),
+        token = {"token_type": "DPoP" if dpop.presented_jkt() else "Bearer",
+                 "access_token": keyed.token(32),
                  "expires_in": int(ttl.total_seconds()), "scope": scope or ""}
         if include_refresh_token and client.check_grant_type("refresh_token"):
             token["refresh_token"] = keyed.token(32)
@@ -350,6 +364,9 @@ def issue(token: dict, client, account: Account, *, code=None, previous: Token |
     source = code or previous
     refresh = token.get("refresh_token")
     ttl = timedelta(seconds=token["expires_in"])
+    # A DPoP client's refresh tokens live as long as its passkey may (issue 14).
+    family_ttl = (policy().biometric_validity if getattr(client, "dpop_bound_access_tokens", False)
+                  else policy().refresh_token_ttl)
     row = Token(
         family=previous.family if previous else keyed.token(16),
         client_id=client.client_id, account_id=source.account_id, scope=token["scope"],
@@ -357,10 +374,11 @@ def issue(token: dict, client, account: Account, *, code=None, previous: Token |
         refresh_token_hash=tokens.token_digest(refresh) if refresh else None,
         issued_at=now, access_expires_at=now + ttl,
         refresh_expires_at=(previous.refresh_expires_at if previous
-                            else now + policy().refresh_token_ttl) if refresh else None,
+                            else now + family_ttl) if refresh else None,
         single_use=bool(getattr(client, "single_use_access_token", False)),
         code_hash=code.code_hash if code else previous.code_hash,
-        sid=source.sid, auth_time=source.auth_time, acr=source.acr, amr=source.amr)
+        sid=source.sid, auth_time=source.auth_time, acr=source.acr, amr=source.amr,
+        dpop_jkt=dpop.presented_jkt())
     db.session.add(row)
     db.session.commit()
     current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,

@@ -43,7 +43,8 @@ def _rules(now):
         ("quota_event", QuotaEvent.id, QuotaEvent.at <= now - _quota_retention()),
         # A throttle matters while it counts attempts or holds a live lock; an expired lock
         # restarts at one attempt anyway, so deleting it changes nothing. Used client-assertion
-        # jtis are throttle rows (kind "assertion-jti") locked until they may be forgotten.
+        # jtis and DPoP proof jtis are throttle rows (kinds "assertion-jti", "dpop-jti") locked
+        # until they may be forgotten.
         ("throttle", (Throttle.key, Throttle.kind),
          or_(and_(Throttle.locked_until.is_not(None), Throttle.locked_until <= now),
              and_(Throttle.locked_until.is_(None), Throttle.attempts == 0))),

@@ -27,6 +27,12 @@ are not registration names:
 * ``id_token_lifetime`` (seconds, 1 to ``Policy.client_id_token_max_lifetime``; default: the
   policy's ``id_token_ttl``):
   FranceConnect's own ID tokens live 60 s and its checklist expects ``exp - iat`` ≤ 300 s.
+* ``dpop_bound_access_tokens`` (RFC 9449 §5.2, a registration name; default false): every
+  token request of the client carries a DPoP proof; its refresh tokens live
+  ``Policy.biometric_validity`` (as long as its passkey may), not ``refresh_token_ttl``.
+* ``first_party`` (default false; public clients only): the client may use
+  ``/authorize-challenge`` (draft-ietf-oauth-first-party-apps): a passkey assertion for a
+  code, without a browser.
 
 Redirect URIs match exactly (RFC 9700 §2.1), with the one exception of RFC 8252 §7.3: a
 loopback IP redirect registered without a port accepts any port. Private-use schemes
@@ -76,7 +82,7 @@ _FIELDS: dict[str, type] = {
     "default_max_age": int, "require_auth_time": bool,
     "skip_consent": bool, "require_security_code": bool, "require_pkce": bool,
     "login_branding": str, "access_token_lifetime": int, "single_use_access_token": bool,
-    "id_token_lifetime": int,
+    "id_token_lifetime": int, "dpop_bound_access_tokens": bool, "first_party": bool,
 }
 LOGIN_BRANDINGS = ("franceconnect",)
 _KIND = {str: "a string", list: "a list", dict: "a mapping", bool: "true or false",
@@ -273,6 +279,9 @@ def _build_client(entry: _Mapping, environ: Mapping[str, str], rules: Policy, re
             error(key, f"{key}: '{values[key]}' {problem}")
 
     _check_protocol(values, rules, error)
+    if values.get("first_party") and not public:
+        error("first_party", "first_party: only for a public client (token_endpoint_auth_method:"
+              " none): /authorize-challenge authenticates no client")
     enc_algs = _check_algorithms(values, error)
     _check_keys(values, method, enc_algs, error)
 

@@ -66,6 +66,8 @@ class Client(ClientMixin):
     access_token_lifetime: int | None = None         # seconds; None: the policy's
     single_use_access_token: bool = False
     id_token_lifetime: int | None = None             # seconds; None: the policy's
+    dpop_bound_access_tokens: bool = False           # RFC 9449 §5.2
+    first_party: bool = False                        # /authorize-challenge (first-party apps)
     # hex SHA-256 of the secret (from the environment or the file's hash); never the secret
     secret_sha256: str | None = field(default=None, repr=False)
 
@@ -93,7 +95,7 @@ class Client(ClientMixin):
         endpoints read it."""
         skip = {"secret_sha256", "skip_consent", "require_security_code", "require_pkce",
                 "login_branding", "access_token_lifetime", "single_use_access_token",
-                "id_token_lifetime"}
+                "id_token_lifetime", "first_party"}
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name not in skip and getattr(self, f.name) not in (None, [])}
 
