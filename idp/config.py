@@ -93,7 +93,8 @@ def defaults(instance_path: str) -> dict:
         "FRANCECONNECT_CLIENT_SECRET": None,
         "FRANCECONNECT_ACR_VALUES": "eidas1",
         # acr announced for each way of logging in (issue 3: mapped through configuration).
-        "ACR_BY_METHOD": {"pwd_mail": "eidas1", "pwd_device": "eidas1", "pwd": "eidas1"},
+        "ACR_BY_METHOD": {"pwd_mail": "eidas1", "pwd_device": "eidas1", "pwd": "eidas1",
+                          "passkey": "eidas1"},
         "POLICY": {},
         "KEY_ENCRYPTION_KEY": None,
         "SESSION_COOKIE_NAME": "idp_session",
