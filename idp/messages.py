@@ -792,7 +792,7 @@ MESSAGES.update({
     "passkey_last_used": "Dernière utilisation le {at:last_login}",
     "passkey_never_used": "Jamais utilisée",
     "passkey_valid_until": "Valable jusqu'au {on:date}",
-    "passkey_revoke": "Désactiver la biométrie sur cet appareil : {name}",
+    "passkey_revoke_button": "Désactiver",
     "passkey_revoked_done": "La biométrie est désactivée sur cet appareil : le mot de passe et"
                             " le code de sécurité seront demandés à la prochaine connexion"
                             " depuis cet appareil.",
