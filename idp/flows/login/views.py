@@ -107,10 +107,20 @@ def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str
         marked=error.marks if error is not None and banner else None,
         error_id=error.message_id if error is not None else None,
         form_nir=form_nir or (details.login_hint if details and details.login_hint else ""),
-        biometric=details is None or details.biometric_offer,
+        biometric=_biometrics_here(details),
         franceconnect_enabled=bool(current_app.config.get("FRANCECONNECT_CLIENT_ID"))
         and not (details and details.franceconnect_branding))
     return make_response(html, status)
+
+
+def _biometrics_here(details) -> bool:
+    """Whether this page may offer a passkey: the client allows it (``biometric_offer``) and
+    the page is served on an origin the passkeys accept (``PASSKEY_ORIGINS``): on
+    ``127.0.0.1`` (a WebAuthn RP ID is never an IP address) the browser would refuse every
+    ceremony, so neither the button nor the offer is shown there."""
+    if details is not None and not details.biometric_offer:
+        return False
+    return f"{request.scheme}://{request.host}" in current_app.config["PASSKEY_ORIGINS"]
 
 
 @bp.get("/login")
@@ -181,8 +191,10 @@ def submit_code():
     flow = _flow()
     if flow is None or flow.step == machine.DONE:
         return _restart(done=flow is not None)
-    then = machine.submit_code(flow, request.form.get("code", ""),
-                               biometrics=request.form.get("biometrics") or None)
+    biometrics = request.form.get("biometrics") or None
+    if not _biometrics_here(interaction.details(flow.interaction_id)):
+        biometrics = None           # no offer where no passkey can be made (127.0.0.1)
+    then = machine.submit_code(flow, request.form.get("code", ""), biometrics=biometrics)
     response = _go(then)
     if request.form.get("remember_device"):
         value, expires = machine.devices.trust(then.result.account_id,

@@ -6,12 +6,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from idp import messages
-from tests.flows.login.test_login_passkey import Script, device_for, register
+from tests.flows.login.test_login_passkey import (
+    Script,
+    device_for,
+    on_localhost,
+    register,
+)
 from tests.helpers.accounts import login_direct, rows
 from tests.helpers.pages import says, text_of
 
 OTHER_NIR = "1840175056123"
+
+
+@pytest.fixture
+def browser(server):
+    """On ``localhost``, the passkeys' origin (test_login_passkey.on_localhost)."""
+    return on_localhost(server)
 
 
 def test_the_page_lists_each_passkey_with_its_dates_and_revokes_one(app, browser, person, smtp,

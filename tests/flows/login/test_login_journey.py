@@ -35,8 +35,7 @@ def test_the_login_page_shows_the_seeds_title_fields_and_links(browser):
                      "Me connecter", "Première visite ? Créer un compte"):
         assert says(page, sentence), sentence
     nir, password = _input(page, "nir"), _input(page, "password")
-    # issue 14: "webauthn" too, for the passkey's conditional mediation
-    assert 'autocomplete="username webauthn"' in nir and 'inputmode="numeric"' in nir
+    assert 'autocomplete="username"' in nir and 'inputmode="numeric"' in nir
     assert 'autocomplete="current-password"' in password and 'type="password"' in password
     assert '<label for="nir">' in page.text and '<label for="password">' in page.text
     assert 'name="csrf_token"' in page.text

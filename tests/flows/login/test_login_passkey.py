@@ -67,6 +67,20 @@ class Script:
         return self.send(device.assertion(answer.json()["publicKey"], **spoil))
 
 
+def on_localhost(server):
+    """The person's browser on ``localhost``: the passkeys' origin (a WebAuthn RP ID is
+    never an IP address; the provider answers every loopback name)."""
+    from tests.conftest import Browser
+    tls = getattr(server, "tls", None)
+    return Browser(server.url.replace("127.0.0.1", "localhost"),
+                   verify=str(tls.ca) if tls else True)
+
+
+@pytest.fixture
+def browser(server):
+    return on_localhost(server)
+
+
 @pytest.fixture
 def phone(app, person, clock):
     """The person's phone, its passkey registered ("Activer" done at an earlier login)."""
@@ -128,7 +142,7 @@ def test_a_replayed_assertion_is_refused_even_with_a_fresh_challenge(script, pho
 
 def test_an_assertion_of_a_challenge_given_to_another_browser_is_refused(server, script, phone):
     from tests.conftest import Browser
-    thief = Browser(server.url)
+    thief = Browser(server.url.replace("127.0.0.1", "localhost"))
     thief.get("/login")
     stolen = Script(thief).options().json()["publicKey"]
     script.options()
@@ -276,3 +290,9 @@ def test_invalid_assertions_are_limited_per_ip_and_valid_ones_are_not_counted(sc
     answer = script.sign_in(phone)
     assert answer.status_code == 429
     assert answer.json()["message"] == messages.text("too_many_requests")
+
+
+def test_on_127_0_0_1_no_passkey_is_offered_where_the_browser_would_refuse_it(server):
+    from tests.conftest import Browser
+    page = Browser(server.url).get("/login")
+    assert "passkey" not in page.text and "webauthn" not in page.text

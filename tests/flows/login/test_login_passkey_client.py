@@ -9,10 +9,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.flows.login.test_login_passkey import Script, device_for, register
+from tests.flows.login.test_login_passkey import (
+    Script,
+    device_for,
+    on_localhost,
+    register,
+)
 from tests.flows.login.test_login_tokens import Portal
 
 SHIPPED = Path(__file__).resolve().parents[3] / "clients.yaml"
+
+
+@pytest.fixture
+def browser(server):
+    """On ``localhost``, the passkeys' origin (test_login_passkey.on_localhost)."""
+    return on_localhost(server)
 
 
 @pytest.fixture

@@ -7,14 +7,26 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from idp import messages
-from tests.flows.login.test_login_passkey import Script, device_for
+from tests.flows.login.test_login_passkey import (
+    Script,
+    device_for,
+    on_localhost,
+)
 from tests.flows.login.test_login_tokens import Portal
 from tests.helpers.accounts import logged_in, rows
 from tests.helpers.pages import says, text_of
 
 ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"
            " Chrome/126.0 Mobile Safari/537.36")
+
+
+@pytest.fixture
+def browser(server):
+    """On ``localhost``, the passkeys' origin (test_login_passkey.on_localhost)."""
+    return on_localhost(server)
 
 
 def full_login(browser, person, smtp, *, biometrics="platform", start="/login"):
