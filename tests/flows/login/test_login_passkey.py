@@ -296,3 +296,18 @@ def test_on_127_0_0_1_no_passkey_is_offered_where_the_browser_would_refuse_it(se
     from tests.conftest import Browser
     page = Browser(server.url).get("/login")
     assert "passkey" not in page.text and "webauthn" not in page.text
+
+
+def test_a_passkey_session_answers_a_client_that_requires_the_code(server, browser, phone):
+    """The portal asks the e-mailed code (``require_security_code``): a session opened by a
+    passkey (``mfa``: the phone's factor) answers it without the login page, as a code
+    session does; a password-only session would be sent back to the code (issue 11.7)."""
+    from tests.flows.login.test_login_tokens import Portal
+    browser.get("/login")
+    answer = Script(browser).sign_in(phone)
+    assert answer.json()["location"] == "/compte"
+    browser.get("/compte")
+    portal = Portal(server, browser)
+    code = portal.follow(portal.authorize())
+    assert code is not None
+    assert portal.id_token(code)["amr"] == ["pop", "mfa"]
