@@ -133,3 +133,23 @@ def test_a_browser_without_a_platform_authenticator_gets_no_button_and_no_offer(
     page.fill("#code", smtp.code_for(person.email))
     press(page, "Me connecter")
     assert "Mes informations" in shown(page)          # a computer without: nothing at all
+
+
+def test_a_phone_without_an_enrolled_fingerprint_gets_the_seeds_alert_and_no_offer(
+        app, page, server, person, smtp):
+    """Seed 004: "Si ce n'est pas le cas, le téléservice l'alerte, et le renvoie vers les
+    paramètres du téléphone": a phone (userAgentData.mobile) whose platform authenticator is
+    not available gets the alert and "Continuer", never "Activer"."""
+    page.add_init_script(
+        "PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable ="
+        " () => Promise.resolve(false);"
+        "Object.defineProperty(navigator, 'userAgentData', {value: {mobile: true}});")
+    full_login(page, app.config["ISSUER"], person, smtp)
+    page.locator("#passkey-unavailable").wait_for(state="visible")
+    assert messages.text("passkey_no_biometrics") in shown(page)
+    assert page.locator("#passkey-activate").is_hidden()
+    assert page.locator("#passkey-offer-choices").is_hidden()
+    if AXE.exists():
+        assert axe_violations(page) == []
+    press(page, messages.text("passkey_offer_continue"))
+    assert "Mes informations" in shown(page)
