@@ -61,6 +61,7 @@ class PendingRequest:
     reuse_session: bool        # a live provider session answers it: only consent is missing
     session_account_id: int | None
     step_up_account_id: int | None = None   # only the e-mailed code is missing (issue 11.7)
+    biometric_offer: bool = True    # the client allows the biometrics offer (issue 14)
     id: str | None = None      # the interaction's id, once stored
 
     @property

@@ -97,6 +97,17 @@ def duration_text(delta: timedelta) -> str:
     return f"{seconds} secondes"
 
 
+def months_text(delta: timedelta) -> str:
+    """A long policy delay in the seeds' months ("6 mois" for the 183 days of
+    ``Policy.biometric_validity``) when it is within three days of whole months of 30.44
+    days (the Gregorian mean), else in ``duration_text``'s words."""
+    days = delta.total_seconds() / 86400
+    months = round(days / 30.44)
+    if months >= 1 and abs(days - months * 30.44) <= 3:
+        return f"{months} mois"
+    return duration_text(delta)
+
+
 FORMATS = {"dash": fmt_dash, "long": fmt_long, "comma": fmt_comma, "changed": fmt_changed,
            "date": fmt_date, "last_login": fmt_last_login}
 
@@ -281,6 +292,8 @@ _POLICY_DEFAULTS = {
     "wrong_change_code": {"attempts": lambda p: p.wrong_change_codes_before_lock},
     "change_code_expired": {"minutes": lambda p: _minutes(p.change_code_ttl)},
     "activation_refused": {"attempts": lambda p: p.provisional_code_attempts},
+    "passkey_expired": {"validity": lambda p: months_text(p.biometric_validity)},
+    "passkey_offer_text": {"validity": lambda p: months_text(p.biometric_validity)},
 }
 
 MESSAGES.update({
@@ -744,9 +757,9 @@ MESSAGES.update({
     "passkey_rp_name": "Compte ameli",
     "passkey_refused": "La connexion avec la biométrie n'a pas abouti. Merci de vous connecter"
                        " avec votre mot de passe et le code de sécurité.",
-    "passkey_expired": "La biométrie n'est plus active sur cet appareil depuis 6 mois. Merci de"
-                       " vous connecter avec votre mot de passe et le code de sécurité, puis de"
-                       " l'activer à nouveau.",
+    "passkey_expired": "La biométrie n'est plus active sur cet appareil : elle est valable"
+                       " {validity}. Merci de vous connecter avec votre mot de passe et le code"
+                       " de sécurité, puis de l'activer à nouveau.",
     "passkey_cloned": "Par sécurité, la biométrie a été désactivée pour cet appareil. Merci de"
                       " vous connecter avec votre mot de passe et le code de sécurité.",
     "passkey_locked": "Suite à un trop grand nombre de tentatives infructueuses, la connexion"
@@ -754,6 +767,35 @@ MESSAGES.update({
                       " Vous pouvez vous connecter avec votre mot de passe et le code de"
                       " sécurité.",
     "passkey_not_registered": "La biométrie n'a pas pu être activée. Merci de réessayer.",
+    # the login page's button, and what it says when the browser comes back empty-handed
+    "passkey_button": "Se connecter avec la biométrie",
+    "passkey_failed": "L'authentification biométrique n'a pas fonctionné. Merci de vous"
+                      " connecter avec votre mot de passe et le code de sécurité.",
+    # the activation offer after a login (seed 004, "APPLI COMPTE AMELI", ETAPE 4)
+    "passkey_offer_title": "Activer la biométrie",
+    "passkey_offer_text": "Activez la biométrie (empreinte digitale ou reconnaissance faciale) :"
+                          " vous n'aurez plus à saisir de code de sécurité lors de vos"
+                          " prochaines connexions depuis cet appareil, et ce pendant"
+                          " {validity}.",
+    "passkey_offer_activate": "Activer",
+    "passkey_offer_later": "Plus tard",
+    "passkey_offer_never": "Ne plus me le rappeler",
+    "passkey_offer_continue": "Continuer",
+    # the seed's alert: "le téléservice l'alerte, et le renvoie vers les paramètres du téléphone"
+    "passkey_no_biometrics": "Pour activer la biométrie, enregistrez d'abord votre empreinte"
+                             " digitale ou votre visage dans les paramètres de votre appareil,"
+                             " puis connectez-vous à nouveau.",
+    # the account page's list (beside the trusted devices)
+    "passkeys_title": "Biométrie",
+    "passkeys_none": "La biométrie n'est activée sur aucun appareil.",
+    "passkey_created": "Activée le {on:date}",
+    "passkey_last_used": "Dernière utilisation le {at:last_login}",
+    "passkey_never_used": "Jamais utilisée",
+    "passkey_valid_until": "Valable jusqu'au {on:date}",
+    "passkey_revoke_button": "Désactiver",
+    "passkey_revoked_done": "La biométrie est désactivée sur cet appareil : le mot de passe et"
+                            " le code de sécurité seront demandés à la prochaine connexion"
+                            " depuis cet appareil.",
 })
 
 MAIL_SUBJECTS: dict[str, str] = {

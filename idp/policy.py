@@ -50,6 +50,13 @@ class Policy:
     # (idp.domain.limits.attempt) never counts.
     wrong_passkey_assertions_before_lock: int = 5
     wrong_passkey_assertion_lock: timedelta = timedelta(minutes=15)
+    # Invalid assertions per IP address (Flask-Limiter on the sign-in endpoint, only refused
+    # ones counted): the bound of what the per-credential count cannot see (unknown
+    # credentials, spent challenges, one forger trying many credentials). Chosen: 20 per 15
+    # minutes, four credentials' worth of the lock above, room for a household behind one
+    # address; a valid assertion is never counted.
+    wrong_passkey_assertions_per_ip: int = 20
+    wrong_passkey_assertions_ip_window: timedelta = timedelta(minutes=15)
 
     # -- password change (seed 004, "Changement de mot de passe")
     change_code_digits: int = 4                           # "Code à 4 chiffres"

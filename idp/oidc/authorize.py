@@ -327,9 +327,11 @@ def login_reasons(req: AuthRequest, live) -> list[str]:
 def needs_the_code(req: AuthRequest, live) -> bool:
     """Issue 11.7: a session opened without the e-mailed code (by a client with
     ``require_security_code: false``) does not answer a client that requires it, unless this
-    browser is a trusted device of that account (a login here would be spared the code too)."""
+    browser is a trusted device of that account (a login here would be spared the code too).
+    A passkey login (``mfa``, issue 14) answers it: its second factor is the phone's."""
     from idp.domain import devices
-    if not req.client.require_security_code or "otp" in (live.amr or []):
+    amr = live.amr or []
+    if not req.client.require_security_code or "otp" in amr or "mfa" in amr:
         return False
     cookie = request.cookies.get(devices.COOKIE_NAME)
     return devices.trusted_device(cookie, live.account_id) is None
@@ -373,6 +375,7 @@ def pending_request(req: AuthRequest, live) -> PendingRequest:
         login_hint=req.params.get("login_hint"),
         require_security_code=bool(req.client.require_security_code),
         franceconnect_branding=bool(getattr(req.client, "franceconnect_branding", False)),
+        biometric_offer=bool(getattr(req.client, "biometric_offer", True)),
         scope=req.consent_scope,
         consent_claims=consented_claims(req.consent_scope),
         consent=not req.client.skip_consent,

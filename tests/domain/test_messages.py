@@ -223,7 +223,9 @@ def test_every_template_formats_with_its_parameters():
                "request_id": "3f2a", "level": "faible", "changed_at": "vendredi 06 juin 2025",
                "linked_at": "06/06/2025 à 14:27",
                # issue 13.3: "Mes informations", the last login and an IBAN's last digits
-               "at": utc(2021, 6, 29, 12, 16), "end": "0143"}
+               "at": utc(2021, 6, 29, 12, 16), "end": "0143",
+               # issue 14: the passkey's validity, in the seed's months
+               "validity": "6 mois"}
     for message_id, template in messages.MESSAGES.items():
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
         base = message_id.split(".")[0]
@@ -291,3 +293,16 @@ def test_duration_text_uses_the_largest_exact_unit():
 ])
 def test_mask_email_keeps_first_letters_and_top_level_domain(address, masked):
     assert mask_email(address) == masked
+
+
+def test_the_passkeys_validity_is_said_in_the_seeds_months_from_the_policy():
+    from datetime import timedelta
+
+    from idp.policy import Policy
+    assert messages.months_text(Policy().biometric_validity) == "6 mois"
+    assert messages.months_text(timedelta(days=30)) == "1 mois"
+    assert messages.months_text(timedelta(days=10)) == "10 jours"
+    assert "valable 6 mois" in text("passkey_expired")
+    assert "pendant 6 mois" in text("passkey_offer_text")
+    assert "valable 3 mois" in text("passkey_expired", validity=messages.months_text(
+        timedelta(days=91)))

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from sqlalchemy import select
 
 from idp import clock, messages, sessions
-from idp.domain import addresses, devices, franceconnect, links, registry
+from idp.domain import addresses, devices, franceconnect, links, passkeys, registry
 from idp.domain.password_change import revoke_access
 from idp.errors import IdpError, PasswordLocked
 from idp.extensions import db
@@ -64,6 +64,8 @@ def _page(account, *, errors=None, notice=None, banner=None, status=200):
         devices=[(d, messages.text("device_since", since=d.created_at,
                                    name=messages.device_label(*devices.describe(d.label))))
                  for d in devices.live_devices(account.id)],
+        passkeys=[(p, p.label or messages.text("device_unknown"))
+                  for p in passkeys.list_for(account.id)],
         errors=errors or {}, banner=banner,
         notice=notice or _notice()), status
 
@@ -128,6 +130,17 @@ def revoke_device(device_id):
     devices.revoke(account.id, device_id[:64])
     db.session.commit()
     return _done("device_revoked")
+
+
+@bp.post("/compte/biometrie/<passkey_id>/desactiver")
+def revoke_passkey(passkey_id):
+    """Issue 14: one passkey of the account revoked (POST, CSRF-protected); audited by the
+    domain (``passkey_revoked``). Another account's passkey id revokes nothing."""
+    live, account = current_account()
+    if account is None:
+        return redirect(url_for("login.show"), 303)
+    passkeys.revoke(account.id, passkey_id[:64])
+    return _done("passkey_revoked_done")
 
 
 @bp.post("/compte/franceconnect/supprimer")

@@ -8,6 +8,9 @@ code_sent ──3rd wrong code (case 6)──► credentials
 code_offered, code_sent ──6th code asked (case 3)──► shown as credentials until the block ends
 credentials ──a live provider session, only consent missing──► consent
 credentials ──a live provider session, only the code missing (step-up)──► code_offered
+credentials ──a valid passkey assertion (biometrics, issue 14)──► logged in
+logged in by password and code ──the client and the account allow the offer──► offer
+offer ──"Activer" (passkey registered), "Plus tard", "Ne plus me le rappeler"──► consent or done
 logged in ──consent needed──► consent ──accepted──► done      consent ──refused──► done
 logged in ──no consent needed──► done
 any step ──"Changer de numéro", flow gone or expired──► a new flow at credentials
@@ -25,6 +28,16 @@ the page of the same step is shown again with the seed's sentence.
 
 The flow is a ``LoginFlow`` row whose id sits in the Flask session; each transition is a
 compare-and-set on its step, so a double submit cannot send two codes or finish twice.
+A passkey (``submit_passkey``) proves the person alone: its own per-credential lock and the
+per-IP limit of its endpoint bound the attempts; the password and code locks of the NIR do
+not stop it (anyone who knows a NIR can set them with three wrong passwords; a passkey
+assertion guesses neither the password nor the code), but the account states do.
+
+The biometrics offer (``offer``) comes only after a login whose code was really checked
+(``pwd_mail``): a passkey outlives the login that registers it by 183 days, so a login
+spared the code (a trusted device, a client that asks none) or made by a passkey never
+registers one, else a stolen device cookie could be renewed for ever.
+
 Locks and quotas belong to the NIR (``idp.domain.limits``), not to the flow, so a fresh flow
 meets them too. An unknown NIR walks the same edges as a wrong password, at the same cost (a
 dummy argon2 verification), and is counted under the same keyed NIR hash.
@@ -38,8 +51,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import update
 
-from idp import clock, interaction, keyed, mail, sessions
-from idp.domain import accounts, codes, devices, limits
+from idp import clock, interaction, keyed, mail, messages, sessions
+from idp.domain import accounts, codes, devices, limits, passkeys
 from idp.domain.nir import parse_nir
 from idp.errors import (
     CodeExpired,
@@ -51,6 +64,8 @@ from idp.errors import (
     IdpError,
     InvalidNir,
     MailNotSent,
+    PasskeyNotRegistered,
+    PasskeyRefused,
     PasswordLocked,
     WrongCode,
     WrongPassword,
@@ -59,9 +74,10 @@ from idp.extensions import db
 from idp.models import Account, LoginFlow
 from idp.policy import policy
 
-CREDENTIALS, CODE_OFFERED, CODE_SENT, CONSENT, DONE = (
-    "credentials", "code_offered", "code_sent", "consent", "done")
-STEPS = (CREDENTIALS, CODE_OFFERED, CODE_SENT, CONSENT, DONE)
+CREDENTIALS, CODE_OFFERED, CODE_SENT, OFFER, CONSENT, DONE = (
+    "credentials", "code_offered", "code_sent", "offer", "consent", "done")
+STEPS = (CREDENTIALS, CODE_OFFERED, CODE_SENT, OFFER, CONSENT, DONE)
+OFFER_ANSWERS = ("activated", "later", "never")
 LOGGING_IN = {CREDENTIALS, CODE_OFFERED, CODE_SENT}     # the steps a login is proved from
 CODE_PURPOSE = "login"
 
@@ -288,8 +304,9 @@ def send_code(flow: LoginFlow) -> None:
     _events()("code_sent", account_id=account.id)
 
 
-def submit_code(flow: LoginFlow, submitted: str) -> Next:
-    """code_sent → logged in with the right code; the errors of cases 2, 3, 5 and 6."""
+def submit_code(flow: LoginFlow, submitted: str, *, biometrics: str | None = None) -> Next:
+    """code_sent → logged in with the right code; the errors of cases 2, 3, 5 and 6.
+    ``biometrics`` is what the page found on the device (``offer_wanted``)."""
     if flow.step != CODE_SENT or flow.account_id is None:
         raise FlowOutOfStep()
     p = policy()
@@ -301,7 +318,8 @@ def submit_code(flow: LoginFlow, submitted: str) -> Next:
                             lock_for=p.wrong_code_lock, check=lambda: _judge_code(flow, submitted),
                             locked=lambda until: CodeLocked(until=until))       # case 6
     if judged.value is codes.Check.OK:
-        return _logged_in(flow, db.session.get(Account, flow.account_id), method="pwd_mail")
+        return _logged_in(flow, db.session.get(Account, flow.account_id), method="pwd_mail",
+                          biometrics=biometrics)
     if judged.value is codes.Check.MISSING:
         # At code_sent the code is gone only when a concurrent request (a double click) has
         # just used it: not a wrong code, and not case 2 either.
@@ -335,25 +353,136 @@ def acr_for(method: str) -> str | None:
     return current_app.config["ACR_BY_METHOD"].get(method)
 
 
-def _logged_in(flow: LoginFlow, account: Account, *, method: str, **changes) -> Next:
-    """The password (and the code, or a trusted device) proved: the outcome the tokens will
-    carry — who, when, how — stored on the row as it moves to consent or done. ``amr``
-    (RFC 8176) claims the one-time code only when it was really entered: a login spared by a
-    trusted device is ``["pwd"]``, with ``remembered_device`` set."""
-    amr = ["pwd", "otp", "mfa"] if method == "pwd_mail" else ["pwd"]
+def _amr(method: str) -> list[str]:
+    """RFC 8176 ``amr`` of a login: the one-time code only when it was really entered; a
+    passkey is ``pop`` (a proof of possession) and ``mfa`` (a key unlocked by a finger or a
+    face: which one, the server cannot know)."""
+    if method == passkeys.METHOD:
+        return list(passkeys.AMR)
+    return ["pwd", "otp", "mfa"] if method == "pwd_mail" else ["pwd"]
+
+
+def _logged_in(flow: LoginFlow, account: Account, *, method: str,
+               biometrics: str | None = None, **changes) -> Next:
+    """The person proved (the password and the code, a trusted device, or a passkey): the
+    outcome the tokens will carry — who, when, how — stored on the row as it moves to the
+    biometrics offer, consent or done. A login spared by a trusted device is ``["pwd"]``,
+    with ``remembered_device`` set."""
+    amr = _amr(method)
     result = interaction.AuthResult(
         account_id=account.id, amr=amr, acr=acr_for(method),
         auth_time=clock.now().replace(microsecond=0), remembered_device=method == "pwd_device")
-    details = interaction.details(flow.interaction_id)
-    consent = details is not None and (details.prompt_consent or details.consent and not
-                                       sessions.has_consent(account.id, details.client_id,
-                                                            details.scope))
-    advance(flow, allowed=LOGGING_IN, to=CONSENT if consent else DONE, account_id=account.id,
-            result=result.to_json(), **changes)
+    offer = offer_wanted(flow, account, method, biometrics)
+    if offer:
+        advance(flow, allowed=LOGGING_IN, to=OFFER, account_id=account.id,
+                result=result.to_json(), **changes)
     accounts.record_login(account.id)
     _events()("login_succeeded", account_id=account.id, amr=amr)
     _metrics().logins.labels("success").inc()
+    if offer:
+        _events()("passkey_offer", account_id=account.id, outcome="shown")
+        return Next(Next.PAGE, result=result)
+    return _consent_or_done(flow, result, allowed=LOGGING_IN, **changes)
+
+
+def _consent_or_done(flow: LoginFlow, result: interaction.AuthResult, *, allowed: set[str],
+                     **changes) -> Next:
+    """The logged-in result moves to consent when the client needs it, else it goes on."""
+    details = interaction.details(flow.interaction_id)
+    consent = details is not None and (details.prompt_consent or details.consent and not
+                                       sessions.has_consent(result.account_id,
+                                                            details.client_id, details.scope))
+    advance(flow, allowed=allowed, to=CONSENT if consent else DONE,
+            account_id=result.account_id, result=result.to_json(), **changes)
     return Next(Next.PAGE, result=result) if consent else _handed_on(flow, result)
+
+
+# -- biometrics: the passkey login and the activation offer (issue 14) ---------------------
+
+BIOMETRICS = ("platform", "none")
+
+
+def offer_wanted(flow: LoginFlow, account: Account, method: str,
+                 biometrics: str | None) -> bool:
+    """Whether this login ends on the biometrics offer: after the password and a code really
+    checked (``pwd_mail``, see the module docstring), on our own pages or for a client that
+    does not say ``biometric_offer: false``, not for a journey waiting for the result (the
+    FranceConnect link), while the account has not said "Ne plus me le rappeler", and when
+    the page found something to say on this device (``biometrics``, from passkey.js): a
+    platform authenticator ("platform": the offer), or a phone without one ("none": the
+    seed's alert). A browser without WebAuthn, without script, or a computer without a
+    platform authenticator sends nothing: no offer, no alert."""
+    if biometrics not in BIOMETRICS:
+        return False
+    if method != "pwd_mail" or flow.then_endpoint is not None:
+        return False
+    if account.passkey_offer == "never":
+        return False
+    details = interaction.details(flow.interaction_id)
+    return details is None or details.biometric_offer
+
+
+def passkey_options(flow: LoginFlow) -> passkeys.Options:
+    """Request options for a biometric sign-in in this flow (at the NIR and password step)."""
+    if flow.step not in LOGGING_IN:
+        raise FlowOutOfStep()
+    return passkeys.authentication_options()
+
+
+def submit_passkey(flow: LoginFlow, credential, challenge_id: str | None) -> Next:
+    """credentials (or a code step: the person turned to the biometrics) → logged in with a
+    valid assertion of a challenge issued to this flow (``challenge_id``). The domain's
+    refusals (PasskeyRefused, PasskeyExpired, PasskeyCloned, PasskeyLocked) keep the step:
+    the page offers the password and the code. A valid passkey of an account that can no
+    longer log in gets that account's message (cases 1, 1 bis, 8, 9), as the password does."""
+    if flow.step not in LOGGING_IN:
+        raise FlowOutOfStep()
+    if not challenge_id:
+        raise PasskeyRefused(reason="challenge")
+    login = passkeys.verify_authentication(credential, challenge_id=challenge_id)
+    account = db.session.get(Account, login.account_id)
+    if account is None:
+        raise PasskeyRefused(reason="unknown")
+    accounts.refuse_if_unusable(account)
+    codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
+    db.session.commit()
+    return _logged_in(flow, account, method=login.method, nir=account.nir)
+
+
+def offer_options(flow: LoginFlow) -> passkeys.Options:
+    """Creation options for "Activer", for the account this flow just logged in."""
+    if flow.step != OFFER or flow.account_id is None:
+        raise FlowOutOfStep()
+    return passkeys.registration_options(db.session.get(Account, flow.account_id))
+
+
+def activate(flow: LoginFlow, credential, challenge_id: str | None, user_agent: str) -> Next:
+    """offer ──"Activer"──►: the attestation verified, the passkey stored with the device's
+    label ("Chrome sur Android", as the trusted devices), then the login goes on. A refused
+    attestation (PasskeyNotRegistered) keeps the offer."""
+    if flow.step != OFFER or flow.account_id is None:
+        raise FlowOutOfStep()
+    if not challenge_id:
+        raise PasskeyNotRegistered(reason="challenge")
+    passkeys.verify_registration(
+        flow.account_id, credential, challenge_id=challenge_id,
+        label=messages.device_label(*devices.describe(user_agent)))
+    return decide_offer(flow, "activated")
+
+
+def decide_offer(flow: LoginFlow, answer: str) -> Next:
+    """offer → consent or done: "Plus tard" (``later``: offered again at the next login),
+    "Ne plus me le rappeler" (``never``: stored on the account), or ``activated``."""
+    if answer not in OFFER_ANSWERS:
+        raise ValueError(f"offer answer: {answer!r}")
+    if flow.step != OFFER or flow.result is None:
+        raise FlowOutOfStep()
+    result = interaction.AuthResult.from_json(flow.result)
+    then = _consent_or_done(flow, result, allowed={OFFER})
+    if answer == "never":
+        passkeys.set_offer(db.session.get(Account, result.account_id), "never")
+    _events()("passkey_offer", account_id=result.account_id, outcome=answer)
+    return then
 
 
 def decide_consent(flow: LoginFlow, *, accepted: bool) -> Next:

@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     current_app,
     g,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -23,17 +24,30 @@ from flask_limiter.util import get_remote_address
 
 from idp import interaction, keyed, messages, sessions
 from idp.domain.nir import parse_nir
-from idp.errors import FlowOutOfStep, IdpError, InvalidNir
+from idp.errors import (
+    FlowOutOfStep,
+    IdpError,
+    InvalidNir,
+    PasskeyNotRegistered,
+    PasskeyRefused,
+)
 from idp.extensions import db, limiter
 from idp.flows import common as forms
 from idp.flows.login import machine
 from idp.models import Account
+from idp.policy import policy
 
 bp = Blueprint("login", __name__)
 FLOW_KEY = "login_flow"
 INTERACTION_KEY = "login_interaction"   # to resume the right request after a stale flow
 NOTICE_KEY = "login_notice"
 NOTICES = ("flow_expired", "fc_link_code")
+# Issue 14: the WebAuthn challenge of this browser's pending ceremony, bound to its flow:
+# {"f": flow id, "c": challenge id}, taken once by the answer.
+PASSKEY_KEY = "login_passkey"
+OFFER_KEY = "login_offer"
+PASSKEY_PATHS = ("/login/passkey", "/login/passkey/options", "/login/offer/options",
+                 "/login/offer/activate")
 
 
 def _per_ip() -> str:
@@ -93,9 +107,20 @@ def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str
         marked=error.marks if error is not None and banner else None,
         error_id=error.message_id if error is not None else None,
         form_nir=form_nir or (details.login_hint if details and details.login_hint else ""),
+        biometric=_biometrics_here(details),
         franceconnect_enabled=bool(current_app.config.get("FRANCECONNECT_CLIENT_ID"))
         and not (details and details.franceconnect_branding))
     return make_response(html, status)
+
+
+def _biometrics_here(details) -> bool:
+    """Whether this page may offer a passkey: the client allows it (``biometric_offer``) and
+    the page is served on an origin the passkeys accept (``PASSKEY_ORIGINS``): on
+    ``127.0.0.1`` (a WebAuthn RP ID is never an IP address) the browser would refuse every
+    ceremony, so neither the button nor the offer is shown there."""
+    if details is not None and not details.biometric_offer:
+        return False
+    return f"{request.scheme}://{request.host}" in current_app.config["PASSKEY_ORIGINS"]
 
 
 @bp.get("/login")
@@ -166,7 +191,10 @@ def submit_code():
     flow = _flow()
     if flow is None or flow.step == machine.DONE:
         return _restart(done=flow is not None)
-    then = machine.submit_code(flow, request.form.get("code", ""))
+    biometrics = request.form.get("biometrics") or None
+    if not _biometrics_here(interaction.details(flow.interaction_id)):
+        biometrics = None           # no offer where no passkey can be made (127.0.0.1)
+    then = machine.submit_code(flow, request.form.get("code", ""), biometrics=biometrics)
     response = _go(then)
     if request.form.get("remember_device"):
         value, expires = machine.devices.trust(then.result.account_id,
@@ -186,17 +214,131 @@ def consent():
     return _go(machine.decide_consent(flow, accepted=request.form.get("decision") == "accept"))
 
 
-def _go(then: machine.Next):
-    """Follow a step's ``Next``: a login on our own pages opens its provider session here
-    (a renewed Flask session: no fixation)."""
+@bp.post("/login/offer")
+def offer():
+    """The biometrics offer's "Plus tard" and "Ne plus me le rappeler" (a plain form)."""
+    flow = _flow()
+    if flow is None or flow.step != machine.OFFER:
+        return _restart()
+    answer = request.form.get("decision")
+    return _go(machine.decide_offer(flow, answer if answer in ("later", "never") else "later"))
+
+
+# -- biometrics (issue 14): JSON for navigator.credentials, CSRF token in X-CSRFToken ------
+
+def _passkey_ip_limit() -> str:
+    p = policy()
+    seconds = int(p.wrong_passkey_assertions_ip_window.total_seconds())
+    return f"{p.wrong_passkey_assertions_per_ip} per {seconds} second"
+
+
+def _refused(response) -> bool:
+    """Flask-Limiter counts an answer against the per-IP passkey limit only when refused."""
+    return response.status_code >= 400
+
+
+def _json_error(error: IdpError, status: int = 400):
+    return jsonify(error=error.message_id, message=messages.for_error(error)), status
+
+
+def _ceremony(key: str, flow, options):
+    session[key] = {"f": flow.id, "c": options.challenge_id}
+    return jsonify(publicKey=options.public_key)
+
+
+def _challenge_of(key: str, flow) -> str | None:
+    """The challenge this browser was given for this flow, taken once."""
+    held = session.pop(key, None)
+    if isinstance(held, dict) and held.get("f") == flow.id and isinstance(held.get("c"), str):
+        return held["c"]
+    return None
+
+
+def _credential():
+    body = request.get_json(silent=True)
+    return body.get("credential") if isinstance(body, dict) else None
+
+
+@bp.post("/login/passkey/options")
+@limiter.limit(_per_ip)
+def passkey_options():
+    """Request options for "Se connecter avec la biométrie" (and conditional mediation),
+    bound to this browser's login flow."""
+    flow = _flow()
+    if flow is None:        # the login page without a request made no flow (issue 11.13)
+        iid = session.get(INTERACTION_KEY)
+        flow = _new_flow(iid if isinstance(iid, str) and interaction.details(iid) else None)
+    details = interaction.details(flow.interaction_id) if flow is not None else None
+    if flow is None or (details is not None and not details.biometric_offer):
+        return _json_error(FlowOutOfStep(), 409)
+    try:
+        return _ceremony(PASSKEY_KEY, flow, machine.passkey_options(flow))
+    except IdpError as error:
+        return _json_error(error, 409)
+
+
+@bp.post("/login/passkey")
+@limiter.limit(_passkey_ip_limit, deduct_when=_refused)
+@limiter.limit(_per_ip)
+def submit_passkey():
+    """An assertion: logged in (the address to go to), or the reason in French (the page
+    keeps the password form)."""
+    flow = _flow()
+    if flow is None:
+        return _json_error(PasskeyRefused(reason="flow"))
+    details = interaction.details(flow.interaction_id)
+    if details is not None and not details.biometric_offer:
+        return _json_error(PasskeyRefused(reason="client"))
+    try:
+        then = machine.submit_passkey(flow, _credential(), _challenge_of(PASSKEY_KEY, flow))
+    except IdpError as error:
+        return _json_error(error, 409 if isinstance(error, FlowOutOfStep) else 400)
+    return jsonify(location=_destination(then))
+
+
+@bp.post("/login/offer/options")
+@limiter.limit(_per_ip)
+def offer_options():
+    flow = _flow()
+    if flow is None:
+        return _json_error(FlowOutOfStep(), 409)
+    try:
+        return _ceremony(OFFER_KEY, flow, machine.offer_options(flow))
+    except IdpError as error:
+        return _json_error(error, 409)
+
+
+@bp.post("/login/offer/activate")
+@limiter.limit(_per_ip)
+def activate():
+    """"Activer": the new passkey's attestation; then the login goes on."""
+    flow = _flow()
+    if flow is None:
+        return _json_error(PasskeyNotRegistered(reason="flow"))
+    try:
+        then = machine.activate(flow, _credential(), _challenge_of(OFFER_KEY, flow),
+                                request.user_agent.string or "")
+    except IdpError as error:
+        return _json_error(error, 409 if isinstance(error, FlowOutOfStep) else 400)
+    return jsonify(location=_destination(then))
+
+
+def _destination(then: machine.Next) -> str:
+    """Where a step's ``Next`` sends the browser: a login on our own pages opens its
+    provider session here (a renewed Flask session: no fixation)."""
     if then.kind == machine.Next.PAGE:
-        return redirect(url_for("login.show"), 303)
+        return url_for("login.show")
     if then.kind == machine.Next.THEN:
-        return redirect(url_for(then.url), 303)
+        return url_for(then.url)
     if then.kind == machine.Next.ACCOUNT:
         sessions.open_for_browser(session, then.result)
-        return redirect(url_for("account.home"), 303)
-    return redirect(then.url, 303)          # RESUME, REFUSED
+        return url_for("account.home")
+    return then.url                         # RESUME, REFUSED
+
+
+def _go(then: machine.Next):
+    """Follow a step's ``Next`` (``_destination``) with a redirect."""
+    return redirect(_destination(then), 303)
 
 
 def continue_here(flow, *, notice: str | None = None):
@@ -220,6 +362,15 @@ def _restart(*, done: bool = False):
     if isinstance(iid, str) and interaction.details(iid) is not None:
         return redirect(url_for("login.show", interaction=iid), 303)
     return redirect(url_for("login.show"), 303)
+
+
+@bp.errorhandler(429)
+def _too_many(_error):
+    """The limits of the JSON endpoints answer JSON, in French; the pages their French page."""
+    if request.path in PASSKEY_PATHS:
+        return jsonify(error="too_many_requests",
+                       message=messages.text("too_many_requests")), 429
+    return render_template("error.html", message_id="too_many_requests"), 429
 
 
 @bp.errorhandler(IdpError)

@@ -15,6 +15,10 @@ are not registration names:
   which shows its own (FRANCECONNECT.md §7).
 * ``require_security_code`` (default true): whether the e-mailed code is asked on this
   client's logins (seed 004's FAQ leaves it open for FranceConnect).
+* ``biometric_offer`` (default true): whether this client's logins may offer the passkey
+  (biometrics, issue 14): the activation offer after a login and "Se connecter avec la
+  biométrie" on the login page. False for FranceConnect and for shared kiosks (the seeds'
+  "bornes multi-services"), where a passkey would stay on a machine that is not the person's.
 * ``require_pkce`` (default false): PKCE for a confidential client; public clients always
   need it. FranceConnect sends no ``code_challenge`` (FRANCECONNECT.md §9).
 * ``login_branding: franceconnect``: the login page of this client's requests carries
@@ -80,7 +84,8 @@ _FIELDS: dict[str, type] = {
     "request_object_signing_alg": str, "backchannel_logout_uri": str,
     "backchannel_logout_session_required": bool, "default_acr_values": list,
     "default_max_age": int, "require_auth_time": bool,
-    "skip_consent": bool, "require_security_code": bool, "require_pkce": bool,
+    "skip_consent": bool, "require_security_code": bool, "biometric_offer": bool,
+    "require_pkce": bool,
     "login_branding": str, "access_token_lifetime": int, "single_use_access_token": bool,
     "id_token_lifetime": int, "dpop_bound_access_tokens": bool, "first_party": bool,
 }

@@ -61,6 +61,7 @@ class Client(ClientMixin):
     require_auth_time: bool = False
     skip_consent: bool = False
     require_security_code: bool = True
+    biometric_offer: bool = True
     require_pkce: bool = False
     login_branding: str | None = None
     access_token_lifetime: int | None = None         # seconds; None: the policy's
@@ -93,7 +94,8 @@ class Client(ClientMixin):
     def client_metadata(self) -> dict:
         """The registration metadata (no secret), as Authlib's userinfo and end-session
         endpoints read it."""
-        skip = {"secret_sha256", "skip_consent", "require_security_code", "require_pkce",
+        skip = {"secret_sha256", "skip_consent", "require_security_code", "biometric_offer",
+                "require_pkce",
                 "login_branding", "access_token_lifetime", "single_use_access_token",
                 "id_token_lifetime", "first_party"}
         return {f.name: getattr(self, f.name) for f in fields(self)
