@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import update
 
 from idp import clock, keyed
@@ -166,3 +167,9 @@ def take(interaction_id: str) -> tuple[dict, AuthResult | None] | None:
 
 def resume_url(interaction_id: str) -> str:
     return f"/authorize/resume/{interaction_id}"
+
+
+def acr_for(method: str) -> str | None:
+    """The ``acr`` announced for a way of logging in (``IDP_ACR_BY_METHOD``): the login
+    journey's and the first-party challenge endpoint's."""
+    return current_app.config["ACR_BY_METHOD"].get(method)

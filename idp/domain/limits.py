@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from idp import clock
 from idp.extensions import db
@@ -217,6 +218,19 @@ def take_quota(key: str, kind: str, *, quota: int, window: timedelta,
     db.session.add(event)
     db.session.commit()
     return QuotaTicket(event.id)
+
+
+def first_use(key: str, kind: str, *, forget_at: datetime) -> bool:
+    """Record a single-use value once (a JWT ``jti``): True the first time, False when it was
+    already recorded. The row's primary key decides, so of two concurrent uses on any number
+    of workers one fails; the purge forgets the row after ``forget_at``."""
+    db.session.add(Throttle(key=key, kind=kind, attempts=1, locked_until=forget_at))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
 
 
 def clear(key: str, kinds: tuple[str, ...] | None = None) -> int:

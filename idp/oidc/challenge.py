@@ -37,12 +37,13 @@ import json
 from flask import Blueprint, current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from idp import clock, keyed
+from idp import clock, interaction, keyed
 from idp.domain import accounts, passkeys
 from idp.errors import IdpError
 from idp.extensions import csrf, db, limiter
 from idp.models import Account
 from idp.oidc import dpop, tokens
+from idp.oidc.authorize import PKCE_CHALLENGE
 from idp.oidc.server import query_client
 from idp.policy import policy
 
@@ -102,9 +103,9 @@ def _start(client, form, jkt):
     if form.get("code_challenge_method") != "S256" or not form.get("code_challenge"):
         return _error("invalid_request", "PKCE with code_challenge_method S256 is required.")
     challenge = form["code_challenge"]
-    if not 43 <= len(challenge) <= 128:
+    if not PKCE_CHALLENGE.match(challenge):
         return _error("invalid_request", "The code_challenge is malformed.")
-    acr = current_app.config["ACR_BY_METHOD"].get(passkeys.METHOD)
+    acr = interaction.acr_for(passkeys.METHOD)
     asked = (form.get("acr_values") or "").split()
     if asked and acr not in asked:
         return _to_web("The requested acr_values need the login in the browser.")
@@ -141,7 +142,7 @@ def _finish(client, form, jkt):
         code, client_id=client.client_id, account_id=account.id, redirect_uri="",
         scope=state["scope"], nonce=None, claims=None, code_challenge=state["pkce"],
         code_challenge_method="S256", auth_time=now,
-        acr=current_app.config["ACR_BY_METHOD"].get(passkeys.METHOD),
+        acr=interaction.acr_for(passkeys.METHOD),
         amr=list(login.amr), sid=None, expires_at=now + policy().authorization_code_ttl)
     accounts.record_login(account.id)
     current_app.extensions["idp.events"]("login_succeeded", account_id=account.id,

@@ -39,11 +39,9 @@ from flask import current_app, g, request
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
-from sqlalchemy.exc import IntegrityError
 
 from idp import clock, keyed
-from idp.extensions import db
-from idp.models import Throttle
+from idp.domain import limits
 from idp.policy import policy
 
 # Asymmetric algorithms only (RFC 9449 §4.3 step 5): what phones' key stores and browsers'
@@ -128,7 +126,8 @@ def check_proof(method: str, path: str, access_token: str | None = None) -> str:
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise ProofError("The DPoP proof's ath is missing or is not the access token's hash.")
     jkt = key.thumbprint()
-    if not _first_use(jkt, jti, iat + window):
+    if not limits.first_use(keyed.digest(JTI_KIND, f"{jkt}|{jti}"), JTI_KIND,
+                            forget_at=datetime.fromtimestamp(iat + window, UTC)):
         raise ProofError("The DPoP proof's jti was already used.")
     return jkt
 
@@ -156,18 +155,6 @@ def _normalised(url: str) -> tuple:
     if port == _DEFAULT_PORTS.get(scheme):
         port = None
     return scheme, (parts.hostname or "").lower(), port, parts.path or "/"
-
-
-def _first_use(jkt: str, jti: str, forget_at: float) -> bool:
-    """Record the jti once (a primary key: of two concurrent uses, one fails)."""
-    db.session.add(Throttle(key=keyed.digest(JTI_KIND, f"{jkt}|{jti}"), kind=JTI_KIND,
-                            attempts=1, locked_until=datetime.fromtimestamp(forget_at, UTC)))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
 
 
 # -- the token endpoint ------------------------------------------------------------------

@@ -24,6 +24,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
 
 from idp import clock, keyed, keys
+from idp.domain import limits
 from idp.extensions import db
 from idp.models import Account, ProviderSession, Token
 from idp.oidc import client_keys, dpop, id_token, tokens
@@ -213,19 +214,9 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         """A client assertion is single use: its jti is recorded once (a primary key, so two
         concurrent uses cannot both pass), until the assertion expires (plus the clock-skew
         leeway it is accepted with); the purge forgets it only then."""
-        from sqlalchemy.exc import IntegrityError
-
-        from idp.models import Throttle
-        key = keyed.digest("assertion-jti", f"{claims.get('iss')}|{jti}")
-        forget_at = datetime.fromtimestamp(claims["exp"] + self.leeway, UTC)
-        db.session.add(Throttle(key=key, kind="assertion-jti", attempts=1,
-                                locked_until=forget_at))
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            return False
-        return True
+        return limits.first_use(
+            keyed.digest("assertion-jti", f"{claims.get('iss')}|{jti}"), "assertion-jti",
+            forget_at=datetime.fromtimestamp(claims["exp"] + self.leeway, UTC))
 
     def resolve_client_public_key(self, client):
         try:

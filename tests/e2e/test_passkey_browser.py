@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from idp import messages
-from tests.helpers.browser import AXE, axe_violations, press, shown
+from tests.helpers.browser import AXE, axe_violations, log_in, press, shown
 
 pytestmark = pytest.mark.browser
 
@@ -38,15 +38,9 @@ def authenticator(page):
 
 
 def full_login(page, base, person, smtp):
-    page.goto(base + "/login")
-    page.fill("#nir", person.nir)
-    page.fill("#password", person.password)
-    press(page, "Me connecter")
-    press(page, "Cliquez pour recevoir un code de sécurité")
-    page.fill("#code", smtp.code_for(person.email))
     # passkey.js tells the server what the device can do before the code is sent
-    page.wait_for_function("document.getElementById('biometrics').value !== ''")
-    press(page, "Me connecter")
+    log_in(page, None, person, smtp, start=base + "/login",
+           ready="document.getElementById('biometrics').value !== ''")
 
 
 @pytest.mark.parametrize("width", [360, 1280])
@@ -126,12 +120,7 @@ def test_a_browser_without_a_platform_authenticator_gets_no_button_and_no_offer(
     page.goto(base + "/login")
     page.wait_for_load_state("networkidle")
     assert page.locator("#passkey-login").is_hidden()
-    page.fill("#nir", person.nir)
-    page.fill("#password", person.password)
-    press(page, "Me connecter")
-    press(page, "Cliquez pour recevoir un code de sécurité")
-    page.fill("#code", smtp.code_for(person.email))
-    press(page, "Me connecter")
+    log_in(page, server, person, smtp, start=None)
     assert "Mes informations" in shown(page)          # a computer without: nothing at all
 
 

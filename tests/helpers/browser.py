@@ -59,10 +59,12 @@ def says(page, sentence: str) -> bool:
 
 
 def log_in(page, server, person, smtp, *, password: str | None = None, remember: bool = False,
-           start: str = "/login") -> None:
-    """NIR and password, "Cliquez pour recevoir un code de sécurité", the code read from the mail."""
+           start: str = "/login", ready: str | None = None) -> None:
+    """NIR and password, "Cliquez pour recevoir un code de sécurité", the code read from the mail.
+    ``start`` is a path on the server or a whole URL (the passkey pages' ``localhost``);
+    ``ready`` a JavaScript condition the code page must meet before its last submit."""
     if start:
-        page.goto(server.url + start)
+        page.goto(start if "://" in start else server.url + start)
     page.fill("#nir", person.nir)
     page.fill("#password", password or person.password)
     press(page, "Me connecter")
@@ -70,6 +72,8 @@ def log_in(page, server, person, smtp, *, password: str | None = None, remember:
     page.fill("#code", smtp.code_for(person.email))
     if remember:
         page.check("#remember_device")
+    if ready:
+        page.wait_for_function(ready)
     press(page, "Me connecter")
 
 

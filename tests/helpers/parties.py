@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 from joserfc.jwk import ECKey, RSAKey
@@ -44,6 +45,14 @@ THIRD_CB = "https://partner-b.example/cb"
 SEALED_CB = "https://sealed.example/cb"
 QUICK_CB = "https://quick.example/cb"
 MOBILE_CB = "http://127.0.0.1/callback"        # loopback without port: any port (RFC 8252)
+
+
+def register(app_config: dict, entries: str) -> dict:
+    """``app_config`` with more relying parties appended to its clients file (YAML list
+    entries indented under ``clients:``)."""
+    path = Path(app_config["CLIENTS_FILE"])
+    path.write_text(path.read_text() + entries)
+    return app_config
 
 
 def clients_yaml(backchannel_uri: str) -> str:

@@ -10,7 +10,6 @@ import hashlib
 import json
 import secrets
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -18,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.helpers.authenticator import Authenticator
 from tests.helpers.dpop import DpopKey
-from tests.helpers.parties import MOBILE_CB
+from tests.helpers.parties import MOBILE_CB, register
 from tests.helpers.rp import RelyingParty
 
 FIRST_PARTY = f"""
@@ -40,8 +39,7 @@ FIRST_PARTY = f"""
 
 @pytest.fixture
 def app_config(app_config):
-    path = Path(app_config["CLIENTS_FILE"])
-    path.write_text(path.read_text() + FIRST_PARTY)
+    register(app_config, FIRST_PARTY)
     return {**app_config, "ACR_BY_METHOD": {**app_config["ACR_BY_METHOD"], "passkey": "eidas1"}}
 
 

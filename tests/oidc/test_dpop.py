@@ -9,14 +9,13 @@ import http.client
 import json
 import time
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
 
 from tests.helpers.dpop import DpopKey
-from tests.helpers.parties import MOBILE_CB
+from tests.helpers.parties import MOBILE_CB, register
 from tests.helpers.rp import RelyingParty
 
 # The ameli app as clients.yaml registers it (mobile-app): public, PKCE, DPoP-bound.
@@ -33,9 +32,7 @@ DPOP_APP = f"""
 
 @pytest.fixture
 def app_config(app_config):
-    path = Path(app_config["CLIENTS_FILE"])
-    path.write_text(path.read_text() + DPOP_APP)
-    return app_config
+    return register(app_config, DPOP_APP)
 
 
 @pytest.fixture

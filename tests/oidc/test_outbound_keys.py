@@ -20,7 +20,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from tests.helpers.live import free_port
-from tests.helpers.parties import RpKeys
+from tests.helpers.parties import RpKeys, register
 
 REMOTE_KEYS = RpKeys("remote")
 REMOTE_CB = "https://remote.example/cb"
@@ -105,9 +105,7 @@ def key_host():
 @pytest.fixture
 def app_config(app_config, key_host):
     """The protocol tests' clients, plus one whose keys live at ``key_host``."""
-    from pathlib import Path
-    path = Path(app_config["CLIENTS_FILE"])
-    path.write_text(path.read_text() + f"""
+    register(app_config, f"""
   - client_id: remote
     token_endpoint_auth_method: private_key_jwt
     jwks_uri: {key_host.url}/jwks

@@ -349,10 +349,6 @@ def _judge_code(flow: LoginFlow, submitted: str) -> tuple[limits.Verdict, codes.
 
 # -- the end ------------------------------------------------------------------------------
 
-def acr_for(method: str) -> str | None:
-    return current_app.config["ACR_BY_METHOD"].get(method)
-
-
 def _amr(method: str) -> list[str]:
     """RFC 8176 ``amr`` of a login: the one-time code only when it was really entered; a
     passkey is ``pop`` (a proof of possession) and ``mfa`` (a key unlocked by a finger or a
@@ -370,7 +366,7 @@ def _logged_in(flow: LoginFlow, account: Account, *, method: str,
     with ``remembered_device`` set."""
     amr = _amr(method)
     result = interaction.AuthResult(
-        account_id=account.id, amr=amr, acr=acr_for(method),
+        account_id=account.id, amr=amr, acr=interaction.acr_for(method),
         auth_time=clock.now().replace(microsecond=0), remembered_device=method == "pwd_device")
     offer = offer_wanted(flow, account, method, biometrics)
     if offer:

@@ -241,7 +241,13 @@ def _json_error(error: IdpError, status: int = 400):
     return jsonify(error=error.message_id, message=messages.for_error(error)), status
 
 
-def _ceremony(key: str, flow, options):
+def _ceremony(key: str, flow, make_options):
+    """The WebAuthn options ``make_options(flow)`` gives, their challenge kept for this flow;
+    a step out of order answers 409."""
+    try:
+        options = make_options(flow)
+    except IdpError as error:
+        return _json_error(error, 409)
     session[key] = {"f": flow.id, "c": options.challenge_id}
     return jsonify(publicKey=options.public_key)
 
@@ -271,10 +277,7 @@ def passkey_options():
     details = interaction.details(flow.interaction_id) if flow is not None else None
     if flow is None or (details is not None and not details.biometric_offer):
         return _json_error(FlowOutOfStep(), 409)
-    try:
-        return _ceremony(PASSKEY_KEY, flow, machine.passkey_options(flow))
-    except IdpError as error:
-        return _json_error(error, 409)
+    return _ceremony(PASSKEY_KEY, flow, machine.passkey_options)
 
 
 @bp.post("/login/passkey")
@@ -302,10 +305,7 @@ def offer_options():
     flow = _flow()
     if flow is None:
         return _json_error(FlowOutOfStep(), 409)
-    try:
-        return _ceremony(OFFER_KEY, flow, machine.offer_options(flow))
-    except IdpError as error:
-        return _json_error(error, 409)
+    return _ceremony(OFFER_KEY, flow, machine.offer_options)
 
 
 @bp.post("/login/offer/activate")

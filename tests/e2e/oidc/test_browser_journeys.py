@@ -5,7 +5,6 @@ form_post, then the relying party's logout. The relying party is Authlib's clien
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -19,7 +18,7 @@ from tests.helpers.browser import (
     says,
     shown,
 )
-from tests.helpers.parties import SECRET
+from tests.helpers.parties import SECRET, register
 from tests.helpers.rp import Answer, RelyingParty
 
 pytestmark = pytest.mark.browser
@@ -35,8 +34,7 @@ def site():
 @pytest.fixture
 def app_config(app_config, site):
     """tests/oidc's clients, plus a confidential client asking consent, at the site's port."""
-    path = Path(app_config["CLIENTS_FILE"])
-    path.write_text(path.read_text() + f"""
+    return register(app_config, f"""
   - client_id: desktop
     client_name: Application de bureau
     client_secret: ${{IDP_TEST_RP_SECRET}}
@@ -44,7 +42,6 @@ def app_config(app_config, site):
     post_logout_redirect_uris: [{site.base}/bye]
     scope: openid profile email
 """)
-    return app_config
 
 
 @pytest.fixture
