@@ -93,6 +93,7 @@ def _request_hooks(app: Flask) -> None:
 
 
 def _error_pages(app: Flask) -> None:
+    from authlib.oauth2.rfc6749.errors import InsecureTransportError
     from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import SecurityError
 
@@ -115,6 +116,17 @@ def _error_pages(app: Flask) -> None:
         # The page's own links (its style sheet) are built on the issuer, not that host.
         request_ctx.url_adapter = app.url_map.bind(issuer.netloc, url_scheme=issuer.scheme)
         return render_template("error.html", message_id="untrusted_host"), 400
+
+    @app.errorhandler(InsecureTransportError)
+    def _plain_http(_e):
+        # An https issuer reached over plain http: behind a TLS proxy without IDP_PROXY_FIX the
+        # worker sees http. Authlib refuses the request; answer it per RFC 6749 §5.2 (not 500)
+        # and tell the operator what is missing.
+        app.logger.warning("plain-http request on an https issuer (behind a TLS proxy, "
+                           "set IDP_PROXY_FIX)")
+        if _protocol():
+            return {"error": "invalid_request", "error_description": "HTTPS is required."}, 400
+        return render_template("error.html", message_id="invalid_request"), 400
 
     @app.errorhandler(CSRFError)
     def _csrf(_e):

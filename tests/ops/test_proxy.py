@@ -186,3 +186,22 @@ def test_an_https_issuer_refuses_a_cookie_domain_or_path_that_breaks_the_host_pr
         create_app({**app_config, "ISSUER": "https://connexion.example.fr", **setting})
     assert "IDP_SESSION_COOKIE_DOMAIN and IDP_SESSION_COOKIE_PATH" in str(stopped.value)
     create_app({**app_config, **setting})          # plain http (make run): no prefix, allowed
+
+
+# -- an https issuer reached over plain http (a TLS proxy without IDP_PROXY_FIX) -------------
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+def test_a_protocol_request_over_plain_http_on_an_https_issuer_is_refused_per_the_rfc(
+        app_config, path, caplog):
+    from idp import create_app, keys
+    application = create_app({**app_config, "ISSUER": "https://connexion.example.fr",
+                              "TESTING": False})
+    with application.app_context():
+        keys.ensure_keys()
+    response = application.test_client().post(
+        path, base_url="http://connexion.example.fr",
+        data={"grant_type": "refresh_token", "refresh_token": "x", "token": "x"})
+    assert response.status_code == 400, response.data
+    assert response.get_json() == {"error": "invalid_request",
+                                   "error_description": "HTTPS is required."}
+    assert "IDP_PROXY_FIX" in caplog.text
