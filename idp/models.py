@@ -289,6 +289,9 @@ class AuthorizationCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # RFC 9449 §10: the ``dpop_jkt`` of the authorization request (or the DPoP key of an
+    # /authorize-challenge session): only a proof by that key redeems the code.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class Token(db.Model):

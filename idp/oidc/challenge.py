@@ -18,7 +18,8 @@ provider's pages. Two requests, form-encoded:
 
 The ``auth_session`` is signed (itsdangerous, a salt of its own) over the client, the PKCE
 challenge, the scope, the id of the passkey challenge and, when the first request carried a
-DPoP proof, its key's thumbprint (the second must then be made with the same key); it lives
+DPoP proof, its key's thumbprint (the second must then be made with the same key, and the code
+is bound to it as by ``dpop_jkt``, RFC 9449 §10: only a proof by that key redeems it); it lives
 ``Policy.passkey_challenge_ttl``. It is single use because the passkey challenge is: the
 domain spends it by one compare-and-set whatever the outcome, so a replayed ``auth_session``
 finds it spent. A session that does not verify (forged, expired, another client's) is
@@ -143,7 +144,8 @@ def _finish(client, form, jkt):
         scope=state["scope"], nonce=None, claims=None, code_challenge=state["pkce"],
         code_challenge_method="S256", auth_time=now,
         acr=interaction.acr_for(passkeys.METHOD),
-        amr=list(login.amr), sid=None, expires_at=now + policy().authorization_code_ttl)
+        amr=list(login.amr), sid=None, expires_at=now + policy().authorization_code_ttl,
+        dpop_jkt=state.get("jkt"))
     accounts.record_login(account.id)
     current_app.extensions["idp.events"]("login_succeeded", account_id=account.id,
                                          amr=list(login.amr), client_id=client.client_id,
