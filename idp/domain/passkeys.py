@@ -77,7 +77,7 @@ from webauthn.helpers.structs import (
 )
 
 from idp import clock, keyed, messages
-from idp.domain import limits
+from idp.domain import accounts, limits
 from idp.domain.nir import parse_nir
 from idp.errors import (
     PasskeyCloned,
@@ -323,6 +323,17 @@ def verify_authentication(credential: str | dict, *, challenge_id: str | None = 
     if judged.locks_until is not None:
         raise PasskeyLocked(until=judged.locks_until)
     raise PasskeyRefused(reason=judged.value)
+
+
+def usable_account(login: PasskeyLogin) -> Account:
+    """The account a valid assertion logs in: PasskeyRefused when it is gone (deleted while
+    the assertion was judged), else the account's own refusal when it can no longer log in
+    (cases 1, 1 bis, 8, 9: ``accounts.refuse_if_unusable``), as the password gets."""
+    account = db.session.get(Account, login.account_id)
+    if account is None:
+        raise PasskeyRefused(reason="unknown")
+    accounts.refuse_if_unusable(account)
+    return account
 
 
 def _refuse_dead(passkey: Passkey) -> None:

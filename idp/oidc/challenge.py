@@ -41,8 +41,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from idp import clock, interaction, keyed
 from idp.domain import accounts, passkeys
 from idp.errors import IdpError
-from idp.extensions import csrf, db, limiter
-from idp.models import Account
+from idp.extensions import csrf, limiter
 from idp.oidc import dpop, tokens
 from idp.oidc.authorize import PKCE_CHALLENGE
 from idp.oidc.server import query_client
@@ -133,8 +132,7 @@ def _finish(client, form, jkt):
         return _to_web("No passkey assertion.")
     try:
         login = passkeys.verify_authentication(assertion, challenge_id=state["ch"])
-        account = db.session.get(Account, login.account_id)
-        accounts.refuse_if_unusable(account)
+        account = passkeys.usable_account(login)
     except IdpError as refusal:
         return _to_web(f"The passkey did not sign in ({type(refusal).__name__}).")
     code = keyed.token(32)

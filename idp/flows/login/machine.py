@@ -436,10 +436,7 @@ def submit_passkey(flow: LoginFlow, credential, challenge_id: str | None) -> Nex
     if not challenge_id:
         raise PasskeyRefused(reason="challenge")
     login = passkeys.verify_authentication(credential, challenge_id=challenge_id)
-    account = db.session.get(Account, login.account_id)
-    if account is None:
-        raise PasskeyRefused(reason="unknown")
-    accounts.refuse_if_unusable(account)
+    account = passkeys.usable_account(login)
     codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
     db.session.commit()
     return _logged_in(flow, account, method=login.method, nir=account.nir)
