@@ -189,8 +189,8 @@ class Passkey(db.Model):
 
 
 class PasskeyChallenge(db.Model):
-    """A WebAuthn challenge we issued: its keyed hash, what it is for ("register",
-    "authenticate"), whose registration (``account_id``, ``user_handle``), single use
+    """A WebAuthn registration challenge we issued (a sign-in's is a signed token, no row:
+    idp.domain.passkeys): its keyed hash, what it is for ("register"), whose registration (``account_id``, ``user_handle``), single use
     (``used_at``, set by compare-and-set) and short-lived."""
 
     __tablename__ = "passkey_challenge"

@@ -418,9 +418,11 @@ def offer_wanted(flow: LoginFlow, account: Account, method: str,
     return details is None or details.biometric_offer
 
 
-def passkey_options(flow: LoginFlow) -> passkeys.Options:
-    """Request options for a biometric sign-in in this flow (at the NIR and password step)."""
-    if flow.step not in LOGGING_IN:
+def passkey_options(flow: LoginFlow | None) -> passkeys.Options:
+    """Request options for a biometric sign-in in this flow (at the NIR and password step),
+    or before any flow (None: the login page without a request, whose flow is made only
+    when an answer comes, as for the password)."""
+    if flow is not None and flow.step not in LOGGING_IN:
         raise FlowOutOfStep()
     return passkeys.authentication_options()
 
