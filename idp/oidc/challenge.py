@@ -21,8 +21,8 @@ challenge, the scope, the id of the passkey challenge and, when the first reques
 DPoP proof, its key's thumbprint (the second must then be made with the same key, and the code
 is bound to it as by ``dpop_jkt``, RFC 9449 §10: only a proof by that key redeems it); it lives
 ``Policy.passkey_challenge_ttl``. It is single use because the passkey challenge is: the
-domain spends it by one compare-and-set whatever the outcome, so a replayed ``auth_session``
-finds it spent. A session that does not verify (forged, expired, another client's) is
+domain records it once, as the first assertion arrives, whatever the outcome, so a replayed
+``auth_session`` finds it spent. A session that does not verify (forged, expired, another client's) is
 ``invalid_session``.
 
 Anything else answers ``redirect_to_web`` (400): a client not first party, ``prompt=login``
