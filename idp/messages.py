@@ -294,6 +294,8 @@ _POLICY_DEFAULTS = {
     "activation_refused": {"attempts": lambda p: p.provisional_code_attempts},
     "passkey_expired": {"validity": lambda p: months_text(p.biometric_validity)},
     "passkey_offer_text": {"validity": lambda p: months_text(p.biometric_validity)},
+    "portal_biometrics_intro": {"validity": lambda p: months_text(p.biometric_validity)},
+    "portal_biometrics_end": {"validity": lambda p: months_text(p.biometric_validity)},
 }
 
 MESSAGES.update({
@@ -566,6 +568,56 @@ MESSAGES.update({
     "portal_tab_prevention": "Mon espace prévention",
     "portal_tab_information": "Mes informations",
     "portal_back": "Revenir à l'accueil",
+})
+
+MESSAGES.update({
+    # the demo portal's page on biometric sign-in (idp.demo.portal, issue 14): passkeys
+    "portal_biometrics_title": "Connexion biométrique",
+    "portal_biometrics_link": "Découvrir la connexion biométrique de l'application ameli",
+    "portal_biometrics_intro": "Dans l'application ameli, après une connexion avec votre mot"
+                               " de passe et le code de sécurité reçu par mail, vous pouvez"
+                               " activer la biométrie (empreinte digitale ou reconnaissance"
+                               " faciale) : vous n'aurez plus à saisir ni mot de passe ni code"
+                               " de sécurité lors de vos prochaines connexions depuis cet"
+                               " appareil, et ce pendant {validity}.",
+    "portal_biometrics_how_title": "Comment ça marche",
+    "portal_biometrics_how": "La biométrie repose sur une clé d'accès (« passkey », norme"
+                             " WebAuthn) que votre téléphone ou votre ordinateur crée et garde."
+                             " Votre empreinte ou votre visage ne quittent jamais l'appareil :"
+                             " il les vérifie lui-même, puis signe la demande de connexion."
+                             " Votre compte ameli ne reçoit que cette signature, et la clé"
+                             " d'accès ne contient pas votre n° de sécurité sociale.",
+    "portal_biometrics_end": "Après {validity}, ou dès que vous changez votre mot de passe, la"
+                             " clé d'accès n'est plus acceptée : vous vous connectez de nouveau"
+                             " avec votre mot de passe et le code de sécurité, puis la"
+                             " biométrie vous est proposée à nouveau.",
+    "portal_biometrics_try_title": "L'essayer avec le portail de démonstration",
+    "portal_biometrics_where": "Avec « make run », la connexion biométrique fonctionne sur"
+                               " {url} et non sur {ip_url} : une clé d'accès ne peut pas être"
+                               " liée à une adresse IP.",
+    "portal_biometrics_browser": "Utilisez Chromium (ou Chrome) avec l'authentificateur de"
+                                 " l'ordinateur (Touch ID, Windows Hello) ou un"
+                                 " authentificateur virtuel : outils de développement (F12),"
+                                 " ⋮, More tools, WebAuthn, « Enable virtual authenticator"
+                                 " environment », puis ajoutez un authentificateur (protocole"
+                                 " ctap2, transport internal, « Supports resident keys » et"
+                                 " « Supports user verification » cochés).",
+    "portal_biometrics_steps_title": "Les étapes",
+    "portal_biometrics_step_login": "[Connectez-vous au compte ameli](login) avec votre n° de"
+                                    " sécurité sociale, votre mot de passe et le code de"
+                                    " sécurité (avec « make run », le code est écrit dans le"
+                                    " journal du serveur).",
+    "portal_biometrics_step_activate": "Choisissez « Activer » quand la biométrie vous est"
+                                       " proposée : l'appareil vous demande votre empreinte ou"
+                                       " votre visage.",
+    "portal_biometrics_step_again": "Déconnectez-vous, puis revenez à la page de connexion :"
+                                    " choisissez la clé d'accès que propose le champ du n° de"
+                                    " sécurité sociale, ou « Se connecter avec la biométrie »."
+                                    " Ni mot de passe ni code de sécurité ne vous sont"
+                                    " demandés.",
+    "portal_biometrics_step_list": "Vos clés d'accès sont listées sous « Biométrie » dans"
+                                   " [Mes informations](account), avec leur date de fin de"
+                                   " validité ; vous pouvez y désactiver chacune d'elles.",
 })
 
 MESSAGES.update({

@@ -189,8 +189,8 @@ class Passkey(db.Model):
 
 
 class PasskeyChallenge(db.Model):
-    """A WebAuthn challenge we issued: its keyed hash, what it is for ("register",
-    "authenticate"), whose registration (``account_id``, ``user_handle``), single use
+    """A WebAuthn registration challenge we issued (a sign-in's is a signed token, no row:
+    idp.domain.passkeys): its keyed hash, what it is for ("register"), whose registration (``account_id``, ``user_handle``), single use
     (``used_at``, set by compare-and-set) and short-lived."""
 
     __tablename__ = "passkey_challenge"
@@ -289,6 +289,9 @@ class AuthorizationCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # RFC 9449 §10: the ``dpop_jkt`` of the authorization request (or the DPoP key of an
+    # /authorize-challenge session): only a proof by that key redeems the code.
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
 
 class Token(db.Model):

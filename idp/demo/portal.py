@@ -2,7 +2,8 @@
 client, code flow with PKCE) on http://127.0.0.1:5001. It logs a person in through the
 provider, then shows what a portal shows: the person's name and their information read from
 ``/userinfo`` with the access token, the portal's tabs, a link to the account page
-("Mes informations" on the provider) and the logout (RP-initiated, ``id_token_hint``).
+("Mes informations" on the provider) and the logout (RP-initiated, ``id_token_hint``); and a
+page on the ameli app's biometric sign-in, passkeys (``/connexion-biometrique``, issue 14).
 
 Its words are in ``idp.messages`` (ids ``portal_*``), like the provider's.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import date
+from urllib.parse import urlsplit, urlunsplit
 
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, abort, redirect, render_template, send_from_directory, session, url_for
@@ -55,6 +57,17 @@ def _value(claim: str, info: dict) -> str | None:
     return str(raw)
 
 
+def passkey_provider(issuer: str) -> str:
+    """The provider's pages where passkeys work: the issuer, on ``localhost`` when it is a
+    loopback IP (``make run``: http://localhost:5000), as the provider's default passkey
+    origin (``idp.config``)."""
+    parts = urlsplit(issuer)
+    if parts.hostname in ("127.0.0.1", "::1"):
+        port = f":{parts.port}" if parts.port else ""
+        return urlunsplit((parts.scheme, f"localhost{port}", parts.path, "", "")).rstrip("/")
+    return issuer
+
+
 def create_portal(issuer: str = ISSUER, base_url: str = BASE_URL,
                   secret: str | None = None) -> Flask:
     """The portal, as the provider at ``issuer`` knows it (client ``portal`` of clients.yaml,
@@ -86,6 +99,17 @@ def create_portal(issuer: str = ISSUER, base_url: str = BASE_URL,
         rows = [(messages.text(label), value) for claim, label in ROWS
                 if (value := _value(claim, user)) is not None]
         return _page("portal_home.html", rows=rows, current="home")
+
+    @app.get("/connexion-biometrique")
+    def biometrics():
+        """Issue 14: what biometric sign-in (a passkey) is, and how to try it with make run,
+        on the provider's pages served on ``localhost`` (a WebAuthn RP ID is never an IP)."""
+        provider = passkey_provider(issuer)
+        return _page("portal_biometrics.html", current="biometrics", ip_url=issuer,
+                     provider=provider, step_login=messages.with_links(
+                         "portal_biometrics_step_login", login=f"{provider}/login"),
+                     step_list=messages.with_links("portal_biometrics_step_list",
+                                                   account=f"{provider}/compte"))
 
     @app.get("/<name>")
     def tab(name: str):

@@ -7,16 +7,20 @@ verifies the CBOR, COSE keys and signatures; this module decides what is asked a
 accepted:
 
 * Registration (``registration_options`` → ``verify_registration``), for a person who just
-  logged in with the password and the code: a resident key, user verification required, the
+  logged in with the password and the code (its challenge a ``PasskeyChallenge`` row, which
+  holds whose registration it is, spent by one compare-and-set): a resident key, user verification required, the
   account's live passkeys excluded. The user entity never holds the NIR (it ends up in the
   phone's password manager): ``id`` is a random user handle, the same for every passkey of
   the account; ``name`` and ``displayName`` the masked NIR. The passkey is valid
   ``Policy.biometric_validity`` (the trusted device's 183 days) from its registration.
 * Authentication (``authentication_options`` → ``verify_authentication``): discoverable, so
-  no ``allowCredentials`` and no NIR typed. Accepted only when every check holds: the
-  challenge is ours, for this purpose, live and not used (consumed by one compare-and-set
-  ``UPDATE … WHERE used_at IS NULL`` before anything else, committed: two assertions with one
-  challenge cannot both pass, and a refused one spends it too); the credential is known, not
+  no ``allowCredentials`` and no NIR typed. The login page asks these options at every view
+  (conditional mediation), so they cost no row: the challenge id is the challenge's keyed
+  hash and end of validity, signed (itsdangerous, a salt of its own), and the row is written
+  only when an assertion comes back (``limits.first_use``, a primary key: two assertions with
+  one challenge cannot both pass, and a refused one spends it too; the purge forgets it once
+  the challenge is past its life). Accepted only when every check holds: the challenge is
+  ours, for this purpose, live and not used; the credential is known, not
   revoked, not past its validity; the user handle it returns is its own; the client data's
   type, challenge and origin (``PASSKEY_ORIGINS``), the RP ID hash (``PASSKEY_RP_ID``), the UP
   and UV flags and the signature verify; and the sign counter went up when either count is
@@ -38,12 +42,15 @@ server cannot know whether a finger or a face unlocked the key.
 
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
+from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from webauthn import (
@@ -77,7 +84,7 @@ from webauthn.helpers.structs import (
 )
 
 from idp import clock, keyed, messages
-from idp.domain import limits
+from idp.domain import accounts, limits
 from idp.domain.nir import parse_nir
 from idp.errors import (
     PasskeyCloned,
@@ -92,8 +99,7 @@ from idp.policy import policy
 
 METHOD = "passkey"
 AMR = ("pop", "mfa")
-REGISTER = "register"
-AUTHENTICATE = "authenticate"
+REGISTER = "register"          # the purpose of PasskeyChallenge rows (sign-ins have none)
 OFFER_CHOICES = ("ask", "never")
 LIMIT_KIND = "passkey"
 # ES256 (every platform authenticator), EdDSA, RS256 (Windows Hello): what browsers offer.
@@ -101,13 +107,16 @@ ALGORITHMS = [COSEAlgorithmIdentifier.ECDSA_SHA_256, COSEAlgorithmIdentifier.EDD
               COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256]
 USER_HANDLE_BYTES = 32
 CHALLENGE_BYTES = 32
+LOGIN_CHALLENGE_KIND = "passkey-challenge"
+_LOGIN_CHALLENGE_SALT = "idp/passkey-login-challenge"
 
 
 @dataclass(frozen=True)
 class Options:
     """What the page hands to ``navigator.credentials.create/get`` (``public_key``, the
     WebAuthn L3 JSON form for ``PublicKeyCredential.parse*OptionsFromJSON``), and the id of
-    our challenge row, which the page's session keeps."""
+    our challenge (a row's id for a registration, a signed token for a sign-in), which the
+    page's session keeps."""
     challenge_id: str
     public_key: dict
 
@@ -173,6 +182,33 @@ def _consume(challenge: bytes, purpose: str, *, challenge_id: str | None,
     ).first()
     db.session.commit()
     return row
+
+
+def _login_challenges() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_LOGIN_CHALLENGE_SALT)
+
+
+def _issue_login_challenge() -> tuple[str, bytes]:
+    """A challenge for a sign-in, and its id: its keyed hash and end, signed; no row."""
+    challenge = secrets.token_bytes(CHALLENGE_BYTES)
+    ends = clock.timestamp() + policy().passkey_challenge_ttl.total_seconds()
+    return _login_challenges().dumps({"h": _challenge_digest(challenge), "e": ends}), challenge
+
+
+def _spend_login_challenge(challenge: bytes, challenge_id: str | None) -> bool:
+    """Whether ``challenge`` is the one ``challenge_id`` was issued with, still live, and
+    used now for the first time (recorded once, until its end)."""
+    try:
+        held = _login_challenges().loads(challenge_id) if challenge_id else None
+    except BadData:
+        return False
+    digest = _challenge_digest(challenge)
+    if not isinstance(held, dict) or not isinstance(held.get("h"), str) \
+            or not isinstance(held.get("e"), (int, float)) or held["e"] <= clock.timestamp() \
+            or not hmac.compare_digest(held["h"], digest):
+        return False
+    return limits.first_use(digest, LOGIN_CHALLENGE_KIND,
+                            forget_at=datetime.fromtimestamp(held["e"], UTC))
 
 
 def _client_challenge(client_data_json: bytes) -> bytes | None:
@@ -254,8 +290,9 @@ def verify_registration(account_id: int, credential: str | dict, *, label: str,
 # -- authentication -----------------------------------------------------------------------------
 
 def authentication_options() -> Options:
-    """Request options for a discoverable credential: no ``allowCredentials``, so no NIR."""
-    challenge_id, challenge = _issue_challenge(AUTHENTICATE)
+    """Request options for a discoverable credential: no ``allowCredentials``, so no NIR;
+    no row written (see the module docstring)."""
+    challenge_id, challenge = _issue_login_challenge()
     options = generate_authentication_options(
         rp_id=rp_id(), challenge=challenge, timeout=_timeout_ms(), allow_credentials=[],
         user_verification=UserVerificationRequirement.REQUIRED)
@@ -271,7 +308,7 @@ def verify_authentication(credential: str | dict, *, challenge_id: str | None = 
     except (WebAuthnException, ValueError, TypeError, KeyError):
         raise PasskeyRefused(reason="malformed") from None
     challenge = _client_challenge(parsed.response.client_data_json)
-    if not challenge or not _consume(challenge, AUTHENTICATE, challenge_id=challenge_id):
+    if not challenge or not _spend_login_challenge(challenge, challenge_id):
         raise PasskeyRefused(reason="challenge")
     credential_id = bytes_to_base64url(parsed.raw_id)
     passkey = db.session.execute(
@@ -323,6 +360,17 @@ def verify_authentication(credential: str | dict, *, challenge_id: str | None = 
     if judged.locks_until is not None:
         raise PasskeyLocked(until=judged.locks_until)
     raise PasskeyRefused(reason=judged.value)
+
+
+def usable_account(login: PasskeyLogin) -> Account:
+    """The account a valid assertion logs in: PasskeyRefused when it is gone (deleted while
+    the assertion was judged), else the account's own refusal when it can no longer log in
+    (cases 1, 1 bis, 8, 9: ``accounts.refuse_if_unusable``), as the password gets."""
+    account = db.session.get(Account, login.account_id)
+    if account is None:
+        raise PasskeyRefused(reason="unknown")
+    accounts.refuse_if_unusable(account)
+    return account
 
 
 def _refuse_dead(passkey: Passkey) -> None:

@@ -30,6 +30,8 @@ from idp.policy import policy
 
 PROMPTS = {"none", "login", "consent", "select_account"}
 PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+# RFC 9449 §10: an RFC 7638 thumbprint, base64url of a SHA-256 digest (43 characters).
+DPOP_JKT = re.compile(r"^[A-Za-z0-9_-]{43}$")
 EIDAS_ORDER = eidas.ORDER
 
 
@@ -176,8 +178,8 @@ def validate(params: dict) -> AuthRequest:
     try:
         if "redirect_uri" in outer and outer["redirect_uri"] != redirect_uri:
             raise AuthError("invalid_request_object", "'redirect_uri' differs from the request object.")
-        for check in (check_response_type, check_scope, check_pkce, check_prompt, check_max_age,
-                      check_claims, check_acr, check_nonce, check_id_token_hint):
+        for check in (check_response_type, check_scope, check_pkce, check_dpop_jkt, check_prompt,
+                      check_max_age, check_claims, check_acr, check_nonce, check_id_token_hint):
             check(req)
     except AuthError as error:
         raise _bound(req, error.error, error.description) from None
@@ -224,6 +226,14 @@ def check_pkce(req):
         raise AuthError("invalid_request", "Only the S256 'code_challenge_method' is supported.")
     if not PKCE_CHALLENGE.match(challenge):
         raise AuthError("invalid_request", "Invalid 'code_challenge'.")
+
+
+def check_dpop_jkt(req):
+    """RFC 9449 §10: ``dpop_jkt`` binds the code to the client's DPoP key (``issue_code``
+    stores it; only a proof by that key redeems the code at /token)."""
+    jkt = req.params.get("dpop_jkt")
+    if jkt is not None and not DPOP_JKT.match(jkt):
+        raise AuthError("invalid_request", "Invalid 'dpop_jkt'.")
 
 
 def check_prompt(req):
@@ -445,7 +455,7 @@ def issue_code(req: AuthRequest, result: AuthResult, sid: str):
         claims=req.claims, code_challenge=req.params.get("code_challenge"),
         code_challenge_method=req.params.get("code_challenge_method"),
         auth_time=result.auth_time, acr=result.acr, amr=result.amr, sid=sid,
-        expires_at=now + policy().authorization_code_ttl)
+        expires_at=now + policy().authorization_code_ttl, dpop_jkt=req.params.get("dpop_jkt"))
     return respond(req, {"code": code})
 
 

@@ -18,10 +18,11 @@ provider's pages. Two requests, form-encoded:
 
 The ``auth_session`` is signed (itsdangerous, a salt of its own) over the client, the PKCE
 challenge, the scope, the id of the passkey challenge and, when the first request carried a
-DPoP proof, its key's thumbprint (the second must then be made with the same key); it lives
+DPoP proof, its key's thumbprint (the second must then be made with the same key, and the code
+is bound to it as by ``dpop_jkt``, RFC 9449 §10: only a proof by that key redeems it); it lives
 ``Policy.passkey_challenge_ttl``. It is single use because the passkey challenge is: the
-domain spends it by one compare-and-set whatever the outcome, so a replayed ``auth_session``
-finds it spent. A session that does not verify (forged, expired, another client's) is
+domain records it once, as the first assertion arrives, whatever the outcome, so a replayed
+``auth_session`` finds it spent. A session that does not verify (forged, expired, another client's) is
 ``invalid_session``.
 
 Anything else answers ``redirect_to_web`` (400): a client not first party, ``prompt=login``
@@ -40,8 +41,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from idp import clock, interaction, keyed
 from idp.domain import accounts, passkeys
 from idp.errors import IdpError
-from idp.extensions import csrf, db, limiter
-from idp.models import Account
+from idp.extensions import csrf, limiter
 from idp.oidc import dpop, tokens
 from idp.oidc.authorize import PKCE_CHALLENGE
 from idp.oidc.server import query_client
@@ -132,8 +132,7 @@ def _finish(client, form, jkt):
         return _to_web("No passkey assertion.")
     try:
         login = passkeys.verify_authentication(assertion, challenge_id=state["ch"])
-        account = db.session.get(Account, login.account_id)
-        accounts.refuse_if_unusable(account)
+        account = passkeys.usable_account(login)
     except IdpError as refusal:
         return _to_web(f"The passkey did not sign in ({type(refusal).__name__}).")
     code = keyed.token(32)
@@ -143,7 +142,8 @@ def _finish(client, form, jkt):
         scope=state["scope"], nonce=None, claims=None, code_challenge=state["pkce"],
         code_challenge_method="S256", auth_time=now,
         acr=interaction.acr_for(passkeys.METHOD),
-        amr=list(login.amr), sid=None, expires_at=now + policy().authorization_code_ttl)
+        amr=list(login.amr), sid=None, expires_at=now + policy().authorization_code_ttl,
+        dpop_jkt=state.get("jkt"))
     accounts.record_login(account.id)
     current_app.extensions["idp.events"]("login_succeeded", account_id=account.id,
                                          amr=list(login.amr), client_id=client.client_id,

@@ -196,21 +196,22 @@ def refusal_at_resource(row, access_token: str, scheme: str, path: str):
     body) of a 401 (RFC 9449 §7.1): a DPoP-bound token only with the DPoP scheme and a
     proof by its key carrying its ``ath``; the DPoP scheme only with a DPoP-bound token."""
     if row.dpop_jkt is None:
-        return _challenge("invalid_token", "The access token is not DPoP-bound.")
+        return challenge("invalid_token", "The access token is not DPoP-bound.")
     if scheme != "dpop":
-        return _challenge("invalid_token", "The access token is DPoP-bound: use the DPoP "
-                          "authorization scheme with a proof.")
+        return challenge("invalid_token", "The access token is DPoP-bound: use the DPoP "
+                         "authorization scheme with a proof.")
     try:
         jkt = check_proof(request.method, path, access_token)
     except ProofError as error:
-        return _challenge("invalid_dpop_proof", error.description)
+        return challenge("invalid_dpop_proof", error.description)
     if jkt != row.dpop_jkt:
-        return _challenge("invalid_dpop_proof", "The DPoP proof is not made with the key "
-                          "the access token is bound to.")
+        return challenge("invalid_dpop_proof", "The DPoP proof is not made with the key "
+                         "the access token is bound to.")
     return None
 
 
-def _challenge(error: str, description: str):
+def challenge(error: str, description: str):
+    """The (status, headers, body) of a 401 with a ``WWW-Authenticate: DPoP`` challenge."""
     value = (f'DPoP error="{error}", error_description="{description}", '
              f'algs="{" ".join(ALGORITHMS)}"')
     return 401, {"WWW-Authenticate": value}, {"error": error, "error_description": description}

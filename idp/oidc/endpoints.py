@@ -195,7 +195,11 @@ def _bearer() -> tuple[str | None, str]:
     return from_header or from_form, scheme
 
 
-def _invalid_token(description: str):
+def _invalid_token(description: str, scheme: str = "bearer"):
+    """401 invalid_token, its challenge in the scheme the request used (RFC 9449 §7.1)."""
+    if scheme == "dpop":
+        status, headers, body = dpop.challenge("invalid_token", description)
+        return _json(body, status, headers=headers)
     error = InvalidTokenError(description=description, realm="idp")
     status, body, headers = error()
     return _json(dict(body), status, headers=dict(headers))
@@ -213,19 +217,19 @@ def userinfo():
         return response
     found = tokens.find_bearer(value)
     if found is None:
-        return _invalid_token("The access token is invalid, expired or revoked.")
+        return _invalid_token("The access token is invalid, expired or revoked.", scheme)
     row, account, session_ended_at = found
     if (row.dpop_jkt is not None or scheme == "dpop") and (
             refused := dpop.refusal_at_resource(row, value, scheme, "/userinfo")):
         status, headers, body = refused
         return _json(body, status, headers=headers)
     if "openid" not in row.scope.split() or not tokens.use_access_token(row):
-        return _invalid_token("The access token is invalid, expired or revoked.")
+        return _invalid_token("The access token is invalid, expired or revoked.", scheme)
     if session_ended_at is not None:
-        return _invalid_token("The session of this token has ended.")
+        return _invalid_token("The session of this token has ended.", scheme)
     client = query_client(row.client_id)
     if client is None:
-        return _invalid_token("The access token is no longer valid.")
+        return _invalid_token("The access token is no longer valid.", scheme)
     data = claims_mod.user_claims(account, client, row.scope, row.claims, "userinfo")
     sign_alg = client.userinfo_signed_response_alg
     enc_alg = client.userinfo_encrypted_response_alg

@@ -108,7 +108,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def query_authorization_code(self, code, client):
-        row = tokens.consume_code(code, client.client_id)
+        try:
+            row = tokens.consume_code(code, client.client_id, dpop.presented_jkt())
+        except tokens.CodeBoundToAnotherKey:         # RFC 9449 §10
+            raise dpop.InvalidDpopProofError(
+                "The DPoP proof is not made with the key of the authorization request's "
+                "dpop_jkt.") from None
         return _CodeView(row) if row is not None else None
 
     def delete_authorization_code(self, authorization_code):

@@ -34,20 +34,31 @@ def save_code(code: str, **fields) -> None:
     db.session.commit()
 
 
-def consume_code(code: str, client_id: str) -> AuthorizationCode | None:
+class CodeBoundToAnotherKey(Exception):
+    """The code was asked with a ``dpop_jkt`` (RFC 9449 §10) that the request's proof lacks."""
+
+
+def consume_code(code: str, client_id: str, jkt: str | None = None) -> AuthorizationCode | None:
     """The code's row if this request is the first to use it within its lifetime; on a
-    replay, revoke what the first use issued and return None."""
+    replay, revoke what the first use issued and return None. A code bound to a DPoP key is
+    spent only by a request whose proof is by that key (``jkt``): else CodeBoundToAnotherKey,
+    and the code stays for the client."""
     digest = code_digest(code)
     now = clock.now()
     used = db.session.execute(
         update(AuthorizationCode)
         .where(AuthorizationCode.code_hash == digest, AuthorizationCode.client_id == client_id,
-               AuthorizationCode.used_at.is_(None), AuthorizationCode.expires_at > now)
+               AuthorizationCode.used_at.is_(None), AuthorizationCode.expires_at > now,
+               or_(AuthorizationCode.dpop_jkt.is_(None), AuthorizationCode.dpop_jkt == jkt))
         .values(used_at=now)).rowcount
     row = db.session.get(AuthorizationCode, digest)
     if used == 1:
         db.session.commit()
         return row
+    if row is not None and row.client_id == client_id and row.used_at is None \
+            and row.expires_at > now and row.dpop_jkt != jkt:
+        db.session.commit()
+        raise CodeBoundToAnotherKey()
     if row is not None and row.client_id == client_id and row.used_at is not None:
         revoked = revoke_where(Token.code_hash == digest)
         db.session.commit()

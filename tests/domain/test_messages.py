@@ -225,7 +225,9 @@ def test_every_template_formats_with_its_parameters():
                # issue 13.3: "Mes informations", the last login and an IBAN's last digits
                "at": utc(2021, 6, 29, 12, 16), "end": "0143",
                # issue 14: the passkey's validity, in the seed's months
-               "validity": "6 mois"}
+               "validity": "6 mois",
+               # issue 14: the demo portal's biometrics page, the provider's two addresses
+               "url": "http://localhost:5000", "ip_url": "http://127.0.0.1:5000"}
     for message_id, template in messages.MESSAGES.items():
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
         base = message_id.split(".")[0]

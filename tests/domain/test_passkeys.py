@@ -174,8 +174,15 @@ def test_a_challenge_is_used_once(registered, device):
         passkeys.verify_authentication(first, challenge_id=options.challenge_id)
     assert replayed.value.reason == "challenge"
     # ... even signed again with a higher counter: the challenge is spent
-    with pytest.raises(errors.PasskeyRefused):
-        passkeys.verify_authentication(device.assertion(options.public_key))
+    with pytest.raises(errors.PasskeyRefused) as again:
+        passkeys.verify_authentication(device.assertion(options.public_key),
+                                       challenge_id=options.challenge_id)
+    assert again.value.reason == "challenge"
+    # ... and a sign-in names its challenge: the id it was issued with (no row to look up)
+    with pytest.raises(errors.PasskeyRefused) as unnamed:
+        passkeys.verify_authentication(device.assertion(passkeys.authentication_options()
+                                                        .public_key))
+    assert unnamed.value.reason == "challenge"
 
 
 def test_a_refused_assertion_spends_its_challenge_too(registered, device):
@@ -217,11 +224,13 @@ def test_a_challenge_past_5_minutes_is_refused(registered, device, clock):
     options = passkeys.authentication_options()
     clock.shift(timedelta(minutes=5))
     with pytest.raises(errors.PasskeyRefused) as late:
-        passkeys.verify_authentication(device.assertion(options.public_key))
+        passkeys.verify_authentication(device.assertion(options.public_key),
+                                       challenge_id=options.challenge_id)
     assert late.value.reason == "challenge"
     options = passkeys.authentication_options()
     clock.shift(timedelta(minutes=5) - timedelta(microseconds=1))
-    passkeys.verify_authentication(device.assertion(options.public_key))
+    passkeys.verify_authentication(device.assertion(options.public_key),
+                                   challenge_id=options.challenge_id)
 
 
 def test_a_challenge_of_another_purpose_or_id_is_refused(account, registered, device):
@@ -273,7 +282,7 @@ def test_a_garbled_signature_or_authenticator_data_is_refused_and_counted(
     assertion = device.assertion(options.public_key)
     assertion["response"][part] = b64url(value)
     with pytest.raises(errors.PasskeyRefused) as refused:
-        passkeys.verify_authentication(assertion)
+        passkeys.verify_authentication(assertion, challenge_id=options.challenge_id)
     assert refused.value.reason == "invalid"
     key = keyed.digest("passkey", registered.credential_id)
     assert limits.reserve(key, "passkey", max_attempts=5,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from idp import messages
-from tests.helpers.browser import AXE, axe_violations, log_in, press
+from tests.helpers.browser import AXE, WIDTHS, axe_violations, log_in, press
 from tests.helpers.live import LiveServer, reserve_port
 
 pytestmark = pytest.mark.browser
@@ -135,3 +135,36 @@ def test_axe_finds_no_violation_on_the_portal(page, server, portal, person, smtp
         page.goto(portal.url + "/" + tab)
         found[tab] = axe_violations(page)
     assert {name: v for name, v in found.items() if v} == {}
+
+
+def test_the_portals_biometrics_page_explains_passkeys_and_how_to_try_them(page, server, portal):
+    """Issue 14: linked from the portal's home; says where passkeys work with make run (the
+    provider on localhost, never 127.0.0.1) and how (Chromium's platform or virtual
+    authenticator), and leads to the provider's login and account page on localhost."""
+    page.goto(portal.url + "/")
+    page.get_by_role("link", name=messages.text("portal_biometrics_link")).click()
+    page.wait_for_url(portal.url + "/connexion-biometrique")
+    assert page.get_by_role("heading", level=1).inner_text() == messages.text(
+        "portal_biometrics_title")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert "width=device-width" in page.locator("meta[name=viewport]").get_attribute("content")
+    on_localhost = server.url.replace("127.0.0.1", "localhost")
+    main = page.inner_text("main")
+    assert messages.text("portal_biometrics_where", url=on_localhost, ip_url=server.url) in main
+    assert "DevTools" not in main and "WebAuthn" in main and "Chromium" in main
+    assert "6 mois" in main
+    steps = page.get_by_role("list", name=messages.text("portal_biometrics_steps_title"))
+    assert steps.get_by_role("link", name="Mes informations").get_attribute("href") == \
+        on_localhost + "/compte"
+    assert steps.get_by_role("link", name="Connectez-vous au compte ameli").get_attribute(
+        "href") == on_localhost + "/login"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_axe_finds_no_violation_on_the_portals_biometrics_page(page, portal, width):
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (make test runs `npm install axe-core`; npm missing?)")
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(portal.url + "/connexion-biometrique")
+    assert axe_violations(page) == []

@@ -146,6 +146,17 @@ def test_the_code_needs_the_apps_verifier(mobile_app, phone):
     assert mobile_app.redeem(code, verifier=secrets.token_urlsafe(48)).json()["error"] == "invalid_grant"
 
 
+def test_the_code_is_bound_to_the_sessions_dpop_key(mobile_app, phone):
+    """RFC 9449 §10, as ``dpop_jkt`` at /authorize: only a proof by the key the session was
+    started with redeems the code; a thief's proof leaves it to the app."""
+    code = mobile_app.code(phone).json()["authorization_code"]
+    app_key, mobile_app.key = mobile_app.key, DpopKey()
+    answer = mobile_app.redeem(code)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_dpop_proof", answer.text
+    mobile_app.key = app_key
+    assert mobile_app.redeem(code).status_code == 200
+
+
 def test_an_auth_session_is_used_once(mobile_app, phone):
     session, options = mobile_app.session()
     assert mobile_app.finish(session, phone.assertion(options)).status_code == 200
@@ -191,6 +202,27 @@ def test_an_unusable_account_answers_redirect_to_web(status, app, mobile_app, ph
     with app.app_context():
         db.session.get(Account, phone.account_id).status = status
         db.session.commit()
+    to_web(mobile_app.code(phone))
+
+
+def test_a_passkey_whose_account_is_gone_answers_redirect_to_web(app, mobile_app, phone):
+    """The account row deleted under its passkey (foreign keys bypassed: what a purge racing
+    the assertion leaves for an instant): a valid assertion then names no account."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from idp.extensions import db
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            with sqlite3.connect(engine.url.database) as raw:       # foreign keys off
+                raw.execute("DELETE FROM account WHERE id = ?", (phone.account_id,))
+        else:
+            with engine.begin() as conn:
+                conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+                conn.execute(sa.text("DELETE FROM account WHERE id = :id"),
+                             {"id": phone.account_id})
     to_web(mobile_app.code(phone))
 
 

@@ -185,6 +185,30 @@ def test_introspection_shows_the_key_a_token_is_bound_to(rps, browser, person, s
     assert seen["token_type"] == "Bearer" and "cnf" not in seen
 
 
+# -- the authorization code bound to the key (RFC 9449 §10, dpop_jkt) -----------------------
+
+@pytest.mark.parametrize("client", ["dpop-app", "mobile"])
+def test_a_code_asked_with_dpop_jkt_is_redeemed_only_by_that_key_and_survives_a_thief(
+        client, app_rp, rps, browser, person, smtp, key):
+    """Both a client registered for DPoP and one that is not: the code asked with the app's
+    key thumbprint is refused with no proof and with another key's, before it is spent."""
+    rp = app_rp if client == "dpop-app" else rps.mobile
+    pending, answer = rp.login(browser, person, smtp, dpop_jkt=key.jkt)
+    refused_at_token(redeem(rp, answer, pending, DpopKey().proof("POST", rp.token_endpoint)),
+                     "dpop_jkt")
+    refused_at_token(redeem(rp, answer, pending, None))
+    response = redeem(rp, answer, pending, key.proof("POST", rp.token_endpoint))
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "DPoP"
+
+
+@pytest.mark.parametrize("jkt", ["", "short", "not base64url!" + "A" * 30, "A" * 44])
+def test_a_malformed_dpop_jkt_is_invalid_request(jkt, app_rp, browser):
+    pending, answer = app_rp.start(browser, dpop_jkt=jkt)
+    assert answer.status_code == 303, answer.text
+    assert "error=invalid_request" in answer.headers["Location"], answer.headers["Location"]
+
+
 # -- every refusal of a proof at /token ------------------------------------------------
 
 def _other_signer(key, htu):
@@ -251,6 +275,17 @@ def test_a_proofs_iat_is_accepted_within_the_window(rps, key):
 
 
 # -- every refusal at userinfo ---------------------------------------------------------
+
+def test_an_unknown_token_with_the_dpop_scheme_gets_a_dpop_challenge(server, key):
+    """RFC 9449 §7.1: the challenge answers in the scheme the request used."""
+    url = server.url + "/userinfo"
+    refused_at_resource(userinfo(server, "made-up-token",
+                                 key.proof("GET", url, access_token="made-up-token")),
+                        "invalid_token")
+    refused_at_resource(userinfo(server, "made-up-token"), "invalid_token")
+    bearer = userinfo(server, "made-up-token", scheme="Bearer")
+    assert bearer.status_code == 401 and bearer.headers["WWW-Authenticate"].startswith("Bearer ")
+
 
 def test_every_bad_use_of_a_bound_token_at_userinfo_is_refused(app_rp, server, browser, person,
                                                               smtp, key):

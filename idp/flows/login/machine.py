@@ -418,9 +418,11 @@ def offer_wanted(flow: LoginFlow, account: Account, method: str,
     return details is None or details.biometric_offer
 
 
-def passkey_options(flow: LoginFlow) -> passkeys.Options:
-    """Request options for a biometric sign-in in this flow (at the NIR and password step)."""
-    if flow.step not in LOGGING_IN:
+def passkey_options(flow: LoginFlow | None) -> passkeys.Options:
+    """Request options for a biometric sign-in in this flow (at the NIR and password step),
+    or before any flow (None: the login page without a request, whose flow is made only
+    when an answer comes, as for the password)."""
+    if flow is not None and flow.step not in LOGGING_IN:
         raise FlowOutOfStep()
     return passkeys.authentication_options()
 
@@ -436,10 +438,7 @@ def submit_passkey(flow: LoginFlow, credential, challenge_id: str | None) -> Nex
     if not challenge_id:
         raise PasskeyRefused(reason="challenge")
     login = passkeys.verify_authentication(credential, challenge_id=challenge_id)
-    account = db.session.get(Account, login.account_id)
-    if account is None:
-        raise PasskeyRefused(reason="unknown")
-    accounts.refuse_if_unusable(account)
+    account = passkeys.usable_account(login)
     codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
     db.session.commit()
     return _logged_in(flow, account, method=login.method, nir=account.nir)

@@ -242,22 +242,29 @@ def _json_error(error: IdpError, status: int = 400):
 
 
 def _ceremony(key: str, flow, make_options):
-    """The WebAuthn options ``make_options(flow)`` gives, their challenge kept for this flow;
-    a step out of order answers 409."""
+    """The WebAuthn options ``make_options(flow)`` gives, their challenge kept for this flow
+    (or for no flow yet: None); a step out of order answers 409."""
     try:
         options = make_options(flow)
     except IdpError as error:
         return _json_error(error, 409)
-    session[key] = {"f": flow.id, "c": options.challenge_id}
+    session[key] = {"f": flow.id if flow is not None else None, "c": options.challenge_id}
     return jsonify(publicKey=options.public_key)
 
 
-def _challenge_of(key: str, flow) -> str | None:
-    """The challenge this browser was given for this flow, taken once."""
-    held = session.pop(key, None)
+def _challenge_of(key: str, flow, held=None) -> str | None:
+    """The challenge this browser was given for this flow, taken once (``held``: taken
+    already)."""
+    held = session.pop(key, None) if held is None else held
     if isinstance(held, dict) and held.get("f") == flow.id and isinstance(held.get("c"), str):
         return held["c"]
     return None
+
+
+def _pending_interaction() -> str | None:
+    """The authorization request this browser's login pages serve, if still live."""
+    iid = session.get(INTERACTION_KEY)
+    return iid if isinstance(iid, str) and interaction.details(iid) else None
 
 
 def _credential():
@@ -269,13 +276,13 @@ def _credential():
 @limiter.limit(_per_ip)
 def passkey_options():
     """Request options for "Se connecter avec la biométrie" (and conditional mediation),
-    bound to this browser's login flow."""
+    bound to this browser's login flow. passkey.js asks them at every view of the page: the
+    login page without a request made no flow (issue 11.13), nor do these options (no
+    challenge row either, idp.domain.passkeys): the flow is made by the answer."""
     flow = _flow()
-    if flow is None:        # the login page without a request made no flow (issue 11.13)
-        iid = session.get(INTERACTION_KEY)
-        flow = _new_flow(iid if isinstance(iid, str) and interaction.details(iid) else None)
-    details = interaction.details(flow.interaction_id) if flow is not None else None
-    if flow is None or (details is not None and not details.biometric_offer):
+    details = interaction.details(flow.interaction_id if flow is not None
+                                  else _pending_interaction())
+    if details is not None and not details.biometric_offer:
         return _json_error(FlowOutOfStep(), 409)
     return _ceremony(PASSKEY_KEY, flow, machine.passkey_options)
 
@@ -287,13 +294,17 @@ def submit_passkey():
     """An assertion: logged in (the address to go to), or the reason in French (the page
     keeps the password form)."""
     flow = _flow()
+    held = session.pop(PASSKEY_KEY, None)
     if flow is None:
-        return _json_error(PasskeyRefused(reason="flow"))
+        if not isinstance(held, dict) or held.get("f") is not None:
+            return _json_error(PasskeyRefused(reason="flow"))
+        flow = _new_flow(_pending_interaction())     # options asked before any flow
+        held["f"] = flow.id
     details = interaction.details(flow.interaction_id)
     if details is not None and not details.biometric_offer:
         return _json_error(PasskeyRefused(reason="client"))
     try:
-        then = machine.submit_passkey(flow, _credential(), _challenge_of(PASSKEY_KEY, flow))
+        then = machine.submit_passkey(flow, _credential(), _challenge_of(PASSKEY_KEY, flow, held))
     except IdpError as error:
         return _json_error(error, 409 if isinstance(error, FlowOutOfStep) else 400)
     return jsonify(location=_destination(then))

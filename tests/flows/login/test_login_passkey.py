@@ -311,3 +311,38 @@ def test_a_passkey_session_answers_a_client_that_requires_the_code(server, brows
     code = portal.follow(portal.authorize())
     assert code is not None
     assert portal.id_token(code)["amr"] == ["pop", "mfa"]
+
+
+# -- conditional mediation costs no row per page view ----------------------------------------------
+
+def test_the_conditional_request_of_each_page_view_writes_no_row_and_a_sign_in_still_works(
+        app, server, phone, clock):
+    """passkey.js asks request options at every load of the login page (conditional mediation:
+    the NIR field's suggestions). Ten visitors who never use a passkey cost no login flow and
+    no challenge row (issue 11.13's rule for the page); the one who does gets in, and the
+    challenge then is single use all the same."""
+    from idp.models import LoginFlow, PasskeyChallenge, Throttle
+    from tests.helpers.accounts import rows
+
+    def counts():
+        return [len(rows(app, model)) for model in (LoginFlow, PasskeyChallenge, Throttle)]
+
+    before = counts()                  # the phone's registration challenge, nothing else
+    for _ in range(10):
+        visitor = on_localhost(server)
+        visitor.get("/login")
+        assert Script(visitor).options().status_code == 200
+    assert counts() == before == [0, 1, 0]
+    person = on_localhost(server)
+    person.get("/login")
+    script = Script(person)
+    options = script.options().json()["publicKey"]
+    assertion = phone.assertion(options)
+    before, headers = person.http.cookies.copy(), script.headers()
+    answer = script.send(assertion)
+    assert answer.status_code == 200, answer.text
+    assert "Mes informations" in account_of_session(person)
+    assert len(rows(app, LoginFlow)) == 1
+    # the same request again, with the cookies the browser had before it: the challenge is spent
+    person.http.cookies = before
+    refused_with(script.send(assertion, headers=headers), "passkey_refused")
