@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 # The demo secrets of the shipped clients.yaml are in demo.env, which the provider and the
 # demo portal read themselves on a development (http) issuer: see README "Getting started".
 
-.PHONY: run test install browser axe lint clean bench bench-peer wrk screenshots
+.PHONY: run test install browser axe lint clean bench bench-peer wrk screenshots translations
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,12 @@ bench: $(STAMP) wrk bench-peer $(VENV)/.granian
 # Issue 13.10: each journey's screens at 360 and 1280 px, into docs/screens/ (tools/screenshots.py).
 screenshots: $(STAMP) browser
 	$(BIN)/python -m tools.screenshots
+
+# Issue 13.7: the catalogue of the English pages from idp/messages.py (tools/translations.py):
+# extract the .pot, update each .po (new sentences untranslated, changed ones fuzzy), compile
+# the .mo. Fill the .po's empty msgstr, run it again, commit .po and .mo.
+translations: $(STAMP)
+	$(BIN)/python -m tools.translations
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
