@@ -84,8 +84,18 @@ def _select() -> str:
         return DEFAULT
     return (g.get("idp_lang_request")
             or supported(request.cookies.get(cookie_name()))
-            or request.accept_languages.best_match(SUPPORTED)
+            or _accepted()
             or DEFAULT)
+
+
+def _accepted() -> str | None:
+    """The first language of ``Accept-Language`` (by quality) that we have, ``fr-FR`` as
+    ``fr``: werkzeug's ``best_match`` would prefer an exact ``en;q=0.5`` to ``fr-FR;q=1``."""
+    for tag, quality in request.accept_languages:
+        found = supported(tag) if quality > 0 else None
+        if found:
+            return found
+    return None
 
 
 def language() -> str:
