@@ -603,7 +603,6 @@ MESSAGES.update({
     "skip_to_content": "Aller au contenu",
     "brand_name": "L'Assurance Maladie",
     "footer_help": "Aide et contact",
-    "language_nav": "Langue",              # the switch's name (issue 13.7), idp.i18n.NAMES
     "request_reference": "Référence de la demande : {request_id}",
     # -- pages: the forms' shared words (login.html, register.html, password_*.html, ...) --
     "form_all_required": "Tous les champs sont obligatoires.",
