@@ -4,7 +4,7 @@ shows) holding a French sentence of the catalogue is an untranslated string; eve
 ``<html lang>`` is its language; the mails sent during the English walk are English too.
 
 The walk: login (empty form, wrong password, code offer, code, wrong code), "Mes
-informations", password change, closing, consent, logout (confirmation and done), account
+informations", password change, closing, consent, the form_post page, logout (confirmation and done), account
 creation, activation with the provisional code and its password form, forgotten password
 and its reset form, a spent link, the public pages, a 404 and the protocol's error page."""
 
@@ -97,6 +97,11 @@ def walk(browser, app, person, smtp) -> dict:
                "code_challenge_method": "S256"}
     keep("consent", browser.get("/authorize?" + urlencode(consent)))
     assert "/login/consent" in FORM.findall(browser.page.text), text_of(browser.page)[:400]
+    keep("form_post", browser.get("/authorize?" + urlencode({
+        "client_id": "portal", "response_type": "code", "scope": "openid",
+        "redirect_uri": "http://127.0.0.1:5001/callback", "state": "s2", "nonce": "n2",
+        "response_mode": "form_post"})))
+    assert 'name="code"' in browser.page.text, text_of(browser.page)[:400]
     keep("logout confirmation", browser.get("/end_session"))
     keep("logged out", submit(browser, {"decision": "logout"}))
 
