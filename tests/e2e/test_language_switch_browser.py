@@ -41,3 +41,23 @@ def test_the_switch_turns_the_pages_english_and_axe_stays_at_zero(page, server):
         back.click()
     assert page.get_attribute("html", "lang") == "fr" and "Mot de passe oublié ?" in shown(page)
     assert {name: v for name, v in {**french, **english}.items() if v} == {}
+
+
+def test_the_password_checklist_speaks_english_on_an_english_page(page, server, person, smtp):
+    """password.js has no words of its own: the level and each rule's state come from the
+    page, so an English page's checklist is English as the person types."""
+    from tests.helpers.accounts import link_in
+    from tests.helpers.browser import press
+    page.goto(server.url + "/langue/en?next=/mot-de-passe-oublie")
+    page.fill("#nir", person.nir)
+    page.fill("#birthdate", "15/02/1969")
+    press(page, "Confirm")
+    page.goto(link_in(smtp.last_text(person.email)))
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("[data-strength]") == "low"
+    page.fill("#new_password", "Abcdef1!x")
+    assert page.inner_text("[data-strength]") == "medium"
+    page.fill("#new_password", "Abcdefghijk1!m")
+    assert page.inner_text("[data-strength]") == "high"
+    assert page.inner_text("li[data-rule=length] .rule-state") == "met"
+    assert page.inner_text("li[data-rule=confirmation] .rule-state") == "not met"

@@ -5,15 +5,7 @@ at FranceConnect. No French sentence of the catalogue on any of them."""
 
 from __future__ import annotations
 
-from tests.helpers.fc import (  # noqa: F401 - fixtures, registered by name
-    PORTAL,
-    app_config,
-    click_franceconnect,
-    fc_callback_port,
-    fc_keys,
-    follow,
-    upstream,
-)
+from tests.helpers.fc import PORTAL, click_franceconnect, follow
 from tests.helpers.pages import visible
 from tests.i18n.test_pages_in_both_languages import HTML_LANG, foreign, shown
 
