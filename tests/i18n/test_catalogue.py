@@ -62,3 +62,9 @@ def test_a_stale_mo_and_a_sentence_added_without_its_english_are_found(english):
     wanted["link_back"] = "Revenir"
     assert "link_back: translates an old French sentence (make translations)" in problems(
         catalog, mo, wanted)
+
+
+def test_the_template_is_the_sentences_of_messages_py():
+    """``messages.pot`` is what ``make translations`` extracts today."""
+    pot = translations.read(translations.TEMPLATE)
+    assert {m.context: m.id for m in pot if m.id} == translations.entries()
