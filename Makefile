@@ -1,26 +1,34 @@
 # make run  — serve the provider on http://127.0.0.1:5000 (SQLite, in-process limits, mails
 #             to instance/outbox) and the demo account portal on http://127.0.0.1:5001
-# make test — install what the tests need and run the whole suite
+# make test — install what the tests need (a second step, not needed by `make run`) and run
+#             the whole suite
 # make bench — the speed benchmark of issues 6 and 15, beside node-oidc-provider 9 (about 9
 #              minutes; BENCH_ARGS="--quick" for a smoke run, BENCH_ARGS="--help" for every
 #              option); results in bench/results/
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Issue 13.9: `make run` installs the runtime only (STAMP); the tests' tools (pytest,
+# Playwright, ruff, ...) come with TEST_STAMP, for the targets that need them.
 STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 # The demo secrets of the shipped clients.yaml are in demo.env, which the provider and the
 # demo portal read themselves on a development (http) issuer: see README "Getting started".
 
-.PHONY: run test install browser axe lint clean bench bench-peer wrk screenshots
+.PHONY: run test install browser axe lint clean bench bench-peer wrk screenshots translations
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# setuptools warns on every editable install of a flat layout; the rest stays visible
-	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[test]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+$(TEST_STAMP): $(STAMP)
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
+
+install: $(TEST_STAMP)
 
 run: $(STAMP)
 	$(BIN)/flask --app wsgi idp init-db
@@ -45,7 +53,7 @@ axe:
 	  || echo "axe-core could not be installed: the axe test will be skipped"; }
 
 # The house's plan first (import-linter contracts in setup.cfg), then the suite.
-test: $(STAMP) browser axe
+test: $(TEST_STAMP) browser axe
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
@@ -66,19 +74,25 @@ bench-peer:
 	  || echo "npm ci failed in bench/: the peer will be skipped"; \
 	else echo "node/npm not found: the peer (node-oidc-provider) will be skipped"; fi
 
-$(VENV)/.granian: $(STAMP)
+$(VENV)/.granian: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet 'granian>=2.5,<3' && touch $@ \
 	  || echo "granian could not be installed: --servers granian will be skipped"
 
 BENCH_ARGS ?=
-bench: $(STAMP) wrk bench-peer $(VENV)/.granian
+bench: $(TEST_STAMP) wrk bench-peer $(VENV)/.granian
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # Issue 13.10: each journey's screens at 360 and 1280 px, into docs/screens/ (tools/screenshots.py).
-screenshots: $(STAMP) browser
+screenshots: $(TEST_STAMP) browser
 	$(BIN)/python -m tools.screenshots
 
-lint: $(STAMP)
+# Issue 13.7: the catalogue of the English pages from idp/messages.py (tools/translations.py):
+# extract the .pot, update each .po (new sentences untranslated, changed ones fuzzy), compile
+# the .mo. Fill the .po's empty msgstr, run it again, commit .po and .mo.
+translations: $(STAMP)
+	$(BIN)/python -m tools.translations
+
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from idp import config, web
+from idp import config, i18n, web
 from idp.extensions import csrf, db, limiter, migrate, tune_engine
 from idp.extensions import mail as mail_extension
 from idp.ops import events
@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from idp.ops import endpoints as ops
     app.register_blueprint(ops.bp)
     web.init_app(app)
+    i18n.init_app(app)
 
     from idp.cli import idp_cli
     app.cli.add_command(idp_cli)

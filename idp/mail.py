@@ -1,7 +1,8 @@
 """Compose and send the mails: through SMTP (Flask-Mail) when ``MAIL_SERVER`` is set,
 otherwise into the outbox folder (``instance/outbox/*.eml``) with the code printed in the log
 so that a newcomer can log in with no mail server. Outside that demo outbox, no code or
-link is ever logged.
+link is ever logged. A mail is in the language of the request that sends it (its subject
+and its sentences, ``idp.i18n``); outside a request, French.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ log = logging.getLogger("idp.mail")
 def send(template: str, to: str, *, secret: str | None = None, **context) -> None:
     """Render ``mail/<template>.txt`` and send it; raise MailNotSent when our relay fails.
     ``secret`` is the code or link the mail carries (printed only in outbox mode)."""
-    from idp.messages import MAIL_SUBJECTS
+    from idp.messages import subject as subject_of
     body = render_template(f"mail/{template}.txt", **context)
-    subject = MAIL_SUBJECTS[template]
+    subject = subject_of(template)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     if not current_app.config.get("MAIL_SERVER"):
         _to_outbox(template, subject, sender, to, body, secret)
@@ -58,9 +59,9 @@ def send_later(template: str, to: str, *, on_failure: Callable[[], None] | None 
             if on_failure is not None:
                 on_failure()
         return
-    from idp.messages import MAIL_SUBJECTS
+    from idp.messages import subject
     body = render_template(f"mail/{template}.txt", **context)
-    message = Message(subject=MAIL_SUBJECTS[template], recipients=[to], body=body,
+    message = Message(subject=subject(template), recipients=[to], body=body,
                       sender=app.config["MAIL_DEFAULT_SENDER"])
     mail_queue(app).put((template, message, on_failure))
 

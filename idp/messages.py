@@ -1,4 +1,5 @@
-"""Every French sentence a person sees, by id, and the Paris-time formats they print.
+"""Every French sentence a person sees, by id, and the Paris-time formats they print; their
+English is in the catalogue of ``idp.i18n`` (issue 13.7), chosen by the page's language.
 
 Source: seed 004 (web login, cases 1 to 9; password change, "Cas d'échecs"; step pages and
 mails), seed 003 ("Dernière connexion le …"), seed 002 (validation link "7 jours"). Sentences
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_app_context
 from markupsafe import Markup, escape
 
+from idp import i18n
 from idp.errors import IdpError
 from idp.policy import Policy
 
@@ -37,6 +39,14 @@ PARIS = ZoneInfo("Europe/Paris")
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
           "septembre", "octobre", "novembre", "décembre")
+# English (issue 13.7): the same instants on the same Paris clock, in British order.
+DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")
+
+
+def _english() -> bool:
+    return i18n.language() == "en"
 
 
 # -- Paris time ------------------------------------------------------------------------------
@@ -51,24 +61,32 @@ def to_paris(dt: datetime) -> datetime:
 def fmt_dash(dt: datetime) -> str:
     """"05/01/2023 - 15h05" (seed 004, cases 3 and 6)."""
     p = to_paris(dt)
+    if _english():
+        return f"{p:%d/%m/%Y} at {p:%H:%M}"                    # "05/01/2023 at 15:05"
     return f"{p:%d/%m/%Y} - {p:%H}h{p:%M}"
 
 
 def fmt_long(dt: datetime) -> str:
     """"mercredi 4 janvier 2023 15:47" (seed 004, case 7: day of month without zero)."""
     p = to_paris(dt)
+    if _english():                                  # "Wednesday 4 January 2023 15:47"
+        return f"{DAYS_EN[p.weekday()]} {p.day} {MONTHS_EN[p.month - 1]} {p.year} {p:%H:%M}"
     return f"{DAYS[p.weekday()]} {p.day} {MONTHS[p.month - 1]} {p.year} {p:%H:%M}"
 
 
 def fmt_comma(dt: datetime) -> str:
     """"16/09/2023, 14h32" (seed 004, password change, cas 1 and 2)."""
     p = to_paris(dt)
+    if _english():
+        return f"{p:%d/%m/%Y}, {p:%H:%M}"                      # "16/09/2023, 14:32"
     return f"{p:%d/%m/%Y}, {p:%H}h{p:%M}"
 
 
 def fmt_changed(dt: datetime) -> str:
     """"vendredi 06 juin 2025 à 14:27" (seed 004, password-changed mail: day with zero)."""
     p = to_paris(dt)
+    if _english():                                  # "Friday 06 June 2025 at 14:27"
+        return f"{DAYS_EN[p.weekday()]} {p:%d} {MONTHS_EN[p.month - 1]} {p.year} at {p:%H:%M}"
     return f"{DAYS[p.weekday()]} {p:%d} {MONTHS[p.month - 1]} {p.year} à {p:%H:%M}"
 
 
@@ -82,19 +100,25 @@ def fmt_date(d: date | datetime) -> str:
 def fmt_last_login(dt: datetime) -> str:
     """"29/06/2021 à 14:16" (seed 003, "Dernière connexion le …")."""
     p = to_paris(dt)
-    return f"{p:%d/%m/%Y} à {p:%H:%M}"
+    return f"{p:%d/%m/%Y} {'at' if _english() else 'à'} {p:%H:%M}"   # "29/06/2021 at 14:16"
 
 
 def duration_text(delta: timedelta) -> str:
     """A policy delay in words for a mail ("15 minutes", "1 heure", "7 jours"): the largest
     unit that divides it exactly."""
     seconds = int(delta.total_seconds())
-    for size, one, many in ((86400, "jour", "jours"), (3600, "heure", "heures"),
-                            (60, "minute", "minutes")):
+    units = _UNITS_EN if _english() else _UNITS
+    for size, one, many in units[:3]:
         if seconds >= size and seconds % size == 0:
             n = seconds // size
             return f"{n} {one if n == 1 else many}"
-    return f"{seconds} secondes"
+    return f"{seconds} {units[3]}"
+
+
+_UNITS = ((86400, "jour", "jours"), (3600, "heure", "heures"), (60, "minute", "minutes"),
+          "secondes")
+_UNITS_EN = ((86400, "day", "days"), (3600, "hour", "hours"), (60, "minute", "minutes"),
+             "seconds")
 
 
 def months_text(delta: timedelta) -> str:
@@ -104,6 +128,8 @@ def months_text(delta: timedelta) -> str:
     days = delta.total_seconds() / 86400
     months = round(days / 30.44)
     if months >= 1 and abs(days - months * 30.44) <= 3:
+        if _english():
+            return f"{months} month{'s' if months > 1 else ''}"
         return f"{months} mois"
     return duration_text(delta)
 
@@ -669,6 +695,8 @@ MESSAGES.update({
     # ``{level}`` is the word below, in the page's <strong> that password.js rewrites.
     "password_strength": "Niveau indicatif de sécurité : {level}",
     "password_strength_low": "faible",
+    "password_strength_medium": "moyen",
+    "password_strength_high": "fort",
     "label_new_password": "Mon nouveau mot de passe",
     "label_confirm_password": "Confirmer mon nouveau mot de passe",
     # -- pages: register.html --
@@ -873,7 +901,7 @@ class _Formatter(string.Formatter):
         if format_spec in FORMATS:
             return FORMATS[format_spec](value)
         if format_spec == "list":
-            return " ; ".join(str(v) for v in value)
+            return ("; " if _english() else " ; ").join(str(v) for v in value)
         return super().format_field(value, format_spec)
 
 
@@ -887,16 +915,29 @@ def _policy() -> Policy:
     return Policy()
 
 
+def sentence(message_id: str) -> str:
+    """The template of ``message_id`` in the page's language (``idp.i18n``): the French
+    sentence of ``MESSAGES`` or its translation."""
+    try:
+        french = MESSAGES[message_id]
+    except KeyError:
+        raise KeyError(f"no French sentence for message id {message_id!r}") from None
+    return i18n.translate(message_id, french)
+
+
+def subject(template: str) -> str:
+    """The subject of the mail ``template`` in the page's language (context
+    ``subject.<template>`` in the catalogue)."""
+    return i18n.translate(f"subject.{template}", MAIL_SUBJECTS[template])
+
+
 def text(message_id: str, /, **params) -> str:
-    """The French sentence for ``message_id``, its named parameters formatted."""
+    """The sentence for ``message_id`` in the page's language, its named parameters
+    formatted."""
     if message_id in VARIANTS:
         name, default = VARIANTS[message_id]
         message_id = f"{message_id}.{params.get(name) or default}"
-    try:
-        template = MESSAGES[message_id]
-    except KeyError:
-        raise KeyError(f"no French sentence for message id {message_id!r}") from None
-    template = _LINK.sub(r"\1", template)       # links (``with_links``) as plain words
+    template = _LINK.sub(r"\1", sentence(message_id))       # links (``with_links``) as plain words
     defaults = _POLICY_DEFAULTS.get(message_id)
     if defaults:
         missing = [k for k in defaults if params.get(k) is None]
@@ -913,7 +954,7 @@ def with_links(message_id: str, /, **urls: str) -> Markup:
     """The sentence of ``message_id`` as HTML: each ``[words](name)`` becomes a link to
     ``urls[name]``, everything else is escaped. The sentence stays whole for translation;
     ``text()`` gives it as plain words."""
-    template = MESSAGES[message_id]
+    template = sentence(message_id)
     parts, last = [], 0
     for found in _LINK.finditer(template):
         parts.append(escape(template[last:found.start()]))
@@ -928,7 +969,7 @@ def as_html(message_id: str, /, **params) -> Markup:
     own markup (``{% set %}…{% endset %}``, already Markup): that piece is kept, every other
     parameter and all the sentence's words are escaped. The sentence stays whole."""
     parts = []
-    for literal, name, spec, _ in _formatter.parse(MESSAGES[message_id]):
+    for literal, name, spec, _ in _formatter.parse(sentence(message_id)):
         parts.append(escape(literal))
         if name is not None:
             value = params[name]

@@ -158,6 +158,10 @@ class Policy:
     # (Strict-Transport-Security). A year: OWASP's HSTS cheat sheet and the preload lists ask
     # at least that; the provider is never meant to be reached over plain HTTP again.
     hsts_max_age: timedelta = timedelta(days=365)
+    # -- languages (issue 13.7, idp/i18n.py): how long the browser keeps the language the
+    # person chose with the page's switch (cookie ``idp_lang``). Chosen: a year, as the
+    # CNIL keeps such cookies under 13 months.
+    language_choice: timedelta = timedelta(days=365)
     # The discovery document may be kept this long by a relying party (Cache-Control): it
     # changes only with a deployment. Chosen: an hour, as openid-client's own default cache.
     discovery_max_age: timedelta = timedelta(hours=1)

@@ -14,9 +14,10 @@ the names of our cookies, and the CSRF check's rules on the origin of a POST.
   plus the ``Origin`` header when the browser sends one: an origin other than the issuer's
   or the request's own (or ``null``) is refused.
 
-And what every request goes through: its id and latency, and the error pages (a French page
-for people, RFC JSON on protocol endpoints) shared with ``idp.oidc.published``; and the
-templates' helpers that print a sentence of ``idp.messages`` as HTML.
+And what every request goes through: its id and latency, and the error pages (a page in the
+person's language for people, RFC JSON on protocol endpoints) shared with
+``idp.oidc.published``; and the templates' helpers that print a sentence of ``idp.messages``
+as HTML.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """The pages a French public service links from every page (issue 13.6): the accessibility
 statement, the legal notice, personal data, and the terms of use the activation asks to
-accept; and the favicon. Their texts are in ``idp.messages``; each page points to ameli.fr
+accept; the favicon; and the language switch of every page (issue 13.7). Their texts are in ``idp.messages``; each page points to ameli.fr
 for the full text."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from idp import messages
+from idp import i18n, messages
 
 bp = Blueprint("public", __name__)
 
@@ -37,3 +37,13 @@ for _path, _stem in PAGES.items():
 def favicon():
     """Browsers and tools that ask the conventional path get the page's declared icon."""
     return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
+@bp.get("/langue/<lang>")
+def language(lang: str):
+    """The switch: keep the person's choice (``idp.i18n``) and go back to the page, only when
+    ``next`` is a path of this site (no open redirect); else to the home page."""
+    if lang not in i18n.SUPPORTED:
+        abort(404)
+    i18n.choose(lang)
+    return redirect(i18n.local_path(request.args.get("next")) or url_for("account.index"), 303)

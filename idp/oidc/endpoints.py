@@ -8,7 +8,7 @@ import json
 from authlib.oauth2.rfc6750.errors import InvalidTokenError
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from idp import clock, interaction, keys, sessions
+from idp import clock, i18n, interaction, keys, sessions
 from idp.extensions import csrf
 from idp.models import ProviderSession
 from idp.oidc import authorize as az
@@ -34,7 +34,12 @@ def _json(body: bytes | dict, status: int = 200, cache: str = "no-store", header
 @csrf.exempt
 def authorize():
     try:
-        req = az.validate(az.collect_params())
+        params = az.collect_params()
+        # Issue 13.7: the pages of this flow in the language the client asks for, the
+        # request object's ``ui_locales`` (when signed) over the query's.
+        i18n.use_ui_locales(params.get("ui_locales"))
+        req = az.validate(params)
+        i18n.use_ui_locales(req.params.get("ui_locales"))
     except az.PageError as error:
         return _page_error(error.message_id, error.status)
     except az.AuthError as error:          # raised before a client was verified
@@ -250,6 +255,7 @@ def userinfo():
 @csrf.exempt
 def end_session():
     params = request.form if request.method == "POST" else request.args
+    i18n.use_ui_locales(params.get("ui_locales"))        # RP-Initiated Logout 1.0 §2
     hint = params.get("id_token_hint")
     client = query_client(params.get("client_id")) if params.get("client_id") else None
     hint_claims = None

@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 
-from idp import keys
+from idp import i18n, keys
 from idp import web as transport
 from idp.oidc import claims as claims_mod
 from idp.oidc import dpop
@@ -68,7 +68,7 @@ def discovery_document(app) -> dict:
         "request_uri_parameter_supported": False,
         "acr_values_supported": sorted(set(app.config["ACR_BY_METHOD"].values())),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "ui_locales_supported": ["fr-FR"],
+        "ui_locales_supported": list(i18n.SUPPORTED),      # issue 13.7
         "claim_types_supported": ["normal"],
         "authorization_response_iss_parameter_supported": True,
         "backchannel_logout_supported": True,

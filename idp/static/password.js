@@ -1,4 +1,4 @@
-/* Seed 000: the checklist ticks as the person types, and the "Niveau indicatif de sécurité".
+/* Seed 000: the checklist ticks as the person types, and the indicative security level.
    The same rules and score as idp.passwords (check_new_password, strength); the server
    enforces every rule itself, this is only a guide. Rules needing what the page does not
    hold (the NIR, the birth date, the current password) are left to the server. */
@@ -29,8 +29,9 @@
     if (some(p, isSpecial)) { score++; }
     if (p.length >= 10) { score++; }
     if (p.length >= 14) { score++; }
-    return score <= 2 ? "faible" : score <= 4 ? "moyen" : "fort";
+    return score <= 2 ? "low" : score <= 4 ? "medium" : "high";
   }
+  // The words come from the page (data-low, data-medium, data-high), in its language.
   var level = document.querySelector("[data-strength]");
   function update() {
     var p = input.value;
@@ -46,7 +47,7 @@
       var said = list.getAttribute(ok ? "data-met" : "data-unmet");
       if (state && state.textContent !== said) { state.textContent = said; }
     }
-    if (level) { level.textContent = strength(p); }
+    if (level) { level.textContent = level.getAttribute("data-" + strength(p)); }
   }
   input.addEventListener("input", update);
   if (confirmation) { confirmation.addEventListener("input", update); }

@@ -288,6 +288,8 @@ function el() { return { value: "", textContent: "", handlers: {}, classes: {},
   classList: { toggle(name, on) { this.on = on; } } }; }
 const input = el(), confirmation = el(), level = el();
 const said = JSON.parse(process.argv[4]);
+// issue 13.7: the level's words come from the page's data-low / data-medium / data-high.
+level.getAttribute = name => said[name.replace("data-", "")];
 const rules = ["length", "case", "digit_or_special", "allowed", "no_personal", "confirmation"]
   .map(r => { const li = el(); li.rule = r; li.tick = el(); li.state = el();
     li.getAttribute = () => r;
@@ -329,7 +331,8 @@ def test_the_checklist_script_ticks_and_scores_like_the_server(app, tmp_path):
     harness.write_text(NODE_HARNESS)
     script = Path(app.root_path) / "static" / "password.js"
     from idp import messages
-    said = {"met": messages.text("password_rule_met"), "unmet": messages.text("password_rule_unmet")}
+    said = {"met": messages.text("password_rule_met"), "unmet": messages.text("password_rule_unmet"),
+            **{level: messages.text(f"password_strength_{level}") for level in ("low", "medium", "high")}}
     out = json.loads(subprocess.run([node, str(harness), str(script), json.dumps(samples),
                                      json.dumps(said)],
                                     capture_output=True, text=True, check=True).stdout)
