@@ -1,5 +1,6 @@
 """Flask extensions, created here and bound to the app in ``create_app``."""
 
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request
@@ -48,10 +49,34 @@ csrf = OriginCheckedCSRF()   # Flask-WTF's check, and the Origin header (issue 1
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+# Set while ``read_one`` opens its transaction: SQLite begins it deferred (no write lock).
+_reading = ContextVar("idp_read_only", default=False)
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def read_one(statement, params: dict):
+    """The first row (a tuple, or None) of a precompiled Core ``statement``. Inside a
+    transaction it joins it; else it reads outside any write lock and ends at once: on SQLite
+    in a deferred ``BEGIN`` (the two workers read in parallel), on PostgreSQL in autocommit
+    (no BEGIN/COMMIT round trips). A later write of the request begins its own transaction."""
+    session = db.session()            # the request's own Session
+    if session.in_transaction():
+        return session.connection().execute(statement, params).first()
+    flag = _reading.set(True)
+    try:
+        options = _AUTOCOMMIT if session.get_bind().dialect.name != "sqlite" else None
+        row = session.connection(execution_options=options).execute(statement, params).first()
+    finally:
+        _reading.reset(flag)
+    session.commit()
+    return row
+
+
 def tune_engine(engine) -> None:
-    """SQLite: WAL, foreign keys, and every transaction BEGIN IMMEDIATE, so that the
-    read-then-write rules (``idp.limits``, code consumption, flows) are serialized between
-    processes instead of failing; PostgreSQL relies on row locks instead."""
+    """SQLite: WAL, foreign keys, and every transaction that may write BEGIN IMMEDIATE, so
+    that the read-then-write rules (``idp.limits``, code consumption, flows) are serialized
+    between processes instead of failing; the reads of ``read_one`` take a plain (deferred)
+    BEGIN. PostgreSQL relies on row locks instead."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -69,4 +94,4 @@ def tune_engine(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if _reading.get() else "BEGIN IMMEDIATE")

@@ -26,8 +26,9 @@ from flask import current_app
 from idp import clock, keyed, keys
 from idp.domain import limits
 from idp.extensions import db
-from idp.models import Account, ProviderSession, Token
+from idp.models import Account, Token
 from idp.oidc import client_keys, dpop, id_token, tokens
+from idp.ops import audit
 from idp.policy import policy
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -144,13 +145,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return _RefreshView(row)
 
     def authenticate_user(self, refresh_token):
-        row = refresh_token.row
-        session = db.session.get(ProviderSession, row.sid) if row.sid else None
-        if session is not None and session.ended_at is not None and session.ended_at <= clock.now():
+        row = refresh_token.row       # read with its account and its session's end
+        if row.session_ended_at is not None and row.session_ended_at <= clock.now():
             return None  # logged out: the refresh token ended with the session
         if not tokens.rotate_refresh_token(row):
             raise InvalidGrantError("The refresh token was already used.")
-        return db.session.get(Account, row.account_id)
+        return tokens.AccountView(row)
 
     def save_token(self, token):
         issue(token, self.request.client, self.request.user, previous=self.request.refresh_token.row)
@@ -371,9 +371,12 @@ def issue(token: dict, client, account: Account, *, code=None, previous: Token |
         sid=source.sid, auth_time=source.auth_time, acr=source.acr, amr=source.amr,
         dpop_jkt=dpop.presented_jkt())
     db.session.add(row)
-    db.session.commit()
     current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
                                          account_id=source.account_id)
+    # One commit: the rotation (refresh) or nothing (code, consumed already), the new row and
+    # the audit rows of this request.
+    audit.into_commit()
+    db.session.commit()
     if "openid" in (token.get("scope") or "").split():
         token["id_token"] = id_token.build(
             account, client, scope=token["scope"], claims_param=row.claims,
