@@ -227,7 +227,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 
 # -- revocation and introspection --------------------------------------------------------
 
-def _find_any(token_string):
+def token_view(token_string):
     found = tokens.find_any(token_string)
     if found is None:
         return None
@@ -239,7 +239,7 @@ class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        return _find_any(token_string)
+        return token_view(token_string)
 
     def revoke_token(self, token, request):
         # Revoking either half ends the grant: the family goes (RFC 7009 §2.1 allows it).
@@ -252,39 +252,44 @@ class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = INTROSPECTION_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        return _find_any(token_string)
+        return token_view(token_string)
 
     def check_permission(self, token, client, request):
         # A client may introspect only its own tokens (RFC 7662 §4: no token scanning).
         return token.row.client_id == client.client_id
 
     def introspect_token(self, token):
-        row = token.row
-        now = clock.now()
-        if token.kind == "access_token":
-            active = (row.revoked_at is None and row.access_expires_at > now
-                      and not (row.single_use and row.access_used_at is not None))
-            exp = row.access_expires_at
-        else:
-            active = tokens.refresh_usable(row, now)
-            exp = row.refresh_expires_at
-        if not active:
-            return {"active": False}
-        client = query_client(row.client_id)
-        account = token.account
-        bound = row.dpop_jkt is not None and (
-            token.kind == "access_token" or (client is not None and dpop.binds_refresh_token(client)))
-        answer = {
-            "active": True, "scope": row.scope, "client_id": row.client_id,
-            "token_type": ("refresh_token" if token.kind != "access_token"
-                           else "DPoP" if bound else "Bearer"),
-            "exp": int(exp.timestamp()), "iat": int(row.issued_at.timestamp()),
-            "sub": id_token.subject(account, client), "aud": row.client_id,
-            "iss": current_app.config["ISSUER"],
-        }
-        if bound:
-            answer["cnf"] = {"jkt": row.dpop_jkt}          # RFC 9449 §6.2
-        return answer
+        return introspection_answer(token)
+
+
+def introspection_answer(token: _TokenView) -> dict:
+    """RFC 7662 §2.2: what introspection says of a token the asking client owns."""
+    row = token.row
+    now = clock.now()
+    if token.kind == "access_token":
+        active = (row.revoked_at is None and row.access_expires_at > now
+                  and not (row.single_use and row.access_used_at is not None))
+        exp = row.access_expires_at
+    else:
+        active = tokens.refresh_usable(row, now)
+        exp = row.refresh_expires_at
+    if not active:
+        return {"active": False}
+    client = query_client(row.client_id)
+    account = token.account
+    bound = row.dpop_jkt is not None and (
+        token.kind == "access_token" or (client is not None and dpop.binds_refresh_token(client)))
+    answer = {
+        "active": True, "scope": row.scope, "client_id": row.client_id,
+        "token_type": ("refresh_token" if token.kind != "access_token"
+                       else "DPoP" if bound else "Bearer"),
+        "exp": int(exp.timestamp()), "iat": int(row.issued_at.timestamp()),
+        "sub": id_token.subject(account, client), "aud": row.client_id,
+        "iss": current_app.config["ISSUER"],
+    }
+    if bound:
+        answer["cnf"] = {"jkt": row.dpop_jkt}          # RFC 9449 §6.2
+    return answer
 
 
 # -- client authentication ---------------------------------------------------------------
