@@ -350,7 +350,7 @@ def _saved_by_the_grants(token, request):
     raise NotImplementedError("each grant saves its tokens with issue()")
 
 
-def issue(token: dict, client, account: Account, *, code=None, previous: Token | None = None) -> Token:
+def issue(token: dict, client, account, *, code=None, previous=None) -> None:
     """Store the tokens Authlib generated, from the authorization ``code`` row they are
     exchanged for or the ``previous`` (rotated) refresh token row, and add the ID token to
     ``token`` when its scope holds ``openid``. What the ID token says of the login (auth_time,
@@ -363,7 +363,7 @@ def issue(token: dict, client, account: Account, *, code=None, previous: Token |
     # A DPoP client's refresh tokens live as long as its passkey may (issue 14).
     family_ttl = (policy().biometric_validity if getattr(client, "dpop_bound_access_tokens", False)
                   else policy().refresh_token_ttl)
-    row = Token(
+    row = dict(
         family=previous.family if previous else keyed.token(16),
         client_id=client.client_id, account_id=source.account_id, scope=token["scope"],
         claims=source.claims, access_token_hash=tokens.token_digest(token["access_token"]),
@@ -375,7 +375,7 @@ def issue(token: dict, client, account: Account, *, code=None, previous: Token |
         code_hash=code.code_hash if code else previous.code_hash,
         sid=source.sid, auth_time=source.auth_time, acr=source.acr, amr=source.amr,
         dpop_jkt=dpop.presented_jkt())
-    db.session.add(row)
+    tokens.insert_token(**row)
     current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
                                          account_id=source.account_id)
     # One commit: the rotation (refresh) or nothing (code, consumed already), the new row and
@@ -384,7 +384,6 @@ def issue(token: dict, client, account: Account, *, code=None, previous: Token |
     db.session.commit()
     if "openid" in (token.get("scope") or "").split():
         token["id_token"] = id_token.build(
-            account, client, scope=token["scope"], claims_param=row.claims,
-            auth_time=row.auth_time, acr=row.acr, amr=row.amr, sid=row.sid,
+            account, client, scope=token["scope"], claims_param=row["claims"],
+            auth_time=row["auth_time"], acr=row["acr"], amr=row["amr"], sid=row["sid"],
             nonce=code.nonce if code is not None else None, access_token=token["access_token"])
-    return row

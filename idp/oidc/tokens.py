@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, insert, or_, select, update
 
 from idp import clock, keyed
 from idp.extensions import db, read_one
@@ -127,17 +127,26 @@ def find_refresh_token(value: str) -> Row | None:
     return read_one(_REFRESH, {"digest": token_digest(value)})
 
 
-def rotate_refresh_token(row: Token) -> bool:
-    """Mark the refresh token used; False (and the family revoked) when it was used before."""
-    now = clock.now()
-    moved = db.session.execute(
-        update(Token).where(Token.id == row.id, Token.rotated_at.is_(None),
-                            Token.revoked_at.is_(None))
-        .values(rotated_at=now)).rowcount
+_ROTATE = (update(_TOKEN).where(_TOKEN.c.id == bindparam("row_id"), _TOKEN.c.rotated_at.is_(None),
+                                _TOKEN.c.revoked_at.is_(None))
+           .values(rotated_at=bindparam("now")))
+_INSERT = insert(_TOKEN)
+
+
+def rotate_refresh_token(row) -> bool:
+    """Mark the refresh token used; False (and the family revoked) when it was used before.
+    In the session's transaction: the new row (``insert_token``) is committed with it."""
+    moved = db.session.connection().execute(_ROTATE, {"row_id": row.id, "now": clock.now()}).rowcount
     if moved != 1:
         revoke_reused_family(row)
         return False
     return True
+
+
+def insert_token(**values) -> None:
+    """A new token row, in the session's transaction (a Core insert: the ORM's unit of work
+    cost more than the statement)."""
+    db.session.connection().execute(_INSERT, values)
 
 
 def revoke_where(*conditions) -> int:
