@@ -66,7 +66,11 @@ def consume_code(code: str, client_id: str) -> AuthorizationCode | None:
 # and when its provider session ended as ``session_ended_at``.
 _TOKEN = Token.__table__
 _TOKEN_COLUMNS = tuple(_TOKEN.c)              # all of them, dpop_jkt included
-_ACCOUNT_COLUMNS = tuple(c.label(f"account__{c.name}") for c in Account.__table__.c)
+# What a client may learn of the account (``idp.oidc.claims``), nothing more: every column
+# read costs (PostgreSQL describes each one).
+ACCOUNT_FIELDS = ("id", "subject", "given_name", "family_name", "preferred_username", "birthdate",
+                  "gender", "birthplace", "birthcountry", "email", "email_verified")
+_ACCOUNT_COLUMNS = tuple(Account.__table__.c[name].label(f"account__{name}") for name in ACCOUNT_FIELDS)
 _SESSION = ProviderSession.__table__
 _JOINED = (select(*_TOKEN_COLUMNS, *_ACCOUNT_COLUMNS, _SESSION.c.ended_at.label("session_ended_at"))
            .select_from(_TOKEN.join(Account.__table__, Account.__table__.c.id == _TOKEN.c.account_id)
@@ -78,7 +82,7 @@ _REFRESH = _JOINED.where(_TOKEN.c.refresh_token_hash == bindparam("digest"))
 
 
 class AccountView:
-    """The account of a joined token row, read like an ``Account`` (its columns only)."""
+    """The account of a joined token row, read like an ``Account`` (``ACCOUNT_FIELDS`` only)."""
 
     __slots__ = ("_row",)
 
