@@ -195,8 +195,8 @@ def load(app: Flask, test_config: dict | None) -> None:
     cfg["SQLALCHEMY_DATABASE_URI"] = uri
     if uri.startswith("sqlite:"):
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, **cfg["SQLALCHEMY_ENGINE_OPTIONS"]}
-    else:
-        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **cfg["SQLALCHEMY_ENGINE_OPTIONS"]}
+    # PostgreSQL: no pool_pre_ping (a round trip per checkout); idp.extensions.tune_engine
+    # checks a pooled connection's socket instead.
 
     storage = str(cfg["RATELIMIT_STORAGE_URI"])
     if not storage.startswith(("memory://", "redis://", "rediss://")):

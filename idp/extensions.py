@@ -1,5 +1,7 @@
 """Flask extensions, created here and bound to the app in ``create_app``."""
 
+import select
+from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request
@@ -10,6 +12,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -48,10 +51,70 @@ csrf = OriginCheckedCSRF()   # Flask-WTF's check, and the Origin header (issue 1
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+# Set while ``read_one`` runs its statement: SQLite then issues no BEGIN at all.
+_reading = ContextVar("idp_read_only", default=False)
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def read_one(statement, params: dict):
+    """The first row (a tuple, or None) of a precompiled Core ``statement``. Inside a
+    transaction of the request's session it joins it; else it runs alone in autocommit, on a
+    pooled connection of its own, outside any write lock: on SQLite one SELECT is its own
+    read transaction (no ``BEGIN IMMEDIATE``: the two workers read in parallel), on PostgreSQL
+    no BEGIN/COMMIT round trips. No ORM session is made for it: that cost as much as the query."""
+    if db.session.registry.has():
+        session = db.session()
+        if session.in_transaction():
+            return session.connection().execute(statement, params).first()
+    engine = db.engine
+    flag = _reading.set(True)
+    try:
+        try:
+            return _read_alone(engine, statement, params)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # The server dropped a pooled connection between the liveness check and the
+            # query (``tune_engine``): once more, on a new connection.
+            return _read_alone(engine, statement, params)
+    finally:
+        _reading.reset(flag)
+
+
+def _read_alone(engine, statement, params: dict):
+    with engine.connect() as connection:
+        if engine.dialect.name != "sqlite":
+            connection = connection.execution_options(**_AUTOCOMMIT)
+        row = connection.execute(statement, params).first()
+        connection.commit()
+    return row
+
+
+def _gone(dbapi_connection) -> bool:
+    """A psycopg connection the server has closed: closed or broken on our side, or its
+    socket readable while idle (the server's goodbye or the end of the stream; an idle
+    connection receives nothing else, we LISTEN to nothing). No round trip, unlike
+    ``pool_pre_ping``'s ``SELECT 1`` at every checkout."""
+    if dbapi_connection.closed or getattr(dbapi_connection, "broken", False):
+        return True
+    try:
+        readable, _, _ = select.select([dbapi_connection.pgconn.socket], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 def tune_engine(engine) -> None:
-    """SQLite: WAL, foreign keys, and every transaction BEGIN IMMEDIATE, so that the
-    read-then-write rules (``idp.limits``, code consumption, flows) are serialized between
-    processes instead of failing; PostgreSQL relies on row locks instead."""
+    """SQLite: WAL, foreign keys, and every transaction that may write BEGIN IMMEDIATE, so
+    that the read-then-write rules (``idp.limits``, code consumption, flows) are serialized
+    between processes instead of failing; the single reads of ``read_one`` take no write
+    lock. PostgreSQL relies on row locks instead, and a pooled connection is checked alive at
+    checkout by its socket (``_gone``), not by a round trip."""
+    if engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "checkout")
+        def _alive(dbapi_connection, _record, _proxy):
+            if _gone(dbapi_connection):
+                raise DisconnectionError("the server closed this connection")   # the pool opens another
     if engine.dialect.name != "sqlite":
         return
 
@@ -69,4 +132,5 @@ def tune_engine(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if not _reading.get():         # read_one: one SELECT, its own read transaction
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

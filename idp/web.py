@@ -27,6 +27,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from flask import Flask, g, render_template, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
@@ -35,6 +36,25 @@ from idp import messages
 from idp.extensions import db
 
 REFERRER_POLICY = "same-origin"
+# The protocol endpoints served by Flask that answer machines only (JSON errors, no page):
+# they neither read nor set the browser's session cookie.
+TOKEN_ENDPOINTS = frozenset({"/token", "/userinfo", "/revoke", "/introspect", "/authorize-challenge"})
+
+
+class ProtocolSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except on ``TOKEN_ENDPOINTS``: there an empty session
+    that is never saved: no cookie verified (a client's request carries none, or a browser's
+    it has no business with), none set."""
+
+    def open_session(self, app, request):
+        if request.path in TOKEN_ENDPOINTS:
+            return SecureCookieSession()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if request.path in TOKEN_ENDPOINTS:
+            return
+        super().save_session(app, session, response)
 
 
 def strict_transport_security(app) -> str:
@@ -55,6 +75,7 @@ def headers(app, secure: bool) -> list[tuple[str, str]]:
 def init_app(app: Flask) -> None:
     """The request hooks (request id, headers, latency) and the error pages of every blueprint
     that has none of its own."""
+    app.session_interface = ProtocolSessionInterface()
     _request_hooks(app)
     _error_pages(app)
     _sentences(app)
@@ -99,8 +120,7 @@ def _error_pages(app: Flask) -> None:
     from werkzeug.exceptions import SecurityError
 
     def _protocol() -> bool:
-        return request.path in ("/token", "/userinfo", "/revoke", "/introspect",
-                                "/authorize-challenge") or \
+        return request.path in TOKEN_ENDPOINTS or \
             request.path.startswith("/.well-known") or request.path == "/jwks"
 
     @app.errorhandler(404)

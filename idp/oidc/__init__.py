@@ -25,4 +25,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(native_bp)
     from idp.oidc.challenge import bp as challenge_bp
     app.register_blueprint(challenge_bp)
-    app.wsgi_app = PublishedDocuments(app, app.wsgi_app)
+    from idp.oidc.hot import HotEndpoints
+    app.wsgi_app = PublishedDocuments(app, HotEndpoints(app, app.wsgi_app))

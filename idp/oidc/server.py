@@ -26,8 +26,9 @@ from flask import current_app
 from idp import clock, keyed, keys
 from idp.domain import limits
 from idp.extensions import db
-from idp.models import Account, ProviderSession, Token
+from idp.models import Account, Token
 from idp.oidc import client_keys, dpop, id_token, tokens
+from idp.ops import audit
 from idp.policy import policy
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -149,13 +150,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return _RefreshView(row)
 
     def authenticate_user(self, refresh_token):
-        row = refresh_token.row
-        session = db.session.get(ProviderSession, row.sid) if row.sid else None
-        if session is not None and session.ended_at is not None and session.ended_at <= clock.now():
+        row = refresh_token.row       # read with its account and its session's end
+        if row.session_ended_at is not None and row.session_ended_at <= clock.now():
             return None  # logged out: the refresh token ended with the session
         if not tokens.rotate_refresh_token(row):
             raise InvalidGrantError("The refresh token was already used.")
-        return db.session.get(Account, row.account_id)
+        return tokens.AccountView(row)
 
     def save_token(self, token):
         issue(token, self.request.client, self.request.user, previous=self.request.refresh_token.row)
@@ -232,7 +232,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 
 # -- revocation and introspection --------------------------------------------------------
 
-def _find_any(token_string):
+def token_view(token_string):
     found = tokens.find_any(token_string)
     if found is None:
         return None
@@ -244,7 +244,7 @@ class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        return _find_any(token_string)
+        return token_view(token_string)
 
     def revoke_token(self, token, request):
         # Revoking either half ends the grant: the family goes (RFC 7009 §2.1 allows it).
@@ -257,39 +257,44 @@ class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = INTROSPECTION_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        return _find_any(token_string)
+        return token_view(token_string)
 
     def check_permission(self, token, client, request):
         # A client may introspect only its own tokens (RFC 7662 §4: no token scanning).
         return token.row.client_id == client.client_id
 
     def introspect_token(self, token):
-        row = token.row
-        now = clock.now()
-        if token.kind == "access_token":
-            active = (row.revoked_at is None and row.access_expires_at > now
-                      and not (row.single_use and row.access_used_at is not None))
-            exp = row.access_expires_at
-        else:
-            active = tokens.refresh_usable(row, now)
-            exp = row.refresh_expires_at
-        if not active:
-            return {"active": False}
-        client = query_client(row.client_id)
-        account = token.account
-        bound = row.dpop_jkt is not None and (
-            token.kind == "access_token" or (client is not None and dpop.binds_refresh_token(client)))
-        answer = {
-            "active": True, "scope": row.scope, "client_id": row.client_id,
-            "token_type": ("refresh_token" if token.kind != "access_token"
-                           else "DPoP" if bound else "Bearer"),
-            "exp": int(exp.timestamp()), "iat": int(row.issued_at.timestamp()),
-            "sub": id_token.subject(account, client), "aud": row.client_id,
-            "iss": current_app.config["ISSUER"],
-        }
-        if bound:
-            answer["cnf"] = {"jkt": row.dpop_jkt}          # RFC 9449 §6.2
-        return answer
+        return introspection_answer(token)
+
+
+def introspection_answer(token: _TokenView) -> dict:
+    """RFC 7662 §2.2: what introspection says of a token the asking client owns."""
+    row = token.row
+    now = clock.now()
+    if token.kind == "access_token":
+        active = (row.revoked_at is None and row.access_expires_at > now
+                  and not (row.single_use and row.access_used_at is not None))
+        exp = row.access_expires_at
+    else:
+        active = tokens.refresh_usable(row, now)
+        exp = row.refresh_expires_at
+    if not active:
+        return {"active": False}
+    client = query_client(row.client_id)
+    account = token.account
+    bound = row.dpop_jkt is not None and (
+        token.kind == "access_token" or (client is not None and dpop.binds_refresh_token(client)))
+    answer = {
+        "active": True, "scope": row.scope, "client_id": row.client_id,
+        "token_type": ("refresh_token" if token.kind != "access_token"
+                       else "DPoP" if bound else "Bearer"),
+        "exp": int(exp.timestamp()), "iat": int(row.issued_at.timestamp()),
+        "sub": id_token.subject(account, client), "aud": row.client_id,
+        "iss": current_app.config["ISSUER"],
+    }
+    if bound:
+        answer["cnf"] = {"jkt": row.dpop_jkt}          # RFC 9449 §6.2
+    return answer
 
 
 # -- client authentication ---------------------------------------------------------------
@@ -350,7 +355,7 @@ def _saved_by_the_grants(token, request):
     raise NotImplementedError("each grant saves its tokens with issue()")
 
 
-def issue(token: dict, client, account: Account, *, code=None, previous: Token | None = None) -> Token:
+def issue(token: dict, client, account, *, code=None, previous=None) -> None:
     """Store the tokens Authlib generated, from the authorization ``code`` row they are
     exchanged for or the ``previous`` (rotated) refresh token row, and add the ID token to
     ``token`` when its scope holds ``openid``. What the ID token says of the login (auth_time,
@@ -363,7 +368,7 @@ def issue(token: dict, client, account: Account, *, code=None, previous: Token |
     # A DPoP client's refresh tokens live as long as its passkey may (issue 14).
     family_ttl = (policy().biometric_validity if getattr(client, "dpop_bound_access_tokens", False)
                   else policy().refresh_token_ttl)
-    row = Token(
+    row = dict(
         family=previous.family if previous else keyed.token(16),
         client_id=client.client_id, account_id=source.account_id, scope=token["scope"],
         claims=source.claims, access_token_hash=tokens.token_digest(token["access_token"]),
@@ -375,13 +380,15 @@ def issue(token: dict, client, account: Account, *, code=None, previous: Token |
         code_hash=code.code_hash if code else previous.code_hash,
         sid=source.sid, auth_time=source.auth_time, acr=source.acr, amr=source.amr,
         dpop_jkt=dpop.presented_jkt())
-    db.session.add(row)
-    db.session.commit()
+    tokens.insert_token(**row)
     current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
                                          account_id=source.account_id)
+    # One commit: the rotation (refresh) or nothing (code, consumed already), the new row and
+    # the audit rows of this request.
+    audit.into_commit()
+    db.session.commit()
     if "openid" in (token.get("scope") or "").split():
         token["id_token"] = id_token.build(
-            account, client, scope=token["scope"], claims_param=row.claims,
-            auth_time=row.auth_time, acr=row.acr, amr=row.amr, sid=row.sid,
+            account, client, scope=token["scope"], claims_param=row["claims"],
+            auth_time=row["auth_time"], acr=row["acr"], amr=row["amr"], sid=row["sid"],
             nonce=code.nonce if code is not None else None, access_token=token["access_token"])
-    return row

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, insert, or_, select, update
 
 from idp import clock, keyed
-from idp.extensions import db
+from idp.extensions import db, read_one
 from idp.models import Account, AuthorizationCode, ProviderSession, Token
 
 
@@ -70,25 +70,50 @@ def consume_code(code: str, client_id: str, jkt: str | None = None) -> Authoriza
 
 # -- access and refresh tokens -----------------------------------------------------------
 
-# The hottest reads are built once (bound by name): building a statement costs more than
-# running it (measured: ~30 % of a userinfo request).
-_BEARER = (select(Token, Account, ProviderSession.ended_at)
-           .join(Account, Account.id == Token.account_id)
-           .outerjoin(ProviderSession, ProviderSession.id == Token.sid)
-           .where(Token.access_token_hash == bindparam("digest")))
-_ANY = (select(Token, Account).join(Account, Account.id == Token.account_id)
-        .where(or_(Token.access_token_hash == bindparam("digest"),
-                   Token.refresh_token_hash == bindparam("digest"))))
-_REFRESH = select(Token).where(Token.refresh_token_hash == bindparam("digest"))
+# The hottest reads are built once (bound by name) as Core statements returning tuples:
+# building a statement costs more than running it (measured: ~30 % of a userinfo request),
+# and loading ORM objects about as much again. A row reads like the model (``row.scope``):
+# the token's columns by their names, its account's as ``account__<name>`` (``AccountView``),
+# and when its provider session ended as ``session_ended_at``.
+_TOKEN = Token.__table__
+_TOKEN_COLUMNS = tuple(_TOKEN.c)              # all of them, dpop_jkt included
+# What a client may learn of the account (``idp.oidc.claims``), nothing more: every column
+# read costs (PostgreSQL describes each one).
+ACCOUNT_FIELDS = ("id", "subject", "given_name", "family_name", "preferred_username", "birthdate",
+                  "gender", "birthplace", "birthcountry", "email", "email_verified")
+_ACCOUNT_COLUMNS = tuple(Account.__table__.c[name].label(f"account__{name}") for name in ACCOUNT_FIELDS)
+_SESSION = ProviderSession.__table__
+_JOINED = (select(*_TOKEN_COLUMNS, *_ACCOUNT_COLUMNS, _SESSION.c.ended_at.label("session_ended_at"))
+           .select_from(_TOKEN.join(Account.__table__, Account.__table__.c.id == _TOKEN.c.account_id)
+                        .outerjoin(_SESSION, _SESSION.c.id == _TOKEN.c.sid)))
+_BEARER = _JOINED.where(_TOKEN.c.access_token_hash == bindparam("digest"))
+_ANY = _JOINED.where(or_(_TOKEN.c.access_token_hash == bindparam("digest"),
+                         _TOKEN.c.refresh_token_hash == bindparam("digest")))
+_REFRESH = _JOINED.where(_TOKEN.c.refresh_token_hash == bindparam("digest"))
 
 
-def find_bearer(value: str) -> tuple[Token, Account, datetime | None] | None:
+class AccountView:
+    """The account of a joined token row, read like an ``Account`` (``ACCOUNT_FIELDS`` only)."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row):
+        self._row = row
+
+    def __getattr__(self, name):
+        try:
+            return getattr(self._row, "account__" + name)
+        except AttributeError:
+            raise AttributeError(name) from None
+
+
+def find_bearer(value: str) -> tuple[Row, AccountView, datetime | None] | None:
     """For userinfo, in one query: the live token row of an access token, its account, and
     when the provider session it came from ended (None while it lasts, or without one)."""
-    found = db.session.execute(_BEARER, {"digest": token_digest(value)}).first()
-    if found is None or found[0].revoked_at is not None or found[0].access_expires_at <= clock.now():
+    row = read_one(_BEARER, {"digest": token_digest(value)})
+    if row is None or row.revoked_at is not None or row.access_expires_at <= clock.now():
         return None
-    return tuple(found)
+    return row, AccountView(row), row.session_ended_at
 
 
 def use_access_token(row: Token) -> bool:
@@ -102,32 +127,41 @@ def use_access_token(row: Token) -> bool:
     return used == 1
 
 
-def find_any(value: str) -> tuple[Token, Account, str] | None:
+def find_any(value: str) -> tuple[Row, AccountView, str] | None:
     """For revocation and introspection, in one query: the row of an access or a refresh
     token (live or not: the caller judges), its account, and which of the two it is."""
     digest = token_digest(value)
-    found = db.session.execute(_ANY, {"digest": digest}).first()
-    if found is None:
+    row = read_one(_ANY, {"digest": digest})
+    if row is None:
         return None
-    row, account = found
-    return row, account, "access_token" if row.access_token_hash == digest else "refresh_token"
+    return row, AccountView(row), "access_token" if row.access_token_hash == digest else "refresh_token"
 
 
-def find_refresh_token(value: str) -> Token | None:
-    return db.session.execute(_REFRESH, {"digest": token_digest(value)}).scalar_one_or_none()
+def find_refresh_token(value: str) -> Row | None:
+    """The row of a refresh token, with its account (``AccountView``) and its session's end."""
+    return read_one(_REFRESH, {"digest": token_digest(value)})
 
 
-def rotate_refresh_token(row: Token) -> bool:
-    """Mark the refresh token used; False (and the family revoked) when it was used before."""
-    now = clock.now()
-    moved = db.session.execute(
-        update(Token).where(Token.id == row.id, Token.rotated_at.is_(None),
-                            Token.revoked_at.is_(None))
-        .values(rotated_at=now)).rowcount
+_ROTATE = (update(_TOKEN).where(_TOKEN.c.id == bindparam("row_id"), _TOKEN.c.rotated_at.is_(None),
+                                _TOKEN.c.revoked_at.is_(None))
+           .values(rotated_at=bindparam("now")))
+_INSERT = insert(_TOKEN)
+
+
+def rotate_refresh_token(row) -> bool:
+    """Mark the refresh token used; False (and the family revoked) when it was used before.
+    In the session's transaction: the new row (``insert_token``) is committed with it."""
+    moved = db.session.connection().execute(_ROTATE, {"row_id": row.id, "now": clock.now()}).rowcount
     if moved != 1:
         revoke_reused_family(row)
         return False
     return True
+
+
+def insert_token(**values) -> None:
+    """A new token row, in the session's transaction (a Core insert: the ORM's unit of work
+    cost more than the statement)."""
+    db.session.connection().execute(_INSERT, values)
 
 
 def revoke_where(*conditions) -> int:

@@ -4,6 +4,8 @@ method, limited to the granted scope, as JSON or as the JWT the client registere
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 
@@ -110,3 +112,31 @@ def test_an_essential_name_claim_is_answered_in_the_id_token_and_at_userinfo(
     assert claims["name"] == "Valérie MARTIN"
     info = rps.portal.userinfo_claims(rps.portal.userinfo(tokens["access_token"]))
     assert info["name"] == "Valérie MARTIN"
+
+
+def _latency_counts(issuer: str) -> dict[str, float]:
+    text = requests.get(issuer + "/metrics").text
+    return {name: float(value) for name, value in
+            re.findall(r'^idp_request_seconds_count\{endpoint="([^"]+)"\} (\S+)$', text, re.M)}
+
+
+def test_userinfo_and_introspection_echo_the_request_id_and_count_in_the_metrics(rps, browser, person, smtp):
+    """Their plain successes are answered ahead of Flask (idp.oidc.hot): with the headers,
+    the request id and the latency metric of every Flask answer."""
+    portal = rps.portal
+    tokens, claims = logged_in(portal, browser, person, smtp)
+    before = _latency_counts(portal.issuer)
+    info = requests.get(portal.issuer + "/userinfo", headers={
+        "Authorization": "Bearer " + tokens["access_token"], "X-Request-Id": "rid-userinfo-1"})
+    introspected = requests.post(portal.issuer + "/introspect", data={"token": tokens["access_token"]},
+                                 auth=portal.oauth.client_auth(portal.oauth.token_endpoint_auth_method),
+                                 headers={"X-Request-Id": "rid-introspect-1"})
+    for answer, rid in ((info, "rid-userinfo-1"), (introspected, "rid-introspect-1")):
+        assert answer.status_code == 200 and answer.headers["X-Request-Id"] == rid
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert info.json()["sub"] == claims["sub"]
+    assert introspected.json()["active"] is True and introspected.headers["Pragma"] == "no-cache"
+    after = _latency_counts(portal.issuer)
+    for endpoint in ("oidc.userinfo", "oidc.introspect"):
+        assert after[endpoint] == before.get(endpoint, 0) + 1

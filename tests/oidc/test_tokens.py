@@ -115,3 +115,24 @@ def test_introspection_answers_the_owner_only_and_a_revoked_grant_is_inactive(
     assert portal.userinfo(token).status_code == 401
     # Revoking the access token ends the grant: its refresh token too (RFC 7009 §2.1).
     assert portal.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_the_token_endpoints_leave_the_browser_session_alone(rps, browser, person, smtp):
+    """/token, /userinfo, /introspect and /revoke answer clients: a browser's session cookie
+    sent along is neither renewed nor replaced, and the session still works afterwards."""
+    portal = rps.portal
+    tokens, _ = logged_in(portal, browser, person, smtp)
+    assert browser.http.cookies, "the login left a session cookie"
+    auth = portal.oauth.client_auth(portal.oauth.token_endpoint_auth_method)
+    bearer = {"Authorization": "Bearer " + tokens["access_token"]}
+    answers = [
+        browser.http.get(portal.issuer + "/userinfo", headers=bearer),
+        browser.http.post(portal.issuer + "/introspect", data={"token": tokens["access_token"]}, auth=auth),
+        browser.http.post(portal.issuer + "/token", auth=auth, data={
+            "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}),
+        browser.http.post(portal.issuer + "/revoke", data={"token": tokens["access_token"]}, auth=auth),
+        browser.http.post(portal.issuer + "/token", auth=auth, data={"grant_type": "refresh_token"}),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 400]
+    assert all("Set-Cookie" not in a.headers for a in answers)
+    assert browser.http.get(browser.base + "/compte", allow_redirects=False).status_code == 200
