@@ -42,7 +42,8 @@ class Provider:
 
         from idp import create_app, demo, keys
         port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        # localhost, not 127.0.0.1: a passkey's RP ID is a domain (the biometrics offer)
+        self.url = f"http://localhost:{port}"
         self.outbox = folder / "outbox"
         self.app = create_app({
             "ISSUER": self.url, "SECRET_KEY": "s" * 40, "KEY_ENCRYPTION_KEY": "k" * 40,
@@ -82,7 +83,16 @@ class Camera:
         for label, (width, height) in WIDTHS.items():
             context = browser.new_context(viewport={"width": width, "height": height},
                                           locale="fr-FR")
-            self.tabs[label] = context.new_page()
+            tab = context.new_page()
+            # a platform authenticator with a fingerprint enrolled, as on the person's phone:
+            # the provider then offers biometrics after a full login (issue 14)
+            cdp = context.new_cdp_session(tab)
+            cdp.send("WebAuthn.enable")
+            cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+                "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+                "hasUserVerification": True, "isUserVerified": True,
+                "automaticPresenceSimulation": True}})
+            self.tabs[label] = tab
 
     def each(self, action):
         """Run one step of a journey in every tab (the same person, two screens)."""
@@ -122,10 +132,14 @@ def login(cam: Camera, provider: Provider) -> None:
 
     def code(t):
         press(t, "Cliquez pour recevoir un code de sécurité")
+        # passkey.js tells the server what the device can do, with the code
+        t.wait_for_function("document.getElementById('biometrics').value !== ''")
         t.fill("#code", provider.code(email))
         press(t, "Me connecter")
     for tab in cam.tabs.values():           # one code per tab: each asks its own
         code(tab)
+    cam.shot("biometrics-offer")
+    cam.each(lambda t: press(t, "Plus tard"))
     cam.shot("account")
 
 
@@ -185,8 +199,22 @@ def public(cam: Camera, provider: Provider) -> None:
     cam.shot("accessibility")
 
 
-JOURNEYS = {"login": login, "consent": consent, "account": account, "logout": logout, "forgotten": forgotten,
-            "registration": registration, "public": public}
+def english(cam: Camera, provider: Provider) -> None:
+    """The account page in English (issue 13.7), through the switch, then back to French."""
+    cam.each(lambda t: t.goto(provider.url + "/langue/en?next=/compte"))
+    cam.shot("account-english")
+    cam.each(lambda t: t.goto(provider.url + "/langue/fr?next=/compte"))
+
+
+def english_login(cam: Camera, provider: Provider) -> None:
+    cam.each(lambda t: t.context.clear_cookies())
+    cam.each(lambda t: t.goto(provider.url + "/langue/en?next=/login"))
+    cam.shot("login-english")
+
+
+JOURNEYS = {"login": login, "english": english, "consent": consent, "account": account, "logout": logout, "forgotten": forgotten,
+            "registration": registration, "public": public,
+            "english-login": english_login}
 
 
 def main(argv=None) -> int:
