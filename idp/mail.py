@@ -15,8 +15,8 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from email.message import EmailMessage
+from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app, render_template
