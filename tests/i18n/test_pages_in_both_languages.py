@@ -4,9 +4,11 @@ shows) holding a French sentence of the catalogue is an untranslated string; eve
 ``<html lang>`` is its language; the mails sent during the English walk are English too.
 
 The walk: login (empty form, wrong password, code offer, code, wrong code), "Mes
-informations", password change, closing, consent, the form_post page, logout (confirmation and done), account
-creation, activation with the provisional code and its password form, forgotten password
-and its reset form, a spent link, the public pages, a 404 and the protocol's error page."""
+informations" (without passkeys, with two, one revoked), password change, closing, consent,
+the form_post page, logout (confirmation and done), account creation, activation with the
+provisional code, its password form and the account created, the address validated,
+forgotten password and its reset form, a spent link, the public pages, a 404, the
+protocol's error page, the 429 of the login's limit and the 503 of a database gone."""
 
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.helpers.accounts import add_person, link_in
+from tests.flows.login.test_login_passkey import Script, device_for, on_localhost, register
+from tests.helpers.accounts import add_person, finish, link_in
 from tests.helpers.pages import text_of
+from tests.helpers.services import database_down
 from tests.i18n.catalogue import translations
 
 FORM = re.compile(r'<form method="post" action="([^"]+)"')
@@ -66,11 +70,19 @@ def submit(browser, data: dict, action: str | None = None, **kw):
     return browser.post_form(action or actions[0], data, **kw)
 
 
-def walk(browser, app, person, smtp) -> dict:
+# The walk's limit on the login per NIR: above the person's own six posts (credentials
+# twice, the code asked, a wrong code, the right one, the credentials while the database is
+# down), so that only the walk's last NIR, typed until refused, meets it.
+PER_NIR = 8
+OTHER_NIR = "1840175056123"
+
+
+def walk(browser, app, server, person, smtp) -> dict:
     pages = {}
 
-    def keep(name, page):
-        assert page.status_code < 500, (name, page.status_code)
+    def keep(name, page, status=None):
+        assert page.status_code == status if status else page.status_code < 500, (
+            name, page.status_code)
         pages[name] = page
         return page
 
@@ -82,6 +94,16 @@ def walk(browser, app, person, smtp) -> dict:
     keep("code, wrong", browser.post_form("/login/code", {"code": "000000"}))
     keep("account", browser.post_form("/login/code", {"code": smtp.code_for(person.email)}))
     assert 'action="/compte/adresse-mail"' in browser.page.text, text_of(browser.page)[:400]
+    phone, laptop = device_for(app), device_for(app)
+    register(app, person.nir, phone, label="iPhone")
+    register(app, person.nir, laptop, label="Safari sur macOS")
+    elsewhere = on_localhost(server)          # the phone used once, at another login
+    elsewhere.get("/login")
+    assert Script(elsewhere).sign_in(phone).status_code == 200
+    keep("account, passkeys", browser.get("/compte"))
+    assert "iPhone" in browser.page.text and "Safari sur macOS" in browser.page.text
+    revoke = re.search(r'action="(/compte/biometrie/[^"]+/desactiver)"', browser.page.text)
+    keep("account, passkey revoked", submit(browser, {}, revoke.group(1)))
     keep("password change", submit(browser, {}, "/compte/mot-de-passe/code/envoyer"))
     keep("password change, wrong code", submit(browser, {"code": "0000"}, "/compte/mot-de-passe/code"))
     keep("password change, new", submit(browser, {"code": smtp.code_for(person.email, digits=4)},
@@ -118,6 +140,9 @@ def walk(browser, app, person, smtp) -> dict:
     assert 'id="new_password"' in browser.page.text, text_of(browser.page)[:400]
     keep("activate, weak password", submit(browser, {"new_password": "abc", "confirmation": "abd",
                                                      "email": "bad"}))
+    keep("account created", finish(browser, email="louis.perso@example.fr"))
+    assert "louis.perso@example.fr" in browser.page.text, text_of(browser.page)[:400]
+    keep("address validated", browser.get(link_in(smtp.last_text("louis.perso@example.fr"))))
 
     keep("forgot", browser.get("/mot-de-passe-oublie"))
     keep("forgot, wrong", submit(browser, {"nir": "abc", "birthdate": "1969"}))
@@ -132,16 +157,30 @@ def walk(browser, app, person, smtp) -> dict:
         keep(path, browser.get(path))
     keep("not found", browser.get("/no-such-page"))
     keep("unknown client", browser.get("/authorize?client_id=nobody&response_type=code"))
+
+    browser.get("/login/restart")             # a clean login (the consent's flow is left)
+    with database_down(app.config["SQLALCHEMY_DATABASE_URI"]):
+        keep("service unavailable", browser.submit_credentials(person.nir, person.password), 503)
+    assert browser.page.headers["Retry-After"]
+    browser.get("/login/restart")
+    for _ in range(2 * PER_NIR + 1):          # the window may turn once on the way
+        if browser.submit_credentials(OTHER_NIR, "Mauvais-2024").status_code == 429:
+            break
+    keep("too many requests", browser.page, 429)
     return pages
 
 
+@pytest.mark.config(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                    LOGIN_RATE_LIMIT_PER_NIR=f"{PER_NIR} per minute")
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_every_page_is_in_its_language_and_an_english_one_holds_no_french_sentence(
         lang, app, server, browser, person, smtp):
+    from idp.extensions import limiter
+    limiter.reset()
     if lang == "en":
         browser.get("/langue/en", params={"next": "/login"})     # the switch, as a person
-    pages = walk(browser, app, person, smtp)
-    assert len(pages) >= 30
+    pages = walk(browser, app, server, person, smtp)
+    assert len(pages) >= 40
     langs = {name: HTML_LANG.search(page.text).group(1) for name, page in pages.items()}
     assert {name: found for name, found in langs.items() if found != lang} == {}
     left = {name: foreign(shown(page), lang) for name, page in pages.items()}
