@@ -34,8 +34,11 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")
 
 def _pieces(sentence: str) -> list[str]:
     """The parts of a catalogue sentence that a page prints word for word: each sentence of
-    its text between placeholders and line breaks, links as their words; two words or more."""
+    its text between placeholders and line breaks, links as their words; two words or more,
+    or the whole entry when it is one word (a button, a tab, a heading)."""
     plain = _LINK.sub(r"\1", sentence)
+    if len(plain.split()) == 1 and not _FIELD.search(plain):
+        return [plain.strip()]
     return [p.strip() for line in plain.split("\n") for part in _FIELD.split(line)
             for p in _SENTENCE_END.split(part) if len(p.strip().split()) >= 2]
 
@@ -45,12 +48,15 @@ def sentences(lang: str) -> list[str]:
     the French sentences (where the English differs); for a French one, the English."""
     catalog = translations.read(translations.po_path("en"))
     english = {entry.context: entry.string for entry in catalog if entry.id}
-    found = set()
+    found, own = set(), set()
     # The French from idp.messages itself: a sentence missing from the catalogue counts too.
     for context, french in translations.entries().items():
-        if english.get(context) != french:
-            found.update(_pieces(french if lang == "en" else english.get(context) or ""))
-    return sorted(found, key=len, reverse=True)
+        theirs, ours = (french, english.get(context) or "")[::1 if lang == "en" else -1]
+        own.update(_pieces(ours))
+        if theirs != ours:
+            found.update(_pieces(theirs))
+    # A word both languages print ("Email": the French of one entry, the English of another).
+    return sorted(found - own, key=len, reverse=True)
 
 
 def shown(page) -> str:
@@ -60,7 +66,9 @@ def shown(page) -> str:
 
 
 def foreign(text: str, lang: str) -> list[str]:
-    return [s for s in sentences(lang) if s in text]
+    """The other language's pieces found in ``text``; a one-word piece as a whole word."""
+    return [s for s in sentences(lang)
+            if (s in text if " " in s else re.search(rf"(?<!\w){re.escape(s)}(?!\w)", text))]
 
 
 def submit(browser, data: dict, action: str | None = None, **kw):
@@ -202,5 +210,7 @@ def test_the_check_finds_a_french_sentence_on_an_english_page():
     assert foreign("Blocked. Le nombre maximum de demandes de code a été atteint.", "en")
     assert foreign("Your rights... Vos droits sont ouverts jusqu'au 01/01/2030.", "en")
     assert foreign("Security level: Niveau indicatif de sécurité : low", "en")
+    assert foreign("Passkeys on this account. Désactiver", "en")      # a one-word button
+    assert not foreign("Deactivate", "en")
     assert not foreign("The maximum number of code requests has been reached.", "en")
     assert foreign("The maximum number of code requests has been reached.", "fr")
