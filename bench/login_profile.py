@@ -239,7 +239,7 @@ KINDS = ("first", "trusted", "session")
 
 
 def run(db_name: str, n: int, *, per_request: bool, profile: str | None, real_hash: bool,
-        echo: str | None) -> dict:
+        echo: str | None, callees: str | None = None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="idp-login-profile-"))
     sink = SmtpSink()
     try:
@@ -254,7 +254,7 @@ def run(db_name: str, n: int, *, per_request: bool, profile: str | None, real_ha
                 app.extensions["idp.hasher"] = TimedHasher(accounts.hasher(), meter)
             results = defaultdict(list)
             traces = defaultdict(list)
-            profiler = cProfile.Profile() if profile else None
+            profiler = cProfile.Profile(time.thread_time) if profile else None    # CPU, not waits
 
             def measure(kind, browser, action, i):
                 trace = [] if per_request else None
@@ -299,11 +299,34 @@ def run(db_name: str, n: int, *, per_request: bool, profile: str | None, real_ha
                 pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
                 print(out.getvalue())
                 out = io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+                stats = pstats.Stats(profiler, stream=out)
+                stats.sort_stats("tottime").print_stats(30)
                 print(out.getvalue())
+                _by_package(stats)
+                if callees:
+                    stats.print_callees(callees)
             return summary
     finally:
         sink.stop()
+
+
+def _by_package(stats) -> None:
+    """Own CPU by package (sqlalchemy, flask, jinja2, idp, ...): where a login's time goes."""
+    totals = defaultdict(float)
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
+        if "site-packages/" in filename:
+            package = filename.split("site-packages/")[1].split("/")[0]
+        elif "/idp/" in filename:
+            package = "idp." + filename.split("/idp/")[1].split("/")[0].removesuffix(".py")
+        elif filename.startswith("~") or filename.startswith("<"):
+            package = "builtins"
+        else:
+            package = "stdlib." + Path(filename).stem
+        totals[package] += tottime
+    whole = sum(totals.values())
+    print("own CPU by package:")
+    for package, seconds in sorted(totals.items(), key=lambda kv: -kv[1])[:25]:
+        print(f"  {package:32} {100 * seconds / whole:5.1f} %")
 
 
 def _summary(rows):
@@ -334,6 +357,7 @@ def main():
     parser.add_argument("--requests", action="store_true")
     parser.add_argument("--profile", choices=KINDS)
     parser.add_argument("--echo", choices=KINDS, help="print the SQL of one login of that kind")
+    parser.add_argument("--callees", help="with --profile: what these functions call (a regexp)")
     parser.add_argument("--real-hash", action="store_true")
     args = parser.parse_args()
     names = ["sqlite", "postgres"] if args.db == "both" else [args.db]
@@ -341,7 +365,7 @@ def main():
         print("PostgreSQL does not answer on 127.0.0.1:5432: SQLite only")
         names.remove("postgres")
     table = {name: run(name, args.n, per_request=args.requests, profile=args.profile,
-                       real_hash=args.real_hash, echo=args.echo) for name in names}
+                       real_hash=args.real_hash, echo=args.echo, callees=args.callees) for name in names}
     print(f"\nms CPU of this process beyond the password hash, median of {args.n} (min), "
           "statements, write transactions, autocommit reads per flow")
     for name, summary in table.items():
