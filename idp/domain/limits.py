@@ -55,11 +55,6 @@ def _insert():
     return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
 
 
-def _ensure_row(key: str, kind: str) -> None:
-    db.session.execute(
-        _insert()(Throttle).values(key=key, kind=kind, attempts=0).on_conflict_do_nothing())
-
-
 @dataclass
 class Reservation:
     key: str
@@ -101,17 +96,19 @@ def reserve(key: str, kind: str, *, max_attempts: int, lock_for: timedelta) -> R
     """Reserve one attempt, or raise ``Locked``. Atomic: see the module docstring."""
     now = clock.now()
     lock_at = now + lock_for
-    _ensure_row(key, kind)
     lock_expired = and_(Throttle.locked_until.is_not(None), Throttle.locked_until <= now)
-    # One statement decides and counts: either the lock has expired (the count restarts at
-    # 1) or there is no lock; the attempt that reaches max_attempts sets the lock itself.
+    # One statement makes the row (a first attempt) or decides and counts: either the lock
+    # has expired (the count restarts at 1) or there is no lock; the attempt that reaches
+    # max_attempts sets the lock itself. Under a current lock it returns no row.
     new_attempts = case((lock_expired, 1), else_=Throttle.attempts + 1)
+    first = _insert()(Throttle).values(key=key, kind=kind, attempts=1,
+                                       locked_until=lock_at if max_attempts <= 1 else None)
     row = db.session.execute(
-        update(Throttle)
-        .where(Throttle.key == key, Throttle.kind == kind,
-               or_(Throttle.locked_until.is_(None), Throttle.locked_until <= now))
-        .values(attempts=new_attempts,
-                locked_until=case((new_attempts >= max_attempts, lock_at), else_=None))
+        first.on_conflict_do_update(
+            index_elements=[Throttle.key, Throttle.kind],
+            set_={"attempts": new_attempts,
+                  "locked_until": case((new_attempts >= max_attempts, lock_at), else_=None)},
+            where=or_(Throttle.locked_until.is_(None), Throttle.locked_until <= now))
         .returning(Throttle.attempts, Throttle.locked_until)
     ).first()
     if row is None:
