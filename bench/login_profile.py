@@ -301,10 +301,10 @@ def run(db_name: str, n: int, *, per_request: bool, profile: str | None, real_ha
                 out = io.StringIO()
                 stats = pstats.Stats(profiler, stream=out)
                 stats.sort_stats("tottime").print_stats(30)
+                if callees:
+                    stats.sort_stats("cumulative").print_callees(callees)
                 print(out.getvalue())
                 _by_package(stats)
-                if callees:
-                    stats.print_callees(callees)
             return summary
     finally:
         sink.stop()
