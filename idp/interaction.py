@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import update
 
 from idp import clock, keyed
@@ -129,7 +129,17 @@ def _live(interaction_id: str | None) -> Interaction | None:
     row = db.session.get(Interaction, interaction_id)
     if row is None or row.consumed_at is not None or row.expires_at <= clock.now():
         return None
+    _held(row)
     return row
+
+
+def _held(row: Interaction) -> None:
+    """Keep the row for the rest of the request: the session's identity map holds its rows
+    weakly, so that a row nobody references is read again by the next ``get`` (a login page
+    asks ``details()`` up to four times: four SELECTs of the same row). Its changes are made
+    by compare-and-set statements (``complete``, ``take``), which never trust it."""
+    if has_request_context():
+        g.setdefault("_interactions", {})[row.id] = row
 
 
 def details(interaction_id: str | None) -> PendingRequest | None:
@@ -139,13 +149,15 @@ def details(interaction_id: str | None) -> PendingRequest | None:
     return PendingRequest.from_json(row.params["display"], id=row.id)
 
 
-def complete(interaction_id: str, result: AuthResult) -> bool:
+def complete(interaction_id: str, result: AuthResult, *, commit: bool = True) -> bool:
+    """Give the pending request its result (``commit=False``: in the caller's transaction)."""
     done = db.session.execute(
         update(Interaction).where(Interaction.id == interaction_id,
                                   Interaction.consumed_at.is_(None),
                                   Interaction.expires_at > clock.now())
         .values(result=result.to_json())).rowcount
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return done == 1
 
 

@@ -11,16 +11,18 @@ import logging
 import os
 import queue
 import smtplib
+import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app, render_template
-from flask_mail import Message
+from flask_mail import Message, sanitize_address, sanitize_subject
 
 from idp.errors import MailNotSent
 
@@ -38,7 +40,7 @@ def send(template: str, to: str, *, secret: str | None = None, **context) -> Non
         _to_outbox(template, subject, sender, to, body, secret)
         return
     try:
-        _relay(Message(subject=subject, recipients=[to], body=body, sender=sender))
+        _relay(compose(subject, to, body, sender))
     except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
         log.warning("mail %s not sent: %s", template, exc.__class__.__name__)
         raise MailNotSent() from None
@@ -62,8 +64,7 @@ def send_later(template: str, to: str, *, on_failure: Callable[[], None] | None 
         return
     from idp.messages import subject
     body = render_template(f"mail/{template}.txt", **context)
-    message = Message(subject=subject(template), recipients=[to], body=body,
-                      sender=app.config["MAIL_DEFAULT_SENDER"])
+    message = compose(subject(template), to, body, app.config["MAIL_DEFAULT_SENDER"])
     mail_queue(app).put((template, message, on_failure))
 
 
@@ -102,7 +103,58 @@ def _worker(app, pending: queue.Queue) -> None:
             pending.task_done()
 
 
-def _relay(message: Message) -> None:
+class Composed:
+    """A plain-text mail as Flask-Mail's ``Message`` would send it (the same headers, utf-8
+    in 8bit), what ``_relay`` needs of it: ``sender``, ``send_to``, ``as_bytes()``. Flask-Mail
+    builds it through the ``email`` package's SMTP policy, which parses and folds every
+    header again and quoted-printable-encodes the body only to compare lengths: ~1 ms of
+    CPU per mail, five times this."""
+
+    def __init__(self, subject: str, to: str, body: str, sender: str):
+        self.sender, self.send_to = sender, {to}
+        headers = (f"Subject: {_subject(subject)}", f"From: {_address(sender)}",
+                   f"To: {_address(to)}", f"Date: {formatdate(localtime=True)}",
+                   f"Message-ID: {make_msgid(domain=_fqdn())}",
+                   'Content-Type: text/plain; charset="utf-8"', "MIME-Version: 1.0",
+                   "Content-Transfer-Encoding: 8bit")
+        lines = body.replace("\r\n", "\n").split("\n")
+        self._bytes = "\r\n".join((*(h.replace("\n", "\r\n") for h in headers), "", *lines)
+                                   ).encode("utf-8")
+
+    def as_bytes(self) -> bytes:
+        return self._bytes
+
+
+def compose(subject: str, to: str, body: str, sender: str) -> Composed | Message:
+    """The mail to relay: ``Composed``, or Flask-Mail's ``Message`` for a body whose lines
+    are too long for SMTP in 8bit (998 bytes): it encodes them."""
+    if any(len(line.encode("utf-8")) > 998 for line in body.splitlines()):
+        return Message(subject=subject, recipients=[to], body=body, sender=sender)
+    return Composed(subject, to, body, sender)
+
+
+@lru_cache(maxsize=64)
+def _subject(subject: str) -> str:
+    return sanitize_subject(subject)
+
+
+@lru_cache(maxsize=64)
+def _address(address: str) -> str:
+    """The address with its display name encoded only when it is not ASCII."""
+    name, addr = parseaddr(address)
+    if not addr.isascii():
+        return sanitize_address(address)        # an internationalised address
+    return formataddr((name, addr), charset="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _fqdn() -> str:
+    """This host's name, looked up once (``make_msgid`` and ``smtplib`` ask the resolver at
+    every mail)."""
+    return socket.getfqdn()
+
+
+def _relay(message: Composed | Message) -> None:
     """Send through ``MAIL_SERVER`` (issue 11.11), where Flask-Mail would open the connection
     with no timeout and STARTTLS without verifying the relay: here every step must finish
     within ``MAIL_TIMEOUT`` seconds in all, and TLS (STARTTLS or implicit) verifies the
@@ -119,9 +171,10 @@ def _relay(message: Message) -> None:
     context = _tls_context(cfg.get("MAIL_CA_FILE") or None)
     server, port = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"])
     if cfg.get("MAIL_USE_SSL"):
-        host = smtplib.SMTP_SSL(server, port, timeout=left(), context=context)
+        host = smtplib.SMTP_SSL(server, port, local_hostname=_fqdn(), timeout=left(),
+                                context=context)
     else:
-        host = smtplib.SMTP(server, port, timeout=left())
+        host = smtplib.SMTP(server, port, local_hostname=_fqdn(), timeout=left())
     try:
         if cfg.get("MAIL_USE_TLS"):
             host.sock.settimeout(left())

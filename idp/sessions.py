@@ -60,9 +60,10 @@ def live(sid: str | None) -> ProviderSession | None:
 
 
 def add_client(row: ProviderSession, client_id: str) -> None:
+    """Name the client among the session's (what a logout tells): written with the code
+    issued to it next (``idp.oidc.authorize.issue_code``), in the same commit."""
     if client_id not in (row.clients or []):
         row.clients = [*(row.clients or []), client_id]
-        db.session.commit()
 
 
 def end(sid: str) -> ProviderSession | None:
@@ -127,7 +128,8 @@ def has_consent(account_id: int, client_id: str, scope: str) -> bool:
     return row is not None and set(scope.split()) <= set(row.scope.split())
 
 
-def grant_consent(account_id: int, client_id: str, scope: str) -> None:
+def grant_consent(account_id: int, client_id: str, scope: str, *, commit: bool = True) -> None:
+    """Keep the person's consent (``commit=False``: in the caller's transaction)."""
     row = db.session.get(Consent, (account_id, client_id))
     if row is None:
         db.session.add(Consent(account_id=account_id, client_id=client_id, scope=scope,
@@ -135,4 +137,5 @@ def grant_consent(account_id: int, client_id: str, scope: str) -> None:
     else:
         row.scope = " ".join(sorted(set(row.scope.split()) | set(scope.split())))
         row.granted_at = clock.now()
-    db.session.commit()
+    if commit:
+        db.session.commit()

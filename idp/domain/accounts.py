@@ -27,15 +27,6 @@ def by_nir(nir: str) -> Account | None:
     return db.session.execute(select(Account).where(Account.nir == nir)).scalar_one_or_none()
 
 
-def password_hash_for(nir: str) -> tuple[int | None, str | None]:
-    """(account id, hash) for a NIR, read in a transaction of its own that ends before the
-    slow hash, so that no database lock is held while argon2 runs."""
-    row = db.session.execute(
-        select(Account.id, Account.password_hash).where(Account.nir == nir)).first()
-    db.session.commit()
-    return (row.id, row.password_hash) if row else (None, None)
-
-
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """argon2id verification; with no account, a dummy verification of the same cost, so
     that an unknown NIR answers in the same time as a wrong password."""
@@ -66,10 +57,14 @@ def refuse_if_unusable(account: Account) -> None:
 
 
 def record_login(account_id: int) -> None:
-    account = db.session.get(Account, account_id)
+    note_login(db.session.get(Account, account_id))
+    db.session.commit()
+
+
+def note_login(account: Account) -> None:
+    """The login's time on the account, written by the caller's next commit."""
     account.previous_login_at = account.last_login_at
     account.last_login_at = clock.now()
-    db.session.commit()
 
 
 def create(*, nir: str, password: str, email: str | None, given_name: str, family_name: str,

@@ -50,10 +50,9 @@ class QuotaReached(Exception):
         self.until = until
 
 
-def _ensure_row(key: str, kind: str) -> None:
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(Throttle).values(key=key, kind=kind, attempts=0).on_conflict_do_nothing())
+def _insert():
+    """The dialect's INSERT, for its ON CONFLICT clauses."""
+    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
 
 
 @dataclass
@@ -97,17 +96,19 @@ def reserve(key: str, kind: str, *, max_attempts: int, lock_for: timedelta) -> R
     """Reserve one attempt, or raise ``Locked``. Atomic: see the module docstring."""
     now = clock.now()
     lock_at = now + lock_for
-    _ensure_row(key, kind)
     lock_expired = and_(Throttle.locked_until.is_not(None), Throttle.locked_until <= now)
-    # One statement decides and counts: either the lock has expired (the count restarts at
-    # 1) or there is no lock; the attempt that reaches max_attempts sets the lock itself.
+    # One statement makes the row (a first attempt) or decides and counts: either the lock
+    # has expired (the count restarts at 1) or there is no lock; the attempt that reaches
+    # max_attempts sets the lock itself. Under a current lock it returns no row.
     new_attempts = case((lock_expired, 1), else_=Throttle.attempts + 1)
+    first = _insert()(Throttle).values(key=key, kind=kind, attempts=1,
+                                       locked_until=lock_at if max_attempts <= 1 else None)
     row = db.session.execute(
-        update(Throttle)
-        .where(Throttle.key == key, Throttle.kind == kind,
-               or_(Throttle.locked_until.is_(None), Throttle.locked_until <= now))
-        .values(attempts=new_attempts,
-                locked_until=case((new_attempts >= max_attempts, lock_at), else_=None))
+        first.on_conflict_do_update(
+            index_elements=[Throttle.key, Throttle.kind],
+            set_={"attempts": new_attempts,
+                  "locked_until": case((new_attempts >= max_attempts, lock_at), else_=None)},
+            where=or_(Throttle.locked_until.is_(None), Throttle.locked_until <= now))
         .returning(Throttle.attempts, Throttle.locked_until)
     ).first()
     if row is None:
@@ -169,10 +170,17 @@ def attempt(key: str, kind: str, *, max_attempts: int, lock_for: timedelta,
 
 def lock_state(key: str, kind: str) -> datetime | None:
     """The end of a current lock, or None (a read, for pages that only show it)."""
-    until = db.session.execute(
-        select(Throttle.locked_until).where(Throttle.key == key, Throttle.kind == kind)
-    ).scalar_one_or_none()
-    return until if until is not None and until > clock.now() else None
+    return lock_states(key, (kind,))[kind]
+
+
+def lock_states(key: str, kinds: tuple[str, ...]) -> dict[str, datetime | None]:
+    """``lock_state`` of several kinds of one key, in one statement."""
+    now = clock.now()
+    found = dict(db.session.execute(
+        select(Throttle.kind, Throttle.locked_until)
+        .where(Throttle.key == key, Throttle.kind.in_(kinds))).all())
+    return {kind: found[kind] if found.get(kind) is not None and found[kind] > now else None
+            for kind in kinds}
 
 
 @dataclass
@@ -187,15 +195,18 @@ class QuotaTicket:
 
 
 def take_quota(key: str, kind: str, *, quota: int, window: timedelta,
-               block: timedelta) -> QuotaTicket:
-    """Count one request, or raise ``QuotaReached`` with the end of the block."""
+               block: timedelta, commit: bool = True) -> QuotaTicket:
+    """Count one request, or raise ``QuotaReached`` with the end of the block. ``commit=False``
+    leaves the count (and the throttle row's lock) in the caller's transaction, for a caller
+    that commits it at once with a write of its own, before any slow work."""
     now = clock.now()
-    _ensure_row(key, kind)
-    # Lock the throttle row first: concurrent requests for this key queue here, so the count
-    # below cannot be read by two of them at once.
+    # Lock the throttle row first (made if missing, in the same statement): concurrent
+    # requests for this key queue here, so the count below cannot be read by two at once.
     locked_until = db.session.execute(
-        update(Throttle).where(Throttle.key == key, Throttle.kind == kind)
-        .values(attempts=Throttle.attempts).returning(Throttle.locked_until)
+        _insert()(Throttle).values(key=key, kind=kind, attempts=0)
+        .on_conflict_do_update(index_elements=[Throttle.key, Throttle.kind],
+                               set_={"attempts": Throttle.attempts})
+        .returning(Throttle.locked_until)
     ).scalar_one()
     if locked_until is not None and locked_until > now:
         db.session.commit()
@@ -216,7 +227,10 @@ def take_quota(key: str, kind: str, *, quota: int, window: timedelta,
         raise QuotaReached(until)
     event = QuotaEvent(key=key, kind=kind, at=now)
     db.session.add(event)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()          # its id, for the ticket
     return QuotaTicket(event.id)
 
 

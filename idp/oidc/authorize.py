@@ -446,6 +446,8 @@ def error_response(exc: RedirectError):
 
 
 def issue_code(req: AuthRequest, result: AuthResult, sid: str):
+    """The code, stored in one commit with what the caller changed on the provider session
+    (``sessions.add_client``)."""
     from idp import keyed
     code = keyed.token(32)
     now = clock.now()

@@ -2,9 +2,10 @@
 
 Rows are queued during a request and written after it, in their own short transaction
 (a savepoint), so that a failed audit write never breaks a login; where a step commits its
-own writes anyway, ``into_commit`` puts the rows queued so far in that commit. A person's trail is read
-by the keyed hash of their NIR (``idp.keyed.nir_key``) and by their account id: the NIR is
-never stored in clear."""
+own writes anyway, ``into_commit`` puts the rows queued so far in that commit (``into_step``:
+in a savepoint of it, for the login's steps, which a failed audit write must not break). A
+person's trail is read by the keyed hash of their NIR (``idp.keyed.nir_key``) and by their
+account id: the NIR is never stored in clear."""
 
 from __future__ import annotations
 
@@ -65,10 +66,33 @@ def into_commit() -> None:
     """Move the rows queued so far into the session's open transaction, to be committed with
     the caller's own writes: one commit instead of a second transaction after the request
     (the token endpoint's, where an audit row goes with every issued token)."""
-    rows = g.pop("_audit_rows", None) if has_request_context() else None
-    if rows:      # a Core insert: the ORM's unit of work cost more than the statement
-        db.session.connection().execute(insert(_TABLE), [
-            {name: getattr(row, name) for name in _COLUMNS} for row in rows])
+    rows = _taken()
+    if rows:
+        _insert(rows)
+
+
+def into_step() -> None:
+    """Like ``into_commit``, for a login step: the rows queued so far go in the step's own
+    transaction (no second one after the request), in a savepoint, so that a failed audit
+    write is logged and loses its rows but never breaks the login (the step's writes stay)."""
+    rows = _taken()
+    if not rows:
+        return
+    try:
+        with db.session.begin_nested():
+            _insert(rows)
+    except Exception:  # noqa: BLE001 - the audit must never break the caller
+        log.exception("audit write failed (%d events lost)", len(rows))
+
+
+def _taken() -> list[AuditEvent] | None:
+    return g.pop("_audit_rows", None) if has_request_context() else None
+
+
+def _insert(rows: list[AuditEvent]) -> None:
+    """A Core insert: the ORM's unit of work cost more than the statement."""
+    db.session.connection().execute(insert(_TABLE), [
+        {name: getattr(row, name) for name in _COLUMNS} for row in rows])
 
 
 def init_app(app: Flask) -> None:

@@ -246,3 +246,52 @@ def test_status_is_503_on_every_call_while_the_database_wire_is_cut(db_gate, sta
     assert _statuses(provider.url) == {503}
     db_gate.open()
     assert _statuses(provider.url) == {200}
+
+
+# -- a fault in the middle of a login step ---------------------------------------------------
+
+AUTHORIZE = {"client_id": "portal", "response_type": "code", "scope": "openid",
+             "redirect_uri": "http://127.0.0.1:5001/callback", "state": "s1", "nonce": "n1",
+             "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+             "code_challenge_method": "S256"}
+
+
+def _step_left(app, account_nir: str) -> dict:
+    from idp.extensions import db
+    from idp.models import Account, AuditEvent, LoginFlow
+    with app.app_context():
+        account = db.session.scalars(sa.select(Account).where(Account.nir == account_nir)).one()
+        left = {"steps": sorted(db.session.scalars(sa.select(LoginFlow.step))),
+                "last_login_at": account.last_login_at,
+                "events": list(db.session.scalars(sa.select(AuditEvent.event)
+                                                  .order_by(AuditEvent.id)))}
+        db.session.rollback()
+        return left
+
+
+def test_a_fault_at_the_last_write_of_the_code_step_leaves_nothing_of_that_step(
+        pg_admin, app, server, browser, person, smtp):
+    """The right code's step is one transaction (issue 15): the login's time on the account,
+    the flow's move to done, its audit row and the result handed to the pending request. A
+    fault at the last of them (a trigger refusing the interaction's update) leaves none of
+    them behind: the flow still waits at the code, the account has no new login, the audit
+    says no login succeeded; the page is the server error, not a login."""
+    browser.get("/authorize", params=AUTHORIZE)
+    browser.submit_credentials(person.nir, person.password)
+    browser.ask_code()
+    before = _step_left(app, person.nir)
+    assert before["steps"] == ["code_sent"] and "code_sent" in before["events"]
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text("CREATE FUNCTION idp_test_refuse() RETURNS trigger AS $$ "
+                             "BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"))
+        conn.execute(sa.text("CREATE TRIGGER idp_test_refuse BEFORE UPDATE ON interaction "
+                             "FOR EACH ROW EXECUTE FUNCTION idp_test_refuse()"))
+    try:
+        response = browser.submit_code(smtp.code_for(person.email))
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(sa.text("DROP TRIGGER idp_test_refuse ON interaction"))
+            conn.execute(sa.text("DROP FUNCTION idp_test_refuse()"))
+    assert response.status_code in (500, 503), response.status_code
+    assert "Location" not in response.headers
+    assert _step_left(app, person.nir) == before

@@ -50,6 +50,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import clock, interaction, keyed, mail, messages, sessions
 from idp.domain import accounts, codes, devices, limits, passkeys
@@ -72,6 +73,7 @@ from idp.errors import (
 )
 from idp.extensions import db
 from idp.models import Account, LoginFlow
+from idp.ops import audit
 from idp.policy import policy
 
 CREDENTIALS, CODE_OFFERED, CODE_SENT, OFFER, CONSENT, DONE = (
@@ -120,17 +122,27 @@ def load(flow_id: str | None) -> LoginFlow | None:
     return flow
 
 
-def advance(flow: LoginFlow, *, allowed: set[str], to: str, **changes) -> None:
-    """Compare-and-set the step: only one request moves a flow out of a step."""
+def advance(flow: LoginFlow, *, allowed: set[str], to: str, then=None, **changes) -> None:
+    """Compare-and-set the step: only one request moves a flow out of a step. ``then()``,
+    run only when this request moved it, writes what goes with the move (the result handed
+    to the pending request), and the audit rows queued so far by this step go in the same
+    commit (``audit.into_step``): one transaction, which a fault rolls back whole. The row
+    in hand takes the values just written instead of being read again: when the update
+    matched, they are what the database holds."""
+    values = {"step": to, **changes}
     moved = db.session.execute(
         update(LoginFlow)
         .where(LoginFlow.id == flow.id, LoginFlow.step.in_(allowed),
                LoginFlow.expires_at > clock.now())
-        .values(step=to, **changes)).rowcount
+        .values(**values)).rowcount
+    if moved == 1 and then is not None:
+        then()
+    audit.into_step()
     db.session.commit()
     if moved != 1:
         raise FlowOutOfStep()
-    db.session.refresh(flow)
+    for name, value in values.items():
+        set_committed_value(flow, name, value)
 
 
 def nir_key(flow_or_nir) -> str:
@@ -167,9 +179,15 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
     key = nir_key(nir)
     p = policy()
 
+    # Read in the transaction of the attempt's reservation, which ends before the slow hash
+    # (no database lock is held while argon2 runs), and kept for what follows it.
+    account = accounts.by_nir(nir)
+    stored = account.password_hash if account is not None else None
+    # Case 6 and case 3 locks of the NIR, read with it; told only after the hash.
+    locks = limits.lock_states(key, ("code", "code_quota"))
+
     def check():
-        account_id, stored = accounts.password_hash_for(nir)
-        return limits.Verdict.of(accounts.verify_password(stored, password)), (account_id, stored)
+        return limits.Verdict.of(accounts.verify_password(stored, password)), None
 
     judged = limits.attempt(key, "password", max_attempts=p.wrong_passwords_before_lock,
                             lock_for=p.wrong_password_lock, check=check,
@@ -182,14 +200,11 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
             _metrics().locks.labels("password").inc()
             raise PasswordLocked(until=judged.locks_until)          # case 7
         raise WrongPassword()                                        # case 4
-    account_id, stored = judged.value
     # Case 6 still running: told only now that the password is right (issue 11.14); before,
     # a wrong password gets case 4 as an unknown NIR does, so the lock tells nothing.
-    code_lock = limits.lock_state(key, "code")
-    if code_lock is not None:
-        raise CodeLocked(until=code_lock)
-    accounts.rehash_if_needed(account_id, stored, password)
-    account = db.session.get(Account, account_id)
+    if locks["code"] is not None:
+        raise CodeLocked(until=locks["code"])
+    accounts.rehash_if_needed(account.id, stored, password)
     accounts.refuse_if_unusable(account)                             # cases 1, 1 bis, 8, 9
     if not code_wanted(flow):
         method = "pwd"
@@ -200,13 +215,12 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
         # Case 3 still running: the seed's screen at once. Raised before the code of this
         # flow is withdrawn, so that typing the password again during the block does not
         # void a code that works again once it ends (issue 13.1).
-        until = code_quota_block(nir)
+        until = locks["code_quota"]            # code_quota_block(), read above
         if until is not None:
             db.session.commit()
             raise CodeQuotaReached(until=until)
-    codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
-    db.session.commit()
-    if method == "pwd_mail":
+    codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void,
+    if method == "pwd_mail":                    # in the transaction of the move below
         advance(flow, allowed=LOGGING_IN, to=CODE_OFFERED, nir=nir, account_id=account.id)
         return Next(Next.PAGE)
     return _logged_in(flow, account, method=method, nir=nir)
@@ -272,8 +286,8 @@ def send_code(flow: LoginFlow) -> None:
         raise FlowOutOfStep()
     p = policy()
     key = nir_key(flow)
-    try:
-        ticket = limits.take_quota(key, "code_quota", quota=p.code_quota,
+    try:      # the request counted in the transaction of the code's row, committed below
+        ticket = limits.take_quota(key, "code_quota", quota=p.code_quota, commit=False,
                                    window=p.code_quota_window, block=p.code_quota_block)
     except limits.QuotaReached as reached:                           # case 3
         _metrics().locks.labels("code_quota").inc()
@@ -298,10 +312,10 @@ def send_code(flow: LoginFlow) -> None:
         _metrics().mail_failures.inc()
         raise
     resend = flow.step == CODE_SENT
+    _events()("code_sent", account_id=account.id)       # the mail left: its row goes with the move
     advance(flow, allowed={CODE_OFFERED, CODE_SENT}, to=CODE_SENT, code_sent_at=clock.now(),
             new_code_notice=resend)
     _metrics().codes_sent.inc()
-    _events()("code_sent", account_id=account.id)
 
 
 def submit_code(flow: LoginFlow, submitted: str, *, biometrics: str | None = None) -> Next:
@@ -343,7 +357,8 @@ def submit_code(flow: LoginFlow, submitted: str, *, biometrics: str | None = Non
 def _judge_code(flow: LoginFlow, submitted: str) -> tuple[limits.Verdict, codes.Check]:
     """A code is right, wrong, or not judged at all: expired (case 2) or already used."""
     outcome = codes.check(CODE_PURPOSE, flow.id, submitted or "")
-    db.session.commit()
+    if outcome is not codes.Check.OK:   # the right code: committed with the attempt's success
+        db.session.commit()
     return codes.VERDICTS[outcome], outcome
 
 
@@ -369,14 +384,13 @@ def _logged_in(flow: LoginFlow, account: Account, *, method: str,
         account_id=account.id, amr=amr, acr=interaction.acr_for(method),
         auth_time=clock.now().replace(microsecond=0), remembered_device=method == "pwd_device")
     offer = offer_wanted(flow, account, method, biometrics)
-    if offer:
-        advance(flow, allowed=LOGGING_IN, to=OFFER, account_id=account.id,
-                result=result.to_json(), **changes)
-    accounts.record_login(account.id)
+    accounts.note_login(account)        # written with the move below
     _events()("login_succeeded", account_id=account.id, amr=amr)
     _metrics().logins.labels("success").inc()
     if offer:
         _events()("passkey_offer", account_id=account.id, outcome="shown")
+        advance(flow, allowed=LOGGING_IN, to=OFFER, account_id=account.id,
+                result=result.to_json(), **changes)
         return Next(Next.PAGE, result=result)
     return _consent_or_done(flow, result, allowed=LOGGING_IN, **changes)
 
@@ -389,6 +403,7 @@ def _consent_or_done(flow: LoginFlow, result: interaction.AuthResult, *, allowed
                                        sessions.has_consent(result.account_id,
                                                             details.client_id, details.scope))
     advance(flow, allowed=allowed, to=CONSENT if consent else DONE,
+            then=None if consent else lambda: _hand_on(flow, result),
             account_id=result.account_id, result=result.to_json(), **changes)
     return Next(Next.PAGE, result=result) if consent else _handed_on(flow, result)
 
@@ -488,19 +503,27 @@ def decide_consent(flow: LoginFlow, *, accepted: bool) -> Next:
     details = interaction.details(flow.interaction_id)
     if details is None:
         raise FlowOutOfStep()
-    advance(flow, allowed={CONSENT}, to=DONE)
     result = interaction.AuthResult.from_json(flow.result)
+
+    def accept():
+        sessions.grant_consent(result.account_id, details.client_id, details.scope, commit=False)
+        _hand_on(flow, result)
+    advance(flow, allowed={CONSENT}, to=DONE, then=accept if accepted else None)
     if not accepted:
         return Next(Next.REFUSED, url=details.refuse_url)
-    sessions.grant_consent(result.account_id, details.client_id, details.scope)
     return _handed_on(flow, result)
 
 
-def _handed_on(flow: LoginFlow, result: interaction.AuthResult) -> Next:
-    """A flow just done: its result to the pending request, the journey waiting, or (a login
-    on our own pages) a provider session of its own."""
+def _hand_on(flow: LoginFlow, result: interaction.AuthResult) -> None:
+    """In the transaction that moves the flow to done: its result to the pending request."""
     if flow.interaction_id is not None:
-        interaction.complete(flow.interaction_id, result)
+        interaction.complete(flow.interaction_id, result, commit=False)
+
+
+def _handed_on(flow: LoginFlow, result: interaction.AuthResult) -> Next:
+    """A flow just done (``_hand_on``): where its result goes: the pending request, the
+    journey waiting, or (a login on our own pages) a provider session of its own."""
+    if flow.interaction_id is not None:
         return Next(Next.RESUME, url=interaction.resume_url(flow.interaction_id), result=result)
     if flow.then_endpoint is not None:
         return Next(Next.THEN, url=flow.then_endpoint, result=result)
