@@ -148,14 +148,24 @@ _ROTATE = (update(_TOKEN).where(_TOKEN.c.id == bindparam("row_id"), _TOKEN.c.rot
 _INSERT = insert(_TOKEN)
 
 
+def rotate(row) -> bool:
+    """Mark the refresh token used, in the session's transaction (the new row of
+    ``insert_token`` is committed with it); False when another request did first."""
+    return db.session.connection().execute(_ROTATE, {"row_id": row.id, "now": clock.now()}).rowcount == 1
+
+
 def rotate_refresh_token(row) -> bool:
-    """Mark the refresh token used; False (and the family revoked) when it was used before.
-    In the session's transaction: the new row (``insert_token``) is committed with it."""
-    moved = db.session.connection().execute(_ROTATE, {"row_id": row.id, "now": clock.now()}).rowcount
-    if moved != 1:
+    """``rotate``; False, and the family revoked, when the token was used before."""
+    if not rotate(row):
         revoke_reused_family(row)
         return False
     return True
+
+
+def session_over(row, now: datetime | None = None) -> bool:
+    """The provider session a joined token row came from has ended: its refresh token ended
+    with it (a logout)."""
+    return row.session_ended_at is not None and row.session_ended_at <= (now or clock.now())
 
 
 def insert_token(**values) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, has_request_context
+from flask import Flask, g, has_app_context, has_request_context
 from sqlalchemy import insert, or_, select
 
 from idp import clock, keyed
@@ -36,10 +36,16 @@ def row_for(event: str, fields: dict, request_id: str | None) -> AuditEvent:
         request_id=request_id, details=details or None)
 
 
+def serving() -> bool:
+    """A request is being served: Flask's request context, or the app context in which
+    ``idp.oidc.hot`` answers one ahead of Flask (with its ``g.request_id``)."""
+    return has_request_context() or (has_app_context() and g.get("request_id") is not None)
+
+
 def queue(event: str, fields: dict, request_id: str | None) -> None:
     """Keep the row for the end of the request, or write it now outside a request."""
     row = row_for(event, fields, request_id)
-    if has_request_context():
+    if serving():
         g.setdefault("_audit_rows", []).append(row)
     else:
         write([row])
@@ -65,7 +71,7 @@ def into_commit() -> None:
     """Move the rows queued so far into the session's open transaction, to be committed with
     the caller's own writes: one commit instead of a second transaction after the request
     (the token endpoint's, where an audit row goes with every issued token)."""
-    rows = g.pop("_audit_rows", None) if has_request_context() else None
+    rows = g.pop("_audit_rows", None) if has_app_context() else None
     if rows:      # a Core insert: the ORM's unit of work cost more than the statement
         db.session.connection().execute(insert(_TABLE), [
             {name: getattr(row, name) for name in _COLUMNS} for row in rows])
