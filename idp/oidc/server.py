@@ -121,7 +121,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         pass  # consumed atomically in query_authorization_code
 
     def authenticate_user(self, authorization_code):
-        return db.session.get(Account, authorization_code.row.account_id)
+        return tokens.find_account(authorization_code.row.account_id)
 
     def save_token(self, token):
         issue(token, self.request.client, self.request.user, code=self.request.authorization_code.row)

@@ -28,9 +28,21 @@ def token_digest(value: str) -> str:
 
 # -- authorization codes -----------------------------------------------------------------
 
+_CODE = AuthorizationCode.__table__
+_SAVE_CODE = insert(_CODE)
+# One statement spends the code and reads it back (prebuilt, Core: the ORM's update and
+# load cost more than the statements).
+_CONSUME = (update(_CODE)
+            .where(_CODE.c.code_hash == bindparam("digest"), _CODE.c.client_id == bindparam("client"),
+                   _CODE.c.used_at.is_(None), _CODE.c.expires_at > bindparam("now"),
+                   or_(_CODE.c.dpop_jkt.is_(None), _CODE.c.dpop_jkt == bindparam("jkt")))
+            .values(used_at=bindparam("now"))
+            .returning(*_CODE.c))
+
+
 def save_code(code: str, **fields) -> None:
     now = clock.now()
-    db.session.add(AuthorizationCode(code_hash=code_digest(code), created_at=now, **fields))
+    db.session.connection().execute(_SAVE_CODE, {"code_hash": code_digest(code), "created_at": now, **fields})
     db.session.commit()
 
 
@@ -38,23 +50,19 @@ class CodeBoundToAnotherKey(Exception):
     """The code was asked with a ``dpop_jkt`` (RFC 9449 §10) that the request's proof lacks."""
 
 
-def consume_code(code: str, client_id: str, jkt: str | None = None) -> AuthorizationCode | None:
+def consume_code(code: str, client_id: str, jkt: str | None = None):
     """The code's row if this request is the first to use it within its lifetime; on a
     replay, revoke what the first use issued and return None. A code bound to a DPoP key is
     spent only by a request whose proof is by that key (``jkt``): else CodeBoundToAnotherKey,
     and the code stays for the client."""
     digest = code_digest(code)
     now = clock.now()
-    used = db.session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.code_hash == digest, AuthorizationCode.client_id == client_id,
-               AuthorizationCode.used_at.is_(None), AuthorizationCode.expires_at > now,
-               or_(AuthorizationCode.dpop_jkt.is_(None), AuthorizationCode.dpop_jkt == jkt))
-        .values(used_at=now)).rowcount
-    row = db.session.get(AuthorizationCode, digest)
-    if used == 1:
+    spent = db.session.connection().execute(
+        _CONSUME, {"digest": digest, "client": client_id, "now": now, "jkt": jkt}).first()
+    if spent is not None:
         db.session.commit()
-        return row
+        return spent
+    row = db.session.get(AuthorizationCode, digest)       # why not: read only then
     if row is not None and row.client_id == client_id and row.used_at is None \
             and row.expires_at > now and row.dpop_jkt != jkt:
         db.session.commit()
@@ -83,13 +91,24 @@ ACCOUNT_FIELDS = ("id", "subject", "given_name", "family_name", "preferred_usern
                   "gender", "birthplace", "birthcountry", "email", "email_verified")
 _ACCOUNT_COLUMNS = tuple(Account.__table__.c[name].label(f"account__{name}") for name in ACCOUNT_FIELDS)
 _SESSION = ProviderSession.__table__
-_JOINED = (select(*_TOKEN_COLUMNS, *_ACCOUNT_COLUMNS, _SESSION.c.ended_at.label("session_ended_at"))
-           .select_from(_TOKEN.join(Account.__table__, Account.__table__.c.id == _TOKEN.c.account_id)
-                        .outerjoin(_SESSION, _SESSION.c.id == _TOKEN.c.sid)))
-_BEARER = _JOINED.where(_TOKEN.c.access_token_hash == bindparam("digest"))
+# What userinfo reads of the token (its view, ``dpop.refusal_at_resource``, the single-use
+# count): PostgreSQL describes, and psycopg makes an object for, every column of a result.
+_BEARER_COLUMNS = tuple(_TOKEN.c[name] for name in (
+    "id", "client_id", "scope", "claims", "revoked_at", "access_expires_at", "single_use", "dpop_jkt"))
+
+
+def _joined(*token_columns):
+    return (select(*token_columns, *_ACCOUNT_COLUMNS, _SESSION.c.ended_at.label("session_ended_at"))
+            .select_from(_TOKEN.join(Account.__table__, Account.__table__.c.id == _TOKEN.c.account_id)
+                         .outerjoin(_SESSION, _SESSION.c.id == _TOKEN.c.sid)))
+
+
+_JOINED = _joined(*_TOKEN_COLUMNS)
+_BEARER = _joined(*_BEARER_COLUMNS).where(_TOKEN.c.access_token_hash == bindparam("digest"))
 _ANY = _JOINED.where(or_(_TOKEN.c.access_token_hash == bindparam("digest"),
                          _TOKEN.c.refresh_token_hash == bindparam("digest")))
 _REFRESH = _JOINED.where(_TOKEN.c.refresh_token_hash == bindparam("digest"))
+_ACCOUNT = select(*_ACCOUNT_COLUMNS).where(Account.__table__.c.id == bindparam("account_id"))
 
 
 class AccountView:
@@ -105,6 +124,12 @@ class AccountView:
             return getattr(self._row, "account__" + name)
         except AttributeError:
             raise AttributeError(name) from None
+
+
+def find_account(account_id: int) -> AccountView | None:
+    """An account as a client may learn of it (``ACCOUNT_FIELDS``), in one read."""
+    row = read_one(_ACCOUNT, {"account_id": account_id})
+    return AccountView(row) if row is not None else None
 
 
 def find_bearer(value: str) -> tuple[Row, AccountView, datetime | None] | None:
