@@ -19,6 +19,7 @@ from tests.helpers.accounts import rows
 from tests.helpers.dpop import DpopKey
 from tests.helpers.parties import PORTAL_SECRET, SECRET
 from tests.helpers.rp import logged_in
+from tests.oidc.test_id_token_and_userinfo import _latency_counts
 
 NOT_HERE = "418 I'M A TEAPOT"
 
@@ -65,9 +66,11 @@ def test_a_refresh_answered_ahead_of_flask_is_flasks_answer(app, rps, browser, p
     ahead, flask = _apps(app)
     tokens, claims = logged_in(portal, browser, person, smtp)
     auth = _basic("portal", PORTAL_SECRET)
+    counted = _latency_counts(portal.issuer).get("oidc.token", 0)
     first = _call(ahead, portal.issuer, "POST", "/token", form=_refresh_form(tokens["refresh_token"]),
                   headers={**auth, "X-Request-Id": "rid-ahead"})
     assert first.status_code == 200, first.data        # answered ahead of Flask
+    assert _latency_counts(portal.issuer)["oidc.token"] == counted + 1     # in the metrics once
     renewed = first.get_json()
     second = _call(flask, portal.issuer, "POST", "/token", form=_refresh_form(renewed["refresh_token"]),
                    headers={**auth, "X-Request-Id": "rid-flask"})
