@@ -181,10 +181,9 @@ def plain_refresh(client, value: str) -> dict | None:
         RefreshTokenGrant.GRANT_TYPE, client, scope=row.scope,
         include_refresh_token=RefreshTokenGrant.INCLUDE_NEW_REFRESH_TOKEN)
     try:
-        if not tokens.rotate(row):
+        if not issue(token, client, tokens.AccountView(row), previous=row, rotating=True):
             db.session.rollback()
             return None
-        issue(token, client, tokens.AccountView(row), previous=row)
     except Exception:
         db.session.rollback()
         raise
@@ -382,12 +381,14 @@ def _saved_by_the_grants(token, request):
     raise NotImplementedError("each grant saves its tokens with issue()")
 
 
-def issue(token: dict, client, account, *, code=None, previous=None) -> None:
+def issue(token: dict, client, account, *, code=None, previous=None, rotating: bool = False) -> bool:
     """Store the tokens Authlib generated, from the authorization ``code`` row they are
     exchanged for or the ``previous`` (rotated) refresh token row, and add the ID token to
     ``token`` when its scope holds ``openid``. What the ID token says of the login (auth_time,
     acr, amr, sid) comes from that row, where the authorization endpoint put the
-    ``AuthResult``'s, and is passed to ``id_token.build`` explicitly."""
+    ``AuthResult``'s, and is passed to ``id_token.build`` explicitly. With ``rotating``
+    (``plain_refresh``) ``previous`` is rotated here, with the rest (``tokens.rotate_and_insert``):
+    False, nothing written, when another request rotated it first."""
     now = clock.now()
     source = code or previous
     refresh = token.get("refresh_token")
@@ -414,10 +415,13 @@ def issue(token: dict, client, account, *, code=None, previous=None) -> None:
             account, client, scope=token["scope"], claims_param=row["claims"],
             auth_time=row["auth_time"], acr=row["acr"], amr=row["amr"], sid=row["sid"],
             nonce=code.nonce if code is not None else None, access_token=token["access_token"])
-    tokens.insert_token(**row)
     current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
                                          account_id=source.account_id)
-    # One commit: the rotation (refresh) or nothing (code, consumed already), the new row and
-    # the audit rows of this request.
+    if rotating:
+        return tokens.rotate_and_insert(previous, row, audit.take_queued())
+    # One commit: the rotation (refresh, done by the grant) or nothing (code, consumed
+    # already), the new row and the audit rows of this request.
+    tokens.insert_token(**row)
     audit.into_commit()
     db.session.commit()
+    return True

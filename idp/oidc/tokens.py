@@ -14,8 +14,8 @@ from flask import current_app
 from sqlalchemy import Row, bindparam, insert, or_, select, update
 
 from idp import clock, keyed
-from idp.extensions import db, read_one
-from idp.models import Account, AuthorizationCode, ProviderSession, Token
+from idp.extensions import db, read_one, write_one
+from idp.models import Account, AuditEvent, AuthorizationCode, ProviderSession, Token
 
 
 def code_digest(code: str) -> str:
@@ -177,6 +177,46 @@ def rotate(row) -> bool:
     """Mark the refresh token used, in the session's transaction (the new row of
     ``insert_token`` is committed with it); False when another request did first."""
     return db.session.connection().execute(_ROTATE, {"row_id": row.id, "now": clock.now()}).rowcount == 1
+
+
+# PostgreSQL: the rotation, the new row and its audit row as one statement (data-modifying
+# CTEs: atomic by itself, so in autocommit: no BEGIN and COMMIT round trips; 6 round trips
+# became 2 with the read). The new row is inserted only when the rotation happened, the
+# audit row only with the new row; no row comes back when another request rotated first.
+_NEW_COLUMNS = tuple(c for c in _TOKEN.c       # a new row is neither used, rotated nor revoked
+                     if c.name not in ("id", "access_used_at", "rotated_at", "revoked_at"))
+_AUDIT = AuditEvent.__table__
+_AUDIT_COLUMNS = tuple(c for c in _AUDIT.c if c.name != "id")
+_ROTATED = _ROTATE.returning(_TOKEN.c.id).cte("rotated")
+_ISSUED = (insert(_TOKEN)
+           .from_select([c.name for c in _NEW_COLUMNS],
+                        select(*(bindparam("t_" + c.name, type_=c.type) for c in _NEW_COLUMNS))
+                        .select_from(_ROTATED))
+           .returning(_TOKEN.c.id).cte("issued"))
+_ROTATE_INSERT_AUDIT = (insert(_AUDIT)
+                        .from_select([c.name for c in _AUDIT_COLUMNS],
+                                     select(*(bindparam("a_" + c.name, type_=c.type) for c in _AUDIT_COLUMNS))
+                                     .select_from(_ISSUED))
+                        .returning(_AUDIT.c.id))
+
+
+def rotate_and_insert(row, values: dict, audit_rows: list[dict]) -> bool:
+    """Rotate the refresh token of ``row``, insert the new token row ``values`` and the
+    ``audit_rows``, and commit, all or nothing; False (nothing written) when another request
+    rotated it first. One statement on PostgreSQL (with one audit row); else ``rotate``,
+    the inserts and one commit in the session's transaction."""
+    now = clock.now()
+    if db.engine.dialect.name == "postgresql" and len(audit_rows) == 1:
+        params = {"row_id": row.id, "now": now, **{"t_" + k: v for k, v in values.items()},
+                  **{"a_" + k: v for k, v in audit_rows[0].items()}}
+        return write_one(_ROTATE_INSERT_AUDIT, params) is not None
+    if not rotate(row):
+        return False
+    insert_token(**values)
+    if audit_rows:
+        db.session.connection().execute(_AUDIT.insert(), audit_rows)
+    db.session.commit()
+    return True
 
 
 def rotate_refresh_token(row) -> bool:

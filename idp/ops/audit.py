@@ -68,14 +68,20 @@ def write(rows: list[AuditEvent]) -> None:
             log.debug("rollback after a failed audit write failed too")
 
 
+def take_queued() -> list[dict]:
+    """The rows queued so far, as column values, for the caller to write with its own
+    writes; they are no longer written after the request."""
+    rows = g.pop("_audit_rows", None) if has_app_context() else None
+    return [{name: getattr(row, name) for name in _COLUMNS} for row in rows or ()]
+
+
 def into_commit() -> None:
     """Move the rows queued so far into the session's open transaction, to be committed with
     the caller's own writes: one commit instead of a second transaction after the request
     (the token endpoint's, where an audit row goes with every issued token)."""
-    rows = g.pop("_audit_rows", None) if has_app_context() else None
+    rows = take_queued()
     if rows:      # a Core insert: the ORM's unit of work cost more than the statement
-        db.session.connection().execute(_INSERT, [
-            {name: getattr(row, name) for name in _COLUMNS} for row in rows])
+        db.session.connection().execute(_INSERT, rows)
 
 
 def init_app(app: Flask) -> None:

@@ -182,3 +182,31 @@ def test_userinfo_that_is_not_the_plain_success_is_left_to_flask(app, rps, brows
         assert declined.status == NOT_HERE, header
     signed = rps.partner.userinfo(tokens["access_token"])
     assert signed.status_code == 200 and signed.headers["Content-Type"] == "application/jwt"
+
+
+def test_a_rotation_that_loses_the_race_writes_nothing(app, rps, browser, person, smtp):
+    """``tokens.rotate_and_insert`` (one statement on PostgreSQL, a transaction on SQLite)
+    for a refresh token another request rotated after it was read: False, and neither the
+    new row nor its audit row is written."""
+    from idp import clock
+    from idp.models import Token
+    from idp.oidc import tokens as store
+    tokens, _ = logged_in(rps.portal, browser, person, smtp)
+    with app.app_context():
+        stale = store.find_refresh_token(tokens["refresh_token"])
+    assert rps.portal.refresh(tokens["refresh_token"]).status_code == 200     # the other request
+    now = clock.now()
+    values = dict(family=stale.family, client_id="portal", account_id=stale.account_id, scope=stale.scope,
+                  claims=None, access_token_hash="a" * 64, refresh_token_hash="r" * 64, issued_at=now,
+                  access_expires_at=now, refresh_expires_at=stale.refresh_expires_at, single_use=False,
+                  code_hash=stale.code_hash, sid=stale.sid, auth_time=stale.auth_time, acr=stale.acr,
+                  amr=stale.amr, dpop_jkt=None)
+    audit_row = dict(event="token_issued", at=now, nir_key=None, account_id=stale.account_id,
+                     client_id="portal", outcome=None, request_id="rid-lost-race", details=None)
+    before = len(rows(app, Token, family=stale.family))
+    with app.app_context():
+        assert store.rotate_and_insert(stale, values, [audit_row]) is False
+        from idp.extensions import db
+        db.session.rollback()
+    assert len(rows(app, Token, family=stale.family)) == before
+    assert rows(app, AuditEvent, request_id="rid-lost-race") == []
