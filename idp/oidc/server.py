@@ -417,11 +417,9 @@ def issue(token: dict, client, account, *, code=None, previous=None, rotating: b
             nonce=code.nonce if code is not None else None, access_token=token["access_token"])
     current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
                                          account_id=source.account_id)
+    # One commit: the rotation (refresh) or nothing (code, consumed already), the new row and
+    # the audit rows of this request.
     if rotating:
         return tokens.rotate_and_insert(previous, row, audit.take_queued())
-    # One commit: the rotation (refresh, done by the grant) or nothing (code, consumed
-    # already), the new row and the audit rows of this request.
-    tokens.insert_token(**row)
-    audit.into_commit()
-    db.session.commit()
+    tokens.insert_with_audit(row, audit.take_queued())
     return True

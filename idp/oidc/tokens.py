@@ -16,6 +16,7 @@ from sqlalchemy import Row, bindparam, insert, or_, select, update
 from idp import clock, keyed
 from idp.extensions import db, read_one, write_one
 from idp.models import Account, AuditEvent, AuthorizationCode, ProviderSession, Token
+from idp.ops import audit
 
 
 def code_digest(code: str) -> str:
@@ -179,43 +180,70 @@ def rotate(row) -> bool:
     return db.session.connection().execute(_ROTATE, {"row_id": row.id, "now": clock.now()}).rowcount == 1
 
 
-# PostgreSQL: the rotation, the new row and its audit row as one statement (data-modifying
-# CTEs: atomic by itself, so in autocommit: no BEGIN and COMMIT round trips; 6 round trips
-# became 2 with the read). The new row is inserted only when the rotation happened, the
-# audit row only with the new row; no row comes back when another request rotated first.
+# PostgreSQL: the new token row and its audit row as one statement (data-modifying CTEs,
+# atomic by themselves, so in autocommit: no BEGIN and COMMIT round trips), after the
+# rotation of the refresh token presented when the statement rotates it too: then the new
+# row is inserted only when the rotation happened, the audit row only with the new row, and
+# no row comes back when another request rotated first.
 _NEW_COLUMNS = tuple(c for c in _TOKEN.c       # a new row is neither used, rotated nor revoked
                      if c.name not in ("id", "access_used_at", "rotated_at", "revoked_at"))
 _AUDIT = AuditEvent.__table__
 _AUDIT_COLUMNS = tuple(c for c in _AUDIT.c if c.name != "id")
-_ROTATED = _ROTATE.returning(_TOKEN.c.id).cte("rotated")
-_ISSUED = (insert(_TOKEN)
-           .from_select([c.name for c in _NEW_COLUMNS],
-                        select(*(bindparam("t_" + c.name, type_=c.type) for c in _NEW_COLUMNS))
-                        .select_from(_ROTATED))
-           .returning(_TOKEN.c.id).cte("issued"))
-_ROTATE_INSERT_AUDIT = (insert(_AUDIT)
-                        .from_select([c.name for c in _AUDIT_COLUMNS],
-                                     select(*(bindparam("a_" + c.name, type_=c.type) for c in _AUDIT_COLUMNS))
-                                     .select_from(_ISSUED))
-                        .returning(_AUDIT.c.id))
+
+
+def _with_audit(issued):
+    return (insert(_AUDIT)
+            .from_select([c.name for c in _AUDIT_COLUMNS],
+                         select(*(bindparam("a_" + c.name, type_=c.type) for c in _AUDIT_COLUMNS))
+                         .select_from(issued))
+            .returning(_AUDIT.c.id))
+
+
+def _new_row(source=None):
+    values = select(*(bindparam("t_" + c.name, type_=c.type) for c in _NEW_COLUMNS))
+    return (insert(_TOKEN).from_select([c.name for c in _NEW_COLUMNS],
+                                       values.select_from(source) if source is not None else values)
+            .returning(_TOKEN.c.id).cte("issued"))
+
+
+_INSERT_AUDIT = _with_audit(_new_row())
+_ROTATE_INSERT_AUDIT = _with_audit(_new_row(_ROTATE.returning(_TOKEN.c.id).cte("rotated")))
+
+
+def _in_one_statement(audit_rows: list[dict]) -> bool:
+    """PostgreSQL, one audit row, and no transaction of the session open (else the writes
+    join it: a grant's rotation is committed with them)."""
+    return db.engine.dialect.name == "postgresql" and len(audit_rows) == 1 and not (
+        db.session.registry.has() and db.session().in_transaction())
+
+
+def _params(values: dict, audit_row: dict, **more) -> dict:
+    return {**more, **{"t_" + k: v for k, v in values.items()}, **{"a_" + k: v for k, v in audit_row.items()}}
+
+
+def insert_with_audit(values: dict, audit_rows: list[dict]) -> None:
+    """Insert the new token row ``values`` and the ``audit_rows``, and commit: one statement
+    on PostgreSQL when it can (``_in_one_statement``), else in the session's transaction (with
+    what it holds, a grant's rotation) and one commit."""
+    if _in_one_statement(audit_rows):
+        write_one(_INSERT_AUDIT, _params(values, audit_rows[0]))
+        return
+    insert_token(**values)
+    audit.into_commit(audit_rows)
+    db.session.commit()
 
 
 def rotate_and_insert(row, values: dict, audit_rows: list[dict]) -> bool:
     """Rotate the refresh token of ``row``, insert the new token row ``values`` and the
     ``audit_rows``, and commit, all or nothing; False (nothing written) when another request
-    rotated it first. One statement on PostgreSQL (with one audit row); else ``rotate``,
-    the inserts and one commit in the session's transaction."""
-    now = clock.now()
-    if db.engine.dialect.name == "postgresql" and len(audit_rows) == 1:
-        params = {"row_id": row.id, "now": now, **{"t_" + k: v for k, v in values.items()},
-                  **{"a_" + k: v for k, v in audit_rows[0].items()}}
-        return write_one(_ROTATE_INSERT_AUDIT, params) is not None
+    rotated it first. One statement on PostgreSQL when it can, else ``rotate`` and
+    ``insert_with_audit`` in the session's transaction."""
+    if _in_one_statement(audit_rows):
+        return write_one(_ROTATE_INSERT_AUDIT, _params(values, audit_rows[0], row_id=row.id,
+                                                        now=clock.now())) is not None
     if not rotate(row):
         return False
-    insert_token(**values)
-    if audit_rows:
-        db.session.connection().execute(_AUDIT.insert(), audit_rows)
-    db.session.commit()
+    insert_with_audit(values, audit_rows)
     return True
 
 

@@ -75,11 +75,12 @@ def take_queued() -> list[dict]:
     return [{name: getattr(row, name) for name in _COLUMNS} for row in rows or ()]
 
 
-def into_commit() -> None:
-    """Move the rows queued so far into the session's open transaction, to be committed with
-    the caller's own writes: one commit instead of a second transaction after the request
-    (the token endpoint's, where an audit row goes with every issued token)."""
-    rows = take_queued()
+def into_commit(rows: list[dict] | None = None) -> None:
+    """Move the rows queued so far (or ``rows``, from ``take_queued``) into the session's
+    open transaction, to be committed with the caller's own writes: one commit instead of a
+    second transaction after the request (the token endpoint's, where an audit row goes with
+    every issued token)."""
+    rows = take_queued() if rows is None else rows
     if rows:      # a Core insert: the ORM's unit of work cost more than the statement
         db.session.connection().execute(_INSERT, rows)
 
