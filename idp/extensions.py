@@ -81,6 +81,13 @@ def read_one(statement, params: dict):
         _reading.reset(flag)
 
 
+def write_one(statement, params: dict):
+    """The first row (or None) of one data-modifying ``statement`` that is atomic by itself,
+    run in autocommit on a pooled connection of its own (PostgreSQL: no BEGIN/COMMIT round
+    trips). Not retried: a connection dropped mid-way leaves the caller to judge."""
+    return _read_alone(db.engine, statement, params)
+
+
 def _read_alone(engine, statement, params: dict):
     with engine.connect() as connection:
         if engine.dialect.name != "sqlite":

@@ -186,14 +186,18 @@ def introspect():
 
 # -- userinfo ------------------------------------------------------------------------------
 
+def presented_in_header(header: str) -> tuple[str | None, str]:
+    """The access token of an ``Authorization`` header and its scheme: "bearer" or "dpop"."""
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip(), "bearer"
+    if header[:5].lower() == "dpop ":                       # RFC 9449 §7.1
+        return header[5:].strip(), "dpop"
+    return None, "bearer"
+
+
 def _bearer() -> tuple[str | None, str]:
     """The access token presented and its scheme: "bearer" (header or form) or "dpop"."""
-    header = request.headers.get("Authorization", "")
-    scheme, from_header = "bearer", None
-    if header[:7].lower() == "bearer ":
-        from_header = header[7:].strip()
-    elif header[:5].lower() == "dpop ":                     # RFC 9449 §7.1
-        scheme, from_header = "dpop", header[5:].strip()
+    from_header, scheme = presented_in_header(request.headers.get("Authorization", ""))
     from_form = request.form.get("access_token") if request.method == "POST" else None
     if from_header and from_form:
         return None, scheme  # RFC 6750 §2: one method only
@@ -223,6 +227,9 @@ def userinfo():
     found = tokens.find_bearer(value)
     if found is None:
         return _invalid_token("The access token is invalid, expired or revoked.", scheme)
+    plain = plain_userinfo(found, scheme)
+    if plain is not None:
+        return _json(plain)
     row, account, session_ended_at = found
     if (row.dpop_jkt is not None or scheme == "dpop") and (
             refused := dpop.refusal_at_resource(row, value, scheme, "/userinfo")):
@@ -247,6 +254,24 @@ def userinfo():
     response = current_app.response_class(body, mimetype="application/jwt")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def plain_userinfo(found, scheme: str) -> bytes | None:
+    """The JSON claims when the userinfo request is the plain success, else None (the view's
+    checks, in order, answer it): a bearer token presented as such, not DPoP-bound, of
+    many uses (a single-use one is counted, a write), with ``openid``, of a live session, for
+    a known client that wants plain JSON (not signed or encrypted). ``found`` is what
+    ``tokens.find_bearer`` read (a live token). The one rule for the view and for
+    ``idp.oidc.hot``, which answers this case ahead of Flask."""
+    row, account, session_ended_at = found
+    if scheme != "bearer" or row.dpop_jkt is not None or row.single_use \
+            or session_ended_at is not None or "openid" not in row.scope.split():
+        return None
+    client = query_client(row.client_id)
+    if client is None or client.userinfo_signed_response_alg or client.userinfo_encrypted_response_alg:
+        return None
+    data = claims_mod.user_claims(account, client, row.scope, row.claims, "userinfo")
+    return json.dumps(data, separators=(",", ":")).encode()
 
 
 # -- RP-initiated logout -------------------------------------------------------------------

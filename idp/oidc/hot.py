@@ -1,65 +1,75 @@
-"""The hottest protocol calls, userinfo and introspection, answered ahead of Flask's request
-cycle (issue 15): Flask's cycle (request and session objects, routing, hooks) and Authlib's
-endpoint machinery cost about as much as the calls' own work. Like ``idp.oidc.published``, a
-WSGI middleware for exact paths, inside ``ProxyFix``.
+"""The hottest protocol calls, userinfo, introspection and the refresh grant, answered ahead
+of Flask's request cycle (issue 15): Flask's cycle (request and session objects, routing,
+hooks) and Authlib's endpoint and grant machinery cost about as much as the calls' own work.
+Like ``idp.oidc.published``, a WSGI middleware for exact paths, inside ``ProxyFix``.
 
 Only the plain success is answered here:
-* ``GET /userinfo`` with ``Authorization: Bearer``, no DPoP, for a live, multi-use, bearer
-  (not DPoP-bound) ``openid`` token of a live session, to a known client that wants plain JSON;
+* ``GET /userinfo`` with ``Authorization: Bearer``, no DPoP, as ``endpoints.plain_userinfo``
+  (the view's own rule) says;
 * ``POST /introspect`` of a form holding ``token`` (and maybe a valid ``token_type_hint``)
   and nothing else, by a client authenticating with ``client_secret_basic`` as it registered,
-  of an active token of its own.
-Always on a trusted host. Everything else, and any failure on the way (the database down
-included), goes on to Flask untouched, which answers it as always (its errors,
-``WWW-Authenticate``, 503s, the single-use count, DPoP, signed or encrypted answers, inactive
-tokens). What was done here until then only read, so nothing is done twice. The answer
-carries what Flask's would: the same body, ``Cache-Control: no-store`` (and introspection's
-``Pragma``), the security headers of ``idp.web``, ``X-Request-Id``, and the latency metric
-under the endpoint's name.
+  of an active token of its own;
+* ``POST /token`` of a form holding ``grant_type=refresh_token`` and ``refresh_token`` and
+  nothing else, no DPoP proof, by a client authenticating with ``client_secret_basic`` as it
+  registered, as ``server.plain_refresh`` says.
+Always on a trusted host, over a transport Authlib accepts (``/introspect`` and ``/token``).
+Everything else, and any failure on the way (the database down included), goes on to Flask
+untouched, which answers it as always (its errors, ``WWW-Authenticate``, 503s, the
+single-use count, DPoP, signed or encrypted answers, inactive tokens, a reused refresh
+token's revocation). What was done here until then only read, or was rolled back, so
+nothing is done twice. The answer carries what Flask's would: the same body,
+``Cache-Control: no-store`` (and ``Pragma``), the security headers of ``idp.web``,
+``X-Request-Id``, the audit row and the latency metric under the endpoint's name.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import time
 import uuid
 from urllib.parse import parse_qsl
 
+from authlib.common.security import is_secure_transport
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import current_app, g
 from werkzeug.exceptions import SecurityError
 from werkzeug.wsgi import get_host
 
 from idp import web
-from idp.oidc import claims as claims_mod
-from idp.oidc import server, tokens
+from idp.oidc import endpoints, server, tokens
 
 FORM = "application/x-www-form-urlencoded"
-LARGEST_FORM = 4096           # bytes; a larger introspection request goes to Flask
+LARGEST_FORM = 4096           # bytes; a larger request goes to Flask
 HINTS = ("access_token", "refresh_token")
+NO_CACHE = [("Pragma", "no-cache")]
 
 
 class HotEndpoints:
-    """WSGI middleware: the plain successes of ``GET /userinfo`` and ``POST /introspect``."""
+    """WSGI middleware: the plain successes of ``GET /userinfo``, ``POST /introspect`` and the
+    refresh grant at ``POST /token``."""
 
     def __init__(self, app, wsgi_app):
         self.app = app
         self.next = wsgi_app
         latency = app.extensions["idp.metrics"].latency
-        self.routes = {("/userinfo", "GET"): (self._userinfo, latency.labels("oidc.userinfo")),
-                       ("/introspect", "POST"): (self._introspection, latency.labels("oidc.introspect"))}
+        # (answer, its latency metric, whether Authlib's transport rule applies)
+        self.routes = {("/userinfo", "GET"): (self._userinfo, latency.labels("oidc.userinfo"), False),
+                       ("/introspect", "POST"): (self._introspection, latency.labels("oidc.introspect"), True),
+                       ("/token", "POST"): (self._refresh, latency.labels("oidc.token"), True)}
 
     def __call__(self, environ, start_response):
         route = self.routes.get((environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")))
-        if route is None or "HTTP_DPOP" in environ:
+        if route is None or "HTTP_DPOP" in environ or environ.get("QUERY_STRING"):
             return self.next(environ, start_response)
-        answer, latency = route
+        answer, latency, transport = route
         started = time.perf_counter()
         try:
-            get_host(environ, self.app.config["TRUSTED_HOSTS"])
+            host = get_host(environ, self.app.config["TRUSTED_HOSTS"])
         except SecurityError:
             return self.next(environ, start_response)
+        scheme = environ.get("wsgi.url_scheme")
+        if transport and not is_secure_transport(f"{scheme}://{host}{environ['PATH_INFO']}"):
+            return self.next(environ, start_response)     # InsecureTransportError's answer
         request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
         try:
             with self.app.app_context():
@@ -71,65 +81,31 @@ class HotEndpoints:
         if found is None:
             return self.next(environ, start_response)
         body, extra = found
-        secure = environ.get("wsgi.url_scheme") == "https"
         start_response("200 OK", [("Content-Type", "application/json"),
                                   ("Content-Length", str(len(body))),
                                   ("Cache-Control", "no-store"), *extra,
-                                  *web.headers(self.app, secure), ("X-Request-Id", request_id)])
+                                  *web.headers(self.app, scheme == "https"), ("X-Request-Id", request_id)])
         latency.observe(time.perf_counter() - started)
         return [body]
 
     @staticmethod
     def _userinfo(environ) -> tuple[bytes, list] | None:
         """The JSON claims of the plain success, or None when Flask must answer."""
-        header = environ.get("HTTP_AUTHORIZATION", "")
-        value = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        value, scheme = endpoints.presented_in_header(environ.get("HTTP_AUTHORIZATION", ""))
         if not value:
             return None
         found = tokens.find_bearer(value)
-        if found is None:
-            return None
-        row, account, session_ended_at = found
-        if row.dpop_jkt is not None or row.single_use or session_ended_at is not None \
-                or "openid" not in row.scope.split():
-            return None
-        client = server.query_client(row.client_id)
-        if client is None or client.userinfo_signed_response_alg \
-                or client.userinfo_encrypted_response_alg:
-            return None
-        data = claims_mod.user_claims(account, client, row.scope, row.claims, "userinfo")
-        return json.dumps(data, separators=(",", ":")).encode(), []
+        body = endpoints.plain_userinfo(found, scheme) if found is not None else None
+        return (body, []) if body is not None else None
 
     @staticmethod
     def _introspection(environ) -> tuple[bytes, list] | None:
-        """RFC 7662's answer for an active token, or None when Flask must answer. The body read
-        is put back for Flask."""
-        if not environ.get("CONTENT_TYPE", "").startswith(FORM):
+        """RFC 7662's answer for an active token, or None when Flask must answer."""
+        fields = _form(environ, ({"token"}, {"token", "token_type_hint"}))
+        if fields is None or fields.get("token_type_hint", HINTS[0]) not in HINTS or not fields["token"]:
             return None
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or "")
-        except ValueError:
-            return None
-        if not 0 < length <= LARGEST_FORM:
-            return None
-        data = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(data)
-        environ["CONTENT_LENGTH"] = str(len(data))
-        try:
-            form = parse_qsl(data.decode("ascii"), keep_blank_values=True)
-        except UnicodeDecodeError:
-            return None
-        names = [name for name, _ in form]
-        if names not in (["token"], ["token", "token_type_hint"], ["token_type_hint", "token"]):
-            return None
-        fields = dict(form)
-        if fields.get("token_type_hint", HINTS[0]) not in HINTS or not fields["token"]:
-            return None
-        client_id, secret = extract_basic_authorization(
-            {"Authorization": environ.get("HTTP_AUTHORIZATION", "")})
-        client = server.query_client(client_id) if client_id and secret else None
-        if client is None or not client.check_endpoint_auth_method("client_secret_basic", "introspection") \
-                or not client.check_client_secret(secret):
+        client = _basic_client(environ, "introspection")
+        if client is None:
             return None
         token = server.token_view(fields["token"])
         if token is None or token.row.client_id != client.client_id \
@@ -139,4 +115,57 @@ class HotEndpoints:
         if answer.get("active") is not True:
             return None
         # Authlib's Flask integration writes it with Flask's JSON provider (sorted keys).
-        return current_app.json.dumps(answer).encode(), [("Pragma", "no-cache")]
+        return current_app.json.dumps(answer).encode(), NO_CACHE
+
+    @staticmethod
+    def _refresh(environ) -> tuple[bytes, list] | None:
+        """The refresh grant's token response, committed, or None when Flask must answer
+        (nothing written then)."""
+        fields = _form(environ, ({"grant_type", "refresh_token"},))
+        if fields is None or fields["grant_type"] != "refresh_token" or not fields["refresh_token"]:
+            return None
+        client = _basic_client(environ, "token")
+        if client is None or not client.check_grant_type("refresh_token") \
+                or getattr(client, "dpop_bound_access_tokens", False):
+            return None
+        token = server.plain_refresh(client, fields["refresh_token"])
+        if token is None:
+            return None
+        # Authlib's answer (``handle_response``): Flask's JSON provider, its headers.
+        return current_app.json.dumps(token).encode(), NO_CACHE
+
+
+def _form(environ, shapes: tuple[set, ...]) -> dict | None:
+    """The fields of a small urlencoded form whose names are one of ``shapes``, each once;
+    else None. The body read is put back for Flask."""
+    if not environ.get("CONTENT_TYPE", "").startswith(FORM):
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    if not 0 < length <= LARGEST_FORM:
+        return None
+    data = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+    try:
+        form = parse_qsl(data.decode("ascii"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return None
+    fields = dict(form)
+    if len(fields) != len(form) or set(fields) not in shapes:
+        return None
+    return fields
+
+
+def _basic_client(environ, endpoint: str):
+    """The client of a valid ``client_secret_basic`` header, when that is the method it
+    registered; else None."""
+    client_id, secret = extract_basic_authorization(
+        {"Authorization": environ.get("HTTP_AUTHORIZATION", "")})
+    client = server.query_client(client_id) if client_id and secret else None
+    if client is None or not client.check_endpoint_auth_method("client_secret_basic", endpoint) \
+            or not client.check_client_secret(secret):
+        return None
+    return client

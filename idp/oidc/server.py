@@ -121,7 +121,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         pass  # consumed atomically in query_authorization_code
 
     def authenticate_user(self, authorization_code):
-        return db.session.get(Account, authorization_code.row.account_id)
+        return tokens.find_account(authorization_code.row.account_id)
 
     def save_token(self, token):
         issue(token, self.request.client, self.request.user, code=self.request.authorization_code.row)
@@ -151,7 +151,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token):
         row = refresh_token.row       # read with its account and its session's end
-        if row.session_ended_at is not None and row.session_ended_at <= clock.now():
+        if tokens.session_over(row):
             return None  # logged out: the refresh token ended with the session
         if not tokens.rotate_refresh_token(row):
             raise InvalidGrantError("The refresh token was already used.")
@@ -162,6 +162,32 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def revoke_old_credential(self, refresh_token):
         pass  # rotated in authenticate_user
+
+
+def plain_refresh(client, value: str) -> dict | None:
+    """The refresh grant's plain success, for ``idp.oidc.hot``: ``client`` authenticated by
+    the method it registered (one method), not DPoP-bound, allowed the grant; the form
+    holding ``grant_type`` and ``refresh_token`` only (no scope: the granted one), no proof.
+    None, with nothing written, whenever ``RefreshTokenGrant`` would not issue as is: an
+    unknown, rotated (a reuse: the grant revokes the family), expired, revoked or
+    DPoP-bound token, another client's, a session ended, or another request rotating it
+    first; the grant then answers, with its error and its revocation. Else the token
+    response, committed with the rotation, the new row and the audit row (``issue``)."""
+    row = tokens.find_refresh_token(value)
+    if row is None or row.client_id != client.client_id or row.dpop_jkt is not None \
+            or not tokens.refresh_usable(row) or tokens.session_over(row):
+        return None
+    token = current_app.extensions["idp.server"].generate_bearer(
+        RefreshTokenGrant.GRANT_TYPE, client, scope=row.scope,
+        include_refresh_token=RefreshTokenGrant.INCLUDE_NEW_REFRESH_TOKEN)
+    try:
+        if not issue(token, client, tokens.AccountView(row), previous=row, rotating=True):
+            db.session.rollback()
+            return None
+    except Exception:
+        db.session.rollback()
+        raise
+    return token
 
 
 class Pkce(CodeChallenge):
@@ -355,12 +381,14 @@ def _saved_by_the_grants(token, request):
     raise NotImplementedError("each grant saves its tokens with issue()")
 
 
-def issue(token: dict, client, account, *, code=None, previous=None) -> None:
+def issue(token: dict, client, account, *, code=None, previous=None, rotating: bool = False) -> bool:
     """Store the tokens Authlib generated, from the authorization ``code`` row they are
     exchanged for or the ``previous`` (rotated) refresh token row, and add the ID token to
     ``token`` when its scope holds ``openid``. What the ID token says of the login (auth_time,
     acr, amr, sid) comes from that row, where the authorization endpoint put the
-    ``AuthResult``'s, and is passed to ``id_token.build`` explicitly."""
+    ``AuthResult``'s, and is passed to ``id_token.build`` explicitly. With ``rotating``
+    (``plain_refresh``) ``previous`` is rotated here, with the rest (``tokens.rotate_and_insert``):
+    False, nothing written, when another request rotated it first."""
     now = clock.now()
     source = code or previous
     refresh = token.get("refresh_token")
@@ -380,15 +408,18 @@ def issue(token: dict, client, account, *, code=None, previous=None) -> None:
         code_hash=code.code_hash if code else previous.code_hash,
         sid=source.sid, auth_time=source.auth_time, acr=source.acr, amr=source.amr,
         dpop_jkt=dpop.presented_jkt())
-    tokens.insert_token(**row)
-    current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
-                                         account_id=source.account_id)
-    # One commit: the rotation (refresh) or nothing (code, consumed already), the new row and
-    # the audit rows of this request.
-    audit.into_commit()
-    db.session.commit()
+    # The ID token is signed before the commit: a signature that fails (no key) commits
+    # nothing, and the refresh token presented stays usable; after the commit nothing fails.
     if "openid" in (token.get("scope") or "").split():
         token["id_token"] = id_token.build(
             account, client, scope=token["scope"], claims_param=row["claims"],
             auth_time=row["auth_time"], acr=row["acr"], amr=row["amr"], sid=row["sid"],
             nonce=code.nonce if code is not None else None, access_token=token["access_token"])
+    current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
+                                         account_id=source.account_id)
+    # One commit: the rotation (refresh) or nothing (code, consumed already), the new row and
+    # the audit rows of this request.
+    if rotating:
+        return tokens.rotate_and_insert(previous, row, audit.take_queued())
+    tokens.insert_with_audit(row, audit.take_queued())
+    return True

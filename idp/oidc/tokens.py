@@ -14,8 +14,9 @@ from flask import current_app
 from sqlalchemy import Row, bindparam, insert, or_, select, update
 
 from idp import clock, keyed
-from idp.extensions import db, read_one
-from idp.models import Account, AuthorizationCode, ProviderSession, Token
+from idp.extensions import db, read_one, write_one
+from idp.models import Account, AuditEvent, AuthorizationCode, ProviderSession, Token
+from idp.ops import audit
 
 
 def code_digest(code: str) -> str:
@@ -28,9 +29,21 @@ def token_digest(value: str) -> str:
 
 # -- authorization codes -----------------------------------------------------------------
 
+_CODE = AuthorizationCode.__table__
+_SAVE_CODE = insert(_CODE)
+# One statement spends the code and reads it back (prebuilt, Core: the ORM's update and
+# load cost more than the statements).
+_CONSUME = (update(_CODE)
+            .where(_CODE.c.code_hash == bindparam("digest"), _CODE.c.client_id == bindparam("client"),
+                   _CODE.c.used_at.is_(None), _CODE.c.expires_at > bindparam("now"),
+                   or_(_CODE.c.dpop_jkt.is_(None), _CODE.c.dpop_jkt == bindparam("jkt")))
+            .values(used_at=bindparam("now"))
+            .returning(*_CODE.c))
+
+
 def save_code(code: str, **fields) -> None:
     now = clock.now()
-    db.session.add(AuthorizationCode(code_hash=code_digest(code), created_at=now, **fields))
+    db.session.connection().execute(_SAVE_CODE, {"code_hash": code_digest(code), "created_at": now, **fields})
     db.session.commit()
 
 
@@ -38,23 +51,19 @@ class CodeBoundToAnotherKey(Exception):
     """The code was asked with a ``dpop_jkt`` (RFC 9449 §10) that the request's proof lacks."""
 
 
-def consume_code(code: str, client_id: str, jkt: str | None = None) -> AuthorizationCode | None:
+def consume_code(code: str, client_id: str, jkt: str | None = None):
     """The code's row if this request is the first to use it within its lifetime; on a
     replay, revoke what the first use issued and return None. A code bound to a DPoP key is
     spent only by a request whose proof is by that key (``jkt``): else CodeBoundToAnotherKey,
     and the code stays for the client."""
     digest = code_digest(code)
     now = clock.now()
-    used = db.session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.code_hash == digest, AuthorizationCode.client_id == client_id,
-               AuthorizationCode.used_at.is_(None), AuthorizationCode.expires_at > now,
-               or_(AuthorizationCode.dpop_jkt.is_(None), AuthorizationCode.dpop_jkt == jkt))
-        .values(used_at=now)).rowcount
-    row = db.session.get(AuthorizationCode, digest)
-    if used == 1:
+    spent = db.session.connection().execute(
+        _CONSUME, {"digest": digest, "client": client_id, "now": now, "jkt": jkt}).first()
+    if spent is not None:
         db.session.commit()
-        return row
+        return spent
+    row = db.session.get(AuthorizationCode, digest)       # why not: read only then
     if row is not None and row.client_id == client_id and row.used_at is None \
             and row.expires_at > now and row.dpop_jkt != jkt:
         db.session.commit()
@@ -83,13 +92,24 @@ ACCOUNT_FIELDS = ("id", "subject", "given_name", "family_name", "preferred_usern
                   "gender", "birthplace", "birthcountry", "email", "email_verified")
 _ACCOUNT_COLUMNS = tuple(Account.__table__.c[name].label(f"account__{name}") for name in ACCOUNT_FIELDS)
 _SESSION = ProviderSession.__table__
-_JOINED = (select(*_TOKEN_COLUMNS, *_ACCOUNT_COLUMNS, _SESSION.c.ended_at.label("session_ended_at"))
-           .select_from(_TOKEN.join(Account.__table__, Account.__table__.c.id == _TOKEN.c.account_id)
-                        .outerjoin(_SESSION, _SESSION.c.id == _TOKEN.c.sid)))
-_BEARER = _JOINED.where(_TOKEN.c.access_token_hash == bindparam("digest"))
+# What userinfo reads of the token (its view, ``dpop.refusal_at_resource``, the single-use
+# count): PostgreSQL describes, and psycopg makes an object for, every column of a result.
+_BEARER_COLUMNS = tuple(_TOKEN.c[name] for name in (
+    "id", "client_id", "scope", "claims", "revoked_at", "access_expires_at", "single_use", "dpop_jkt"))
+
+
+def _joined(*token_columns):
+    return (select(*token_columns, *_ACCOUNT_COLUMNS, _SESSION.c.ended_at.label("session_ended_at"))
+            .select_from(_TOKEN.join(Account.__table__, Account.__table__.c.id == _TOKEN.c.account_id)
+                         .outerjoin(_SESSION, _SESSION.c.id == _TOKEN.c.sid)))
+
+
+_JOINED = _joined(*_TOKEN_COLUMNS)
+_BEARER = _joined(*_BEARER_COLUMNS).where(_TOKEN.c.access_token_hash == bindparam("digest"))
 _ANY = _JOINED.where(or_(_TOKEN.c.access_token_hash == bindparam("digest"),
                          _TOKEN.c.refresh_token_hash == bindparam("digest")))
 _REFRESH = _JOINED.where(_TOKEN.c.refresh_token_hash == bindparam("digest"))
+_ACCOUNT = select(*_ACCOUNT_COLUMNS).where(Account.__table__.c.id == bindparam("account_id"))
 
 
 class AccountView:
@@ -105,6 +125,12 @@ class AccountView:
             return getattr(self._row, "account__" + name)
         except AttributeError:
             raise AttributeError(name) from None
+
+
+def find_account(account_id: int) -> AccountView | None:
+    """An account as a client may learn of it (``ACCOUNT_FIELDS``), in one read."""
+    row = read_one(_ACCOUNT, {"account_id": account_id})
+    return AccountView(row) if row is not None else None
 
 
 def find_bearer(value: str) -> tuple[Row, AccountView, datetime | None] | None:
@@ -148,14 +174,91 @@ _ROTATE = (update(_TOKEN).where(_TOKEN.c.id == bindparam("row_id"), _TOKEN.c.rot
 _INSERT = insert(_TOKEN)
 
 
+def rotate(row) -> bool:
+    """Mark the refresh token used, in the session's transaction (the new row of
+    ``insert_token`` is committed with it); False when another request did first."""
+    return db.session.connection().execute(_ROTATE, {"row_id": row.id, "now": clock.now()}).rowcount == 1
+
+
+# PostgreSQL: the new token row and its audit row as one statement (data-modifying CTEs,
+# atomic by themselves, so in autocommit: no BEGIN and COMMIT round trips), after the
+# rotation of the refresh token presented when the statement rotates it too: then the new
+# row is inserted only when the rotation happened, the audit row only with the new row, and
+# no row comes back when another request rotated first.
+_NEW_COLUMNS = tuple(c for c in _TOKEN.c       # a new row is neither used, rotated nor revoked
+                     if c.name not in ("id", "access_used_at", "rotated_at", "revoked_at"))
+_AUDIT = AuditEvent.__table__
+_AUDIT_COLUMNS = tuple(c for c in _AUDIT.c if c.name != "id")
+
+
+def _with_audit(issued):
+    return (insert(_AUDIT)
+            .from_select([c.name for c in _AUDIT_COLUMNS],
+                         select(*(bindparam("a_" + c.name, type_=c.type) for c in _AUDIT_COLUMNS))
+                         .select_from(issued))
+            .returning(_AUDIT.c.id))
+
+
+def _new_row(source=None):
+    values = select(*(bindparam("t_" + c.name, type_=c.type) for c in _NEW_COLUMNS))
+    return (insert(_TOKEN).from_select([c.name for c in _NEW_COLUMNS],
+                                       values.select_from(source) if source is not None else values)
+            .returning(_TOKEN.c.id).cte("issued"))
+
+
+_INSERT_AUDIT = _with_audit(_new_row())
+_ROTATE_INSERT_AUDIT = _with_audit(_new_row(_ROTATE.returning(_TOKEN.c.id).cte("rotated")))
+
+
+def _in_one_statement(audit_rows: list[dict]) -> bool:
+    """PostgreSQL, one audit row, and no transaction of the session open (else the writes
+    join it: a grant's rotation is committed with them)."""
+    return db.engine.dialect.name == "postgresql" and len(audit_rows) == 1 and not (
+        db.session.registry.has() and db.session().in_transaction())
+
+
+def _params(values: dict, audit_row: dict, **more) -> dict:
+    return {**more, **{"t_" + k: v for k, v in values.items()}, **{"a_" + k: v for k, v in audit_row.items()}}
+
+
+def insert_with_audit(values: dict, audit_rows: list[dict]) -> None:
+    """Insert the new token row ``values`` and the ``audit_rows``, and commit: one statement
+    on PostgreSQL when it can (``_in_one_statement``), else in the session's transaction (with
+    what it holds, a grant's rotation) and one commit."""
+    if _in_one_statement(audit_rows):
+        write_one(_INSERT_AUDIT, _params(values, audit_rows[0]))
+        return
+    insert_token(**values)
+    audit.into_commit(audit_rows)
+    db.session.commit()
+
+
+def rotate_and_insert(row, values: dict, audit_rows: list[dict]) -> bool:
+    """Rotate the refresh token of ``row``, insert the new token row ``values`` and the
+    ``audit_rows``, and commit, all or nothing; False (nothing written) when another request
+    rotated it first. One statement on PostgreSQL when it can, else ``rotate`` and
+    ``insert_with_audit`` in the session's transaction."""
+    if _in_one_statement(audit_rows):
+        return write_one(_ROTATE_INSERT_AUDIT, _params(values, audit_rows[0], row_id=row.id,
+                                                        now=clock.now())) is not None
+    if not rotate(row):
+        return False
+    insert_with_audit(values, audit_rows)
+    return True
+
+
 def rotate_refresh_token(row) -> bool:
-    """Mark the refresh token used; False (and the family revoked) when it was used before.
-    In the session's transaction: the new row (``insert_token``) is committed with it."""
-    moved = db.session.connection().execute(_ROTATE, {"row_id": row.id, "now": clock.now()}).rowcount
-    if moved != 1:
+    """``rotate``; False, and the family revoked, when the token was used before."""
+    if not rotate(row):
         revoke_reused_family(row)
         return False
     return True
+
+
+def session_over(row, now: datetime | None = None) -> bool:
+    """The provider session a joined token row came from has ended: its refresh token ended
+    with it (a logout)."""
+    return row.session_ended_at is not None and row.session_ended_at <= (now or clock.now())
 
 
 def insert_token(**values) -> None:

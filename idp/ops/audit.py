@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, has_request_context
+from flask import Flask, g, has_app_context, has_request_context
 from sqlalchemy import insert, or_, select
 
 from idp import clock, keyed
@@ -23,6 +23,7 @@ NIR_KEY_LENGTH = 16      # callers log the first 16 hex digits of the keyed hash
 OUTCOMES = {"login_failed": "failure", "login_succeeded": "success"}
 _TABLE = AuditEvent.__table__
 _COLUMNS = tuple(c.name for c in _TABLE.c if c.name != "id")
+_INSERT = insert(_TABLE)          # built once: building a statement costs as much as running it
 
 
 def row_for(event: str, fields: dict, request_id: str | None) -> AuditEvent:
@@ -37,10 +38,16 @@ def row_for(event: str, fields: dict, request_id: str | None) -> AuditEvent:
         request_id=request_id, details=details or None)
 
 
+def serving() -> bool:
+    """A request is being served: Flask's request context, or the app context in which
+    ``idp.oidc.hot`` answers one ahead of Flask (with its ``g.request_id``)."""
+    return has_request_context() or (has_app_context() and g.get("request_id") is not None)
+
+
 def queue(event: str, fields: dict, request_id: str | None) -> None:
     """Keep the row for the end of the request, or write it now outside a request."""
     row = row_for(event, fields, request_id)
-    if has_request_context():
+    if serving():
         g.setdefault("_audit_rows", []).append(row)
     else:
         write([row])
@@ -62,11 +69,19 @@ def write(rows: list[AuditEvent]) -> None:
             log.debug("rollback after a failed audit write failed too")
 
 
-def into_commit() -> None:
-    """Move the rows queued so far into the session's open transaction, to be committed with
-    the caller's own writes: one commit instead of a second transaction after the request
-    (the token endpoint's, where an audit row goes with every issued token)."""
-    rows = _taken()
+def take_queued() -> list[dict]:
+    """The rows queued so far, as column values, for the caller to write with its own
+    writes; they are no longer written after the request."""
+    rows = g.pop("_audit_rows", None) if has_app_context() else None
+    return [{name: getattr(row, name) for name in _COLUMNS} for row in rows or ()]
+
+
+def into_commit(rows: list[dict] | None = None) -> None:
+    """Move the rows queued so far (or ``rows``, from ``take_queued``) into the session's
+    open transaction, to be committed with the caller's own writes: one commit instead of a
+    second transaction after the request (the token endpoint's, where an audit row goes with
+    every issued token)."""
+    rows = take_queued() if rows is None else rows
     if rows:
         _insert(rows)
 
@@ -75,7 +90,7 @@ def into_step() -> None:
     """Like ``into_commit``, for a login step: the rows queued so far go in the step's own
     transaction (no second one after the request), in a savepoint, so that a failed audit
     write is logged and loses its rows but never breaks the login (the step's writes stay)."""
-    rows = _taken()
+    rows = take_queued()
     if not rows:
         return
     try:
@@ -85,14 +100,9 @@ def into_step() -> None:
         log.exception("audit write failed (%d events lost)", len(rows))
 
 
-def _taken() -> list[AuditEvent] | None:
-    return g.pop("_audit_rows", None) if has_request_context() else None
-
-
-def _insert(rows: list[AuditEvent]) -> None:
+def _insert(rows: list[dict]) -> None:
     """A Core insert: the ORM's unit of work cost more than the statement."""
-    db.session.connection().execute(insert(_TABLE), [
-        {name: getattr(row, name) for name in _COLUMNS} for row in rows])
+    db.session.connection().execute(_INSERT, rows)
 
 
 def init_app(app: Flask) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import current_app, g, has_app_context, has_request_context
+from flask import current_app, g, has_app_context
 
 log = logging.getLogger("idp.events")
 FORBIDDEN = {"code", "password", "token", "secret", "nir", "access_token", "refresh_token"}
@@ -17,12 +17,12 @@ FORBIDDEN = {"code", "password", "token", "secret", "nir", "access_token", "refr
 
 def record(event: str, **fields) -> None:
     assert not FORBIDDEN & fields.keys(), "never log a secret"
+    from idp.ops import audit
     line = {"event": event, **fields}
-    if has_request_context():
-        line["request_id"] = getattr(g, "request_id", None)
+    if audit.serving():
+        line["request_id"] = g.get("request_id")
     log.info(json.dumps(line, default=str, ensure_ascii=False))
     try:
-        from idp.ops import audit
         audit.queue(event, fields, line.get("request_id"))
         if has_app_context() and "idp.metrics" in current_app.extensions:
             current_app.extensions["idp.metrics"].event(event)
