@@ -17,11 +17,26 @@ from idp.models import AuditEvent
 from idp.oidc.hot import HotEndpoints
 from tests.helpers.accounts import rows
 from tests.helpers.dpop import DpopKey
-from tests.helpers.parties import PORTAL_SECRET, SECRET
+from tests.helpers.parties import PORTAL_SECRET, SECRET, SECRET_ENV, register
 from tests.helpers.rp import logged_in
 from tests.oidc.test_id_token_and_userinfo import _latency_counts
 
 NOT_HERE = "418 I'M A TEAPOT"
+
+# A second client_secret_basic client with the refresh grant: the portal's refresh token
+# presented by it must be refused, ahead of Flask as by Flask.
+NEIGHBOUR = f"""
+  - client_id: neighbour
+    client_secret: ${{{SECRET_ENV}}}
+    redirect_uris: ["https://neighbour.example/cb"]
+    scope: openid profile email
+    grant_types: [authorization_code, refresh_token]
+"""
+
+
+@pytest.fixture
+def app_config(app_config):
+    return register(app_config, NEIGHBOUR)
 
 
 def _went_to_flask(environ, start_response):
@@ -115,6 +130,7 @@ CASES = {
     "an unknown token": dict(token="not-a-refresh-token"),
     "no refresh token": dict(token=""),
     "a client without the grant": dict(auth=("quick", SECRET)),
+    "another client's token": dict(auth=("neighbour", SECRET)),
     "a DPoP proof": dict(dpop=True),
 }
 
