@@ -23,7 +23,9 @@ from idp.models import Account
 from idp.policy import policy
 
 log = logging.getLogger("idp.registration")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+# ASCII only: mail relays without SMTPUTF8 (RFC 6531) refuse other addresses, and the mail
+# would fail after the form was accepted.
+_EMAIL = re.compile(r"^[!-?A-~]+@[!-?A-~]+\.[A-Za-z]{2,}$", re.ASCII)
 
 
 def parse_email(raw: str | None) -> str:
