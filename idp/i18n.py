@@ -101,21 +101,24 @@ def _accepted() -> str | None:
 def language() -> str:
     """The current page's language: "fr" or "en". Asked a dozen times by each page: the
     locale flask_babel keeps for the request (``get_locale``'s own cache, which ``refresh``
-    and ``force_locale`` change) is read in one look-up, and named once per locale."""
+    and ``force_locale`` replace) is read in one look-up, and its tag kept beside it, for as
+    long as that very locale is the request's."""
     if not has_request_context():
         return DEFAULT
-    locale = getattr(g.get("_flask_babel"), "babel_locale", None)
+    state = g.get("_flask_babel")
+    locale = getattr(state, "babel_locale", None)
     if locale is None:
         if "babel" not in current_app.extensions:
             return DEFAULT
         locale = get_locale()
-    try:
-        return _NAMED[locale]
-    except KeyError:
-        return _NAMED.setdefault(locale, str(locale or DEFAULT))
-
-
-_NAMED: dict = {}       # babel Locale -> its tag ("fr", "en")
+        state = g.get("_flask_babel")
+    named = getattr(state, "idp_language", None)
+    if named is not None and named[0] is locale:
+        return named[1]
+    tag = str(locale or DEFAULT)
+    if state is not None:
+        state.idp_language = (locale, tag)
+    return tag
 
 
 def translate(message_id: str, french: str) -> str:
