@@ -161,16 +161,18 @@ def complete(interaction_id: str, result: AuthResult, *, commit: bool = True) ->
     return done == 1
 
 
-def take(interaction_id: str) -> tuple[dict, AuthResult | None] | None:
+def take(interaction_id: str, *, commit: bool = True) -> tuple[dict, AuthResult | None] | None:
     """The stored, validated request (as ``start`` got it) and its result, once (a second
-    resume finds nothing)."""
+    resume finds nothing). ``commit=False``: spent in the caller's transaction (the resume's,
+    with the provider session and the code), which holds the row's write lock until then."""
     row = _live(interaction_id)
     if row is None:
         return None
     taken = db.session.execute(
         update(Interaction).where(Interaction.id == row.id, Interaction.consumed_at.is_(None))
         .values(consumed_at=clock.now())).rowcount
-    db.session.commit()
+    if commit:
+        db.session.commit()
     if taken != 1:
         return None
     result = AuthResult.from_json(row.result) if row.result else None

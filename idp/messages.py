@@ -937,7 +937,7 @@ def text(message_id: str, /, **params) -> str:
     if message_id in VARIANTS:
         name, default = VARIANTS[message_id]
         message_id = f"{message_id}.{params.get(name) or default}"
-    template = _LINK.sub(r"\1", sentence(message_id))       # links (``with_links``) as plain words
+    template = _plain(message_id)
     defaults = _POLICY_DEFAULTS.get(message_id)
     if defaults:
         missing = [k for k in defaults if params.get(k) is None]
@@ -948,6 +948,17 @@ def text(message_id: str, /, **params) -> str:
 
 
 _LINK = re.compile(r"\[([^\]]+)\]\((\w+)\)")
+_PLAIN: dict[tuple[str, str], str] = {}
+
+
+def _plain(message_id: str) -> str:
+    """The sentence with its links (``with_links``) as plain words, made once per language:
+    the catalogue does not change while the process runs, and a page asks ten or more."""
+    key = (i18n.language(), message_id)
+    try:
+        return _PLAIN[key]
+    except KeyError:
+        return _PLAIN.setdefault(key, _LINK.sub(r"\1", sentence(message_id)))
 
 
 def with_links(message_id: str, /, **urls: str) -> Markup:

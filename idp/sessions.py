@@ -13,20 +13,23 @@ from idp.models import Consent, ProviderSession
 from idp.policy import policy
 
 
-def open_session(result: AuthResult) -> ProviderSession:
+def open_session(result: AuthResult, *, commit: bool = True) -> ProviderSession:
+    """``commit=False``: the row inserted by the caller's commit (the resume's, with the code
+    and the client ``add_client`` names: one INSERT, no UPDATE of ``clients`` after it)."""
     now = clock.now()
     row = ProviderSession(id=keyed.token(24), account_id=result.account_id,
                           auth_time=result.auth_time, amr=result.amr, acr=result.acr,
                           created_at=now, expires_at=now + policy().session_ttl, clients=[])
     db.session.add(row)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return row
 
 
-def open_for_browser(browser_session, result: AuthResult) -> ProviderSession:
+def open_for_browser(browser_session, result: AuthResult, *, commit: bool = True) -> ProviderSession:
     """The one way a login opens a provider session: the row, and a renewed Flask session
     naming it (``renew_cookie``)."""
-    row = open_session(result)
+    row = open_session(result, commit=commit)
     renew_cookie(browser_session, row.id)
     return row
 
@@ -44,10 +47,10 @@ def renew_cookie(browser_session, sid: str) -> None:
 
 def reauthenticated(row: ProviderSession, result: AuthResult) -> None:
     """The same person logged in again within the session: it now says that login (what a
-    later ``max_age`` or ``acr`` is checked against) and lasts from it."""
+    later ``max_age`` or ``acr`` is checked against) and lasts from it. Written by the
+    caller's commit (the resume's, with the code)."""
     row.auth_time, row.amr, row.acr = result.auth_time, result.amr, result.acr
     row.expires_at = clock.now() + policy().session_ttl
-    db.session.commit()
 
 
 def live(sid: str | None) -> ProviderSession | None:

@@ -9,7 +9,7 @@ from authlib.oauth2.rfc6750.errors import InvalidTokenError
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
 from idp import clock, i18n, interaction, keys, sessions
-from idp.extensions import csrf
+from idp.extensions import csrf, db
 from idp.models import ProviderSession
 from idp.oidc import authorize as az
 from idp.oidc import claims as claims_mod
@@ -76,12 +76,12 @@ def _to_login(req):
     return redirect(f"/login?interaction={iid}", 303)
 
 
-def _take_here(iid):
+def _take_here(iid, *, commit: bool = True):
     """The interaction's request and result, once, for the browser that started it only
-    (issue 11.3); else the error page to show."""
+    (issue 11.3); else the error page to show. ``commit=False``: spent by the caller's commit."""
     if interaction.details(iid) is not None and not interaction.started_here(iid, session):
         return None, _page_error("interaction_other_browser", 403)
-    taken = interaction.take(iid)
+    taken = interaction.take(iid, commit=commit)
     if taken is None:
         return None, _page_error("interaction_expired", 400)
     return taken, None
@@ -89,10 +89,18 @@ def _take_here(iid):
 
 @bp.get("/authorize/resume/<iid>")
 def resume(iid):
-    taken, refused = _take_here(iid)
+    """One transaction: the interaction spent, the provider session opened (or renewed, or
+    named the client) and the code stored commit together, or the error the request ends in
+    commits the interaction spent; a fault on the way leaves the interaction to be resumed."""
+    taken, refused = _take_here(iid, commit=False)
     if refused is not None:
         return refused
-    stored, result = taken
+    response = _answer_resume(*taken)
+    db.session.commit()
+    return response
+
+
+def _answer_resume(stored, result):
     try:
         req = az.restored(stored)       # validated once, at the start
     except az.PageError as error:       # the client or its redirect URI removed since
@@ -112,7 +120,7 @@ def resume(iid):
         # clients are told), and a new Flask session (no fixation).
         if live is not None:
             logout.end_session(live, how="another_login")
-        live = sessions.open_for_browser(session, result)
+        live = sessions.open_for_browser(session, result, commit=False)
     elif result.auth_time > live.auth_time or set(result.amr) - set(live.amr or []):
         # The same person authenticated again (prompt=login, max_age, the code of a step-up,
         # even within the same second): the same session, and so the same ``sid`` every client

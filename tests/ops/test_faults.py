@@ -295,3 +295,37 @@ def test_a_fault_at_the_last_write_of_the_code_step_leaves_nothing_of_that_step(
     assert response.status_code in (500, 503), response.status_code
     assert "Location" not in response.headers
     assert _step_left(app, person.nir) == before
+
+
+def test_a_fault_at_the_code_of_the_resume_leaves_no_session_and_the_request_to_resume(
+        pg_admin, app, server, browser, person, smtp):
+    """The resume is one transaction (issue 15): the interaction spent, the provider session
+    opened and the code stored commit together. A fault at the code (a trigger refusing its
+    insert) leaves no provider session and the request not spent: once the fault is gone, the
+    same resume gives the client its code."""
+    from idp.extensions import db
+    from idp.models import ProviderSession
+    browser.get("/authorize", params=AUTHORIZE)
+    browser.submit_credentials(person.nir, person.password)
+    browser.ask_code()
+    resume = browser.submit_code(smtp.code_for(person.email)).headers["Location"]
+    assert "/authorize/resume/" in resume
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text("CREATE FUNCTION idp_test_refuse() RETURNS trigger AS $$ "
+                             "BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"))
+        conn.execute(sa.text("CREATE TRIGGER idp_test_refuse BEFORE INSERT ON authorization_code "
+                             "FOR EACH ROW EXECUTE FUNCTION idp_test_refuse()"))
+    try:
+        refused = browser.get(resume, allow_redirects=False)
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(sa.text("DROP TRIGGER idp_test_refuse ON authorization_code"))
+            conn.execute(sa.text("DROP FUNCTION idp_test_refuse()"))
+    assert refused.status_code in (500, 503), refused.status_code
+    assert "Location" not in refused.headers
+    with app.app_context():
+        assert db.session.scalars(sa.select(ProviderSession)).all() == []
+        db.session.rollback()
+    again = browser.get(resume, allow_redirects=False)
+    assert again.status_code == 303, again.status_code
+    assert "code=" in again.headers["Location"] and "state=s1" in again.headers["Location"]
