@@ -70,13 +70,13 @@ def read_one(statement, params: dict):
     flag = _reading.set(True)
     try:
         try:
-            return _read_alone(engine, statement, params)
+            return _alone(engine, statement, params)
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
             # The server dropped a pooled connection between the liveness check and the
             # query (``tune_engine``): once more, on a new connection.
-            return _read_alone(engine, statement, params)
+            return _alone(engine, statement, params)
     finally:
         _reading.reset(flag)
 
@@ -85,10 +85,12 @@ def write_one(statement, params: dict):
     """The first row (or None) of one data-modifying ``statement`` that is atomic by itself,
     run in autocommit on a pooled connection of its own (PostgreSQL: no BEGIN/COMMIT round
     trips). Not retried: a connection dropped mid-way leaves the caller to judge."""
-    return _read_alone(db.engine, statement, params)
+    return _alone(db.engine, statement, params)
 
 
-def _read_alone(engine, statement, params: dict):
+def _alone(engine, statement, params: dict):
+    """One statement on a pooled connection of its own, in autocommit (SQLite: its own
+    implicit transaction)."""
     with engine.connect() as connection:
         if engine.dialect.name != "sqlite":
             connection = connection.execution_options(**_AUTOCOMMIT)

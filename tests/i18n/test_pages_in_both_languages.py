@@ -13,6 +13,7 @@ protocol's error page, the 429 of the login's limit and the 503 of a database go
 from __future__ import annotations
 
 import re
+from functools import cache
 from urllib.parse import urlencode
 
 import pytest
@@ -43,7 +44,8 @@ def _pieces(sentence: str) -> list[str]:
             for p in _SENTENCE_END.split(part) if len(p.strip().split()) >= 2]
 
 
-def sentences(lang: str) -> list[str]:
+@cache
+def sentences(lang: str) -> tuple[str, ...]:
     """What a page in the *other* language than ``lang`` would show: for an English page,
     the French sentences (where the English differs); for a French one, the English."""
     catalog = translations.read(translations.po_path("en"))
@@ -56,7 +58,7 @@ def sentences(lang: str) -> list[str]:
         if theirs != ours:
             found.update(_pieces(theirs))
     # A word both languages print ("Email": the French of one entry, the English of another).
-    return sorted(found - own, key=len, reverse=True)
+    return tuple(sorted(found - own, key=len, reverse=True))
 
 
 def shown(page) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -256,6 +257,23 @@ AUTHORIZE = {"client_id": "portal", "response_type": "code", "scope": "openid",
              "code_challenge_method": "S256"}
 
 
+@contextmanager
+def _refusing(pg_admin, operation: str, table: str):
+    """A fault at one write: a PostgreSQL trigger raising on every ``operation`` of ``table``
+    while the block runs."""
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text("CREATE FUNCTION idp_test_refuse() RETURNS trigger AS $$ "
+                             "BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"))
+        conn.execute(sa.text(f"CREATE TRIGGER idp_test_refuse BEFORE {operation} ON {table} "
+                             "FOR EACH ROW EXECUTE FUNCTION idp_test_refuse()"))
+    try:
+        yield
+    finally:
+        with pg_admin.connect() as conn:
+            conn.execute(sa.text(f"DROP TRIGGER idp_test_refuse ON {table}"))
+            conn.execute(sa.text("DROP FUNCTION idp_test_refuse()"))
+
+
 def _step_left(app, account_nir: str) -> dict:
     from idp.extensions import db
     from idp.models import Account, AuditEvent, LoginFlow
@@ -281,17 +299,8 @@ def test_a_fault_at_the_last_write_of_the_code_step_leaves_nothing_of_that_step(
     browser.ask_code()
     before = _step_left(app, person.nir)
     assert before["steps"] == ["code_sent"] and "code_sent" in before["events"]
-    with pg_admin.connect() as conn:
-        conn.execute(sa.text("CREATE FUNCTION idp_test_refuse() RETURNS trigger AS $$ "
-                             "BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"))
-        conn.execute(sa.text("CREATE TRIGGER idp_test_refuse BEFORE UPDATE ON interaction "
-                             "FOR EACH ROW EXECUTE FUNCTION idp_test_refuse()"))
-    try:
+    with _refusing(pg_admin, "UPDATE", "interaction"):
         response = browser.submit_code(smtp.code_for(person.email))
-    finally:
-        with pg_admin.connect() as conn:
-            conn.execute(sa.text("DROP TRIGGER idp_test_refuse ON interaction"))
-            conn.execute(sa.text("DROP FUNCTION idp_test_refuse()"))
     assert response.status_code in (500, 503), response.status_code
     assert "Location" not in response.headers
     assert _step_left(app, person.nir) == before
@@ -310,17 +319,8 @@ def test_a_fault_at_the_code_of_the_resume_leaves_no_session_and_the_request_to_
     browser.ask_code()
     resume = browser.submit_code(smtp.code_for(person.email)).headers["Location"]
     assert "/authorize/resume/" in resume
-    with pg_admin.connect() as conn:
-        conn.execute(sa.text("CREATE FUNCTION idp_test_refuse() RETURNS trigger AS $$ "
-                             "BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"))
-        conn.execute(sa.text("CREATE TRIGGER idp_test_refuse BEFORE INSERT ON authorization_code "
-                             "FOR EACH ROW EXECUTE FUNCTION idp_test_refuse()"))
-    try:
+    with _refusing(pg_admin, "INSERT", "authorization_code"):
         refused = browser.get(resume, allow_redirects=False)
-    finally:
-        with pg_admin.connect() as conn:
-            conn.execute(sa.text("DROP TRIGGER idp_test_refuse ON authorization_code"))
-            conn.execute(sa.text("DROP FUNCTION idp_test_refuse()"))
     assert refused.status_code in (500, 503), refused.status_code
     assert "Location" not in refused.headers
     with app.app_context():
