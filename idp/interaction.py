@@ -14,6 +14,7 @@ Like node-oidc-provider's ``interactionDetails`` / ``interactionFinished``:
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -125,6 +126,7 @@ _TAKE = (update(_TABLE)
          .where(_TABLE.c.id == bindparam("iid"), _TABLE.c.consumed_at.is_(None))
          .values(consumed_at=bindparam("now"))
          .returning(_TABLE.c.result))
+_Pending = namedtuple("_Pending", [c.name for c in COLUMNS])
 _HELD = "_interactions"
 
 
@@ -159,17 +161,20 @@ def _live(interaction_id: str | None):
     if row is None:
         row = read_one(_READ, {"id": interaction_id})
         if row is not None:
-            hold(row)
+            row = hold(row)
     if row is None or row.consumed_at is not None or row.expires_at <= clock.now():
         return None
     return row
 
 
-def hold(row) -> None:
-    """Keep a row of ``COLUMNS`` (read here or with another table) for the rest of the
-    request: ``details()`` and ``started_here()`` answer from it."""
-    if has_request_context() and row.id is not None:
+def hold(values):
+    """Keep a pending request's row (the values of ``COLUMNS``, in order), read here or with
+    another table (the login page's one read), for the rest of the request:
+    ``details()`` and ``started_here()`` answer from it."""
+    row = _Pending(*values)
+    if has_request_context():
         g.setdefault(_HELD, {})[row.id] = row
+    return row
 
 
 def _drop(interaction_id: str) -> None:
