@@ -26,7 +26,8 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, has_request_context, render_template, request
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from limits.errors import StorageError
 from redis.exceptions import RedisError
@@ -87,6 +88,31 @@ def _sentences(app: Flask) -> None:
     ``msg_html`` for one that carries a piece of the template's own markup."""
     app.add_template_global(messages.with_links, "msg_links")
     app.add_template_global(messages.as_html, "msg_html")
+    app.add_template_global(_fixed_links(app), "url_for")
+
+
+def _fixed_links(app: Flask):
+    """The templates' ``url_for``: Flask's, except that the links it is asked with no values
+    (and the static files) are built once per script root, not at each page (the layout
+    alone asks six). Only when no ``url_defaults`` function could change them."""
+    build = app.url_for
+    if app.url_default_functions:
+        return build
+    built: dict[tuple, str] = {}
+
+    def url_for(endpoint: str, **values) -> str:
+        adapter = request_ctx.url_adapter if has_request_context() else None
+        if adapter is None or endpoint[:1] == "." or \
+                (values and (endpoint != "static" or values.keys() != {"filename"})):
+            return build(endpoint, **values)
+        key = (adapter.script_name, endpoint, values.get("filename"))
+        try:
+            return built[key]
+        except KeyError:
+            url = built[key] = build(endpoint, **values)
+            return url
+
+    return url_for
 
 
 def _request_hooks(app: Flask) -> None:
@@ -132,7 +158,6 @@ def _error_pages(app: Flask) -> None:
         # Issue 11.2: a Host that is not the issuer's (TRUSTED_HOSTS).
         if _protocol():
             return {"error": "invalid_request", "error_description": "Unknown host."}, 400
-        from flask.globals import request_ctx
         issuer = urlsplit(app.config["ISSUER"])
         # The page's own links (its style sheet) are built on the issuer, not that host.
         request_ctx.url_adapter = app.url_map.bind(issuer.netloc, url_scheme=issuer.scheme)

@@ -22,7 +22,7 @@ from flask import (
 )
 from flask_limiter.util import get_remote_address
 
-from idp import interaction, keyed, messages, sessions
+from idp import i18n, interaction, keyed, messages, sessions
 from idp.domain.nir import parse_nir
 from idp.errors import (
     FlowOutOfStep,
@@ -418,7 +418,8 @@ bp.add_app_template_global(messages.text, "msg")
 
 @bp.app_context_processor
 def _inject():
-    return {"msg": messages.text, "request_id": g.get("request_id"), "help_text": _help_text}
+    return {"msg": messages.texts_in(i18n.language()), "request_id": g.get("request_id"),
+            "help_text": _help_text}
 
 
 def _help_text(message_id: str):

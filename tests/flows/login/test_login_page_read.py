@@ -1,14 +1,16 @@
 """The login page's own read (GET /login, issue 15): ``machine.load_page`` reads in one
-statement what the page shows, the same values as the steps' ``load``."""
+statement what the page shows, the same values as the steps' ``load``, and the sentences,
+links and URLs the templates ask are the very ones made each time before."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from flask import render_template_string
 from sqlalchemy import event
 
-from idp import interaction
+from idp import i18n, interaction, messages
 from idp.extensions import db
 from idp.flows.login import machine
 from idp.models import LoginFlow
@@ -90,3 +92,42 @@ def test_a_flow_without_account_or_request_reads_as_none(app, clock):
         shown = machine.load_page(flow.id)
         assert shown.interaction_id is None and shown.account_id is None
         assert (shown.account_nir, shown.account_email) == (None, None)
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_a_sentence_without_parameters_is_what_the_formatter_made(app, lang):
+    with app.test_request_context("/login"), i18n.forced(lang):
+        text_in = messages.texts_in(lang)
+        for message_id in messages.MESSAGES:
+            try:
+                formatted = messages._formatter.format(messages._plain(lang, message_id))
+            except (KeyError, IndexError, ValueError):
+                continue                            # it takes parameters
+            if message_id in messages._POLICY_DEFAULTS or "." in message_id:
+                continue
+            assert messages.text(message_id) == formatted, message_id
+            assert text_in(message_id) == formatted, message_id
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_a_sentence_with_links_is_made_once_the_same(app, lang):
+    with app.test_request_context("/login"), i18n.forced(lang):
+        urls = {"video": "https://example.org/v?a=1&b=2", "article": "https://example.org/a"}
+        fresh = messages._linked("help_click_here", urls)
+        assert messages.with_links("help_click_here", **urls) == fresh
+        assert messages.with_links("help_click_here", **urls) == fresh        # from the cache
+        other = {**urls, "article": "https://example.org/other"}
+        assert messages.with_links("help_click_here", **other) == messages._linked("help_click_here", other)
+
+
+def test_the_templates_url_for_builds_what_flask_builds(app):
+    template = "{{ url_for('static', filename='idp.css') }} {{ url_for('public.legal') }} " \
+               "{{ url_for('login.show', interaction='abc') }}"
+    for script_root in ("", "/idp", ""):           # each twice: built, then from the cache
+        for _ in range(2):
+            with app.test_request_context("/login", base_url="http://localhost" + script_root):
+                expected = " ".join([app.url_for("static", filename="idp.css"),
+                                     app.url_for("public.legal"),
+                                     app.url_for("login.show", interaction="abc")])
+                assert expected.startswith(script_root + "/static/")
+                assert render_template_string(template) == expected
