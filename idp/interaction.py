@@ -126,6 +126,15 @@ _TAKE = (update(_TABLE)
          .where(_TABLE.c.id == bindparam("iid"), _TABLE.c.consumed_at.is_(None))
          .values(consumed_at=bindparam("now"))
          .returning(_TABLE.c.result))
+# The resume's plain success in one statement: the live request spent by the browser that
+# started it (the digest ``started_here`` compares, here compared by the database: a keyed
+# digest, which nobody without the key can aim at), read back with its result.
+_TAKE_HERE = (update(_TABLE)
+              .where(_TABLE.c.id == bindparam("iid"), _TABLE.c.consumed_at.is_(None),
+                     _TABLE.c.expires_at > bindparam("now"),
+                     _TABLE.c.params["browser"].as_string() == bindparam("bound"))
+              .values(consumed_at=bindparam("now"))
+              .returning(_TABLE.c.params, _TABLE.c.result))
 _Pending = namedtuple("_Pending", [c.name for c in COLUMNS])
 _HELD = "_interactions"
 
@@ -214,6 +223,25 @@ def take(interaction_id: str, *, commit: bool = True) -> tuple[dict, AuthResult 
         return None
     result = AuthResult.from_json(taken.result) if taken.result else None
     return row.params["request"], result
+
+
+def take_started_here(interaction_id: str | None, browser_session, *,
+                      commit: bool = True) -> tuple[dict, AuthResult | None] | None:
+    """``take`` of a live request that this browser (a Flask session) started, in one
+    statement; else None, and nothing written: the caller asks ``details``,
+    ``started_here`` and ``take``, which say why."""
+    nonce = browser_session.get(BROWSER_KEY)
+    if not interaction_id or len(interaction_id) > 64 or not isinstance(nonce, str):
+        return None
+    taken = db.session.connection().execute(_TAKE_HERE, {
+        "iid": interaction_id, "now": clock.now(),
+        "bound": keyed.digest(_BROWSER_PURPOSE, nonce)}).first()
+    if taken is None:
+        return None
+    _drop(interaction_id)
+    if commit:
+        db.session.commit()
+    return taken.params["request"], AuthResult.from_json(taken.result) if taken.result else None
 
 
 def resume_url(interaction_id: str) -> str:
