@@ -14,14 +14,15 @@ Like node-oidc-provider's ``interactionDetails`` / ``interactionFinished``:
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, select, update
 
 from idp import clock, keyed
-from idp.extensions import db
+from idp.extensions import db, read_one, write_one
 from idp.models import Interaction
 from idp.policy import policy
 
@@ -109,37 +110,85 @@ def started_here(interaction_id: str | None, browser_session) -> bool:
     return isinstance(nonce, str) and isinstance(bound, str) and keyed.same(_BROWSER_PURPOSE, nonce, bound)
 
 
+# Prebuilt, Core: the ORM's unit of work, identity map and row loading cost more than these
+# statements. ``COLUMNS`` is what a read of a pending request selects (``hold`` takes a row of
+# them read with something else: the login page's own read).
+_TABLE = Interaction.__table__
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)    # write_one reads a row back
+COLUMNS = (_TABLE.c.id, _TABLE.c.params, _TABLE.c.result, _TABLE.c.consumed_at, _TABLE.c.expires_at)
+_READ = select(*COLUMNS).where(_TABLE.c.id == bindparam("id"))
+_COMPLETE = (update(_TABLE)
+             .where(_TABLE.c.id == bindparam("iid"), _TABLE.c.consumed_at.is_(None),
+                    _TABLE.c.expires_at > bindparam("now"))
+             .values(result=bindparam("answer")))
+# Spent and its result read in one statement: the result is the one this very update found.
+_TAKE = (update(_TABLE)
+         .where(_TABLE.c.id == bindparam("iid"), _TABLE.c.consumed_at.is_(None))
+         .values(consumed_at=bindparam("now"))
+         .returning(_TABLE.c.result))
+# The resume's plain success in one statement: the live request spent by the browser that
+# started it (the digest ``started_here`` compares, here compared by the database: a keyed
+# digest, which nobody without the key can aim at), read back with its result.
+_TAKE_HERE = (update(_TABLE)
+              .where(_TABLE.c.id == bindparam("iid"), _TABLE.c.consumed_at.is_(None),
+                     _TABLE.c.expires_at > bindparam("now"),
+                     _TABLE.c.params["browser"].as_string() == bindparam("bound"))
+              .values(consumed_at=bindparam("now"))
+              .returning(_TABLE.c.params, _TABLE.c.result))
+_Pending = namedtuple("_Pending", [c.name for c in COLUMNS])
+_HELD = "_interactions"
+
+
 def start(pending: PendingRequest, validated: dict, browser: str) -> str:
     """Store a pending request: what the login pages show (``pending``), the request as
     ``oidc`` validated it (``validated``, opaque here: what the resume answers without
     validating again), and ``browser``, the ``browser_nonce()`` of the browser asking."""
     now = clock.now()
-    interaction = Interaction(id=keyed.token(24), client_id=pending.client_id,
-                              params={"request": validated, "display": pending.to_json(),
-                                      "browser": keyed.digest(_BROWSER_PURPOSE, browser)},
-                              created_at=now, expires_at=now + policy().interaction_ttl)
-    db.session.add(interaction)
-    db.session.commit()
-    return interaction.id
+    iid = keyed.token(24)
+    row = {"id": iid, "client_id": pending.client_id,
+           "params": {"request": validated, "display": pending.to_json(),
+                      "browser": keyed.digest(_BROWSER_PURPOSE, browser)},
+           "created_at": now, "expires_at": now + policy().interaction_ttl}
+    session = db.session() if db.session.registry.has() else None
+    if session is not None and session.in_transaction():
+        # Committed with what the request's transaction holds (on SQLite, its write lock).
+        session.connection().execute(_INSERT, row)
+        session.commit()
+    else:
+        write_one(_INSERT, row)
+    return iid
 
 
-def _live(interaction_id: str | None) -> Interaction | None:
+def _live(interaction_id: str | None):
+    """The row (``COLUMNS``) of a live pending request, or None. Read once per request and
+    held for the rest of it (a login page asks ``details()`` up to four times); ``complete``
+    and ``take`` drop it, since they change it."""
     if not interaction_id or len(interaction_id) > 64:
         return None
-    row = db.session.get(Interaction, interaction_id)
+    held = g.get(_HELD) if has_request_context() else None
+    row = held.get(interaction_id) if held else None
+    if row is None:
+        row = read_one(_READ, {"id": interaction_id})
+        if row is not None:
+            row = hold(row)
     if row is None or row.consumed_at is not None or row.expires_at <= clock.now():
         return None
-    _held(row)
     return row
 
 
-def _held(row: Interaction) -> None:
-    """Keep the row for the rest of the request: the session's identity map holds its rows
-    weakly, so that a row nobody references is read again by the next ``get`` (a login page
-    asks ``details()`` up to four times: four SELECTs of the same row). Its changes are made
-    by compare-and-set statements (``complete``, ``take``), which never trust it."""
+def hold(values):
+    """Keep a pending request's row (the values of ``COLUMNS``, in order), read here or with
+    another table (the login page's one read), for the rest of the request:
+    ``details()`` and ``started_here()`` answer from it."""
+    row = _Pending(*values)
     if has_request_context():
-        g.setdefault("_interactions", {})[row.id] = row
+        g.setdefault(_HELD, {})[row.id] = row
+    return row
+
+
+def _drop(interaction_id: str) -> None:
+    if has_request_context():
+        g.get(_HELD, {}).pop(interaction_id, None)
 
 
 def details(interaction_id: str | None) -> PendingRequest | None:
@@ -151,11 +200,9 @@ def details(interaction_id: str | None) -> PendingRequest | None:
 
 def complete(interaction_id: str, result: AuthResult, *, commit: bool = True) -> bool:
     """Give the pending request its result (``commit=False``: in the caller's transaction)."""
-    done = db.session.execute(
-        update(Interaction).where(Interaction.id == interaction_id,
-                                  Interaction.consumed_at.is_(None),
-                                  Interaction.expires_at > clock.now())
-        .values(result=result.to_json())).rowcount
+    _drop(interaction_id)
+    done = db.session.connection().execute(
+        _COMPLETE, {"iid": interaction_id, "now": clock.now(), "answer": result.to_json()}).rowcount
     if commit:
         db.session.commit()
     return done == 1
@@ -168,15 +215,33 @@ def take(interaction_id: str, *, commit: bool = True) -> tuple[dict, AuthResult 
     row = _live(interaction_id)
     if row is None:
         return None
-    taken = db.session.execute(
-        update(Interaction).where(Interaction.id == row.id, Interaction.consumed_at.is_(None))
-        .values(consumed_at=clock.now())).rowcount
+    _drop(row.id)
+    taken = db.session.connection().execute(_TAKE, {"iid": row.id, "now": clock.now()}).first()
     if commit:
         db.session.commit()
-    if taken != 1:
+    if taken is None:
         return None
-    result = AuthResult.from_json(row.result) if row.result else None
+    result = AuthResult.from_json(taken.result) if taken.result else None
     return row.params["request"], result
+
+
+def take_started_here(interaction_id: str | None, browser_session, *,
+                      commit: bool = True) -> tuple[dict, AuthResult | None] | None:
+    """``take`` of a live request that this browser (a Flask session) started, in one
+    statement; else None, and nothing written: the caller asks ``details``,
+    ``started_here`` and ``take``, which say why."""
+    nonce = browser_session.get(BROWSER_KEY)
+    if not interaction_id or len(interaction_id) > 64 or not isinstance(nonce, str):
+        return None
+    taken = db.session.connection().execute(_TAKE_HERE, {
+        "iid": interaction_id, "now": clock.now(),
+        "bound": keyed.digest(_BROWSER_PURPOSE, nonce)}).first()
+    if taken is None:
+        return None
+    _drop(interaction_id)
+    if commit:
+        db.session.commit()
+    return taken.params["request"], AuthResult.from_json(taken.result) if taken.result else None
 
 
 def resume_url(interaction_id: str) -> str:

@@ -934,16 +934,30 @@ def subject(template: str) -> str:
 def text(message_id: str, /, **params) -> str:
     """The sentence for ``message_id`` in the page's language, its named parameters
     formatted."""
+    return _text(i18n.language(), message_id, params)
+
+
+def texts_in(lang: str):
+    """``text`` for a page being rendered in ``lang``, the page's language asked once for
+    all its sentences (a template's ``msg``)."""
+    def text_in(message_id: str, /, **params) -> str:
+        return _text(lang, message_id, params)
+    return text_in
+
+
+def _text(lang: str, message_id: str, params: dict) -> str:
     if message_id in VARIANTS:
         name, default = VARIANTS[message_id]
         message_id = f"{message_id}.{params.get(name) or default}"
-    template = _plain(message_id)
+    template = _plain(lang, message_id)
     defaults = _POLICY_DEFAULTS.get(message_id)
     if defaults:
         missing = [k for k in defaults if params.get(k) is None]
         if missing:
             pol = _policy()
             params = {**params, **{k: defaults[k](pol) for k in missing}}
+    if not params and "{" not in template and "}" not in template:
+        return template         # nothing to format: string.Formatter would copy it
     return _formatter.format(template, **params)
 
 
@@ -951,20 +965,37 @@ _LINK = re.compile(r"\[([^\]]+)\]\((\w+)\)")
 _PLAIN: dict[tuple[str, str], str] = {}
 
 
-def _plain(message_id: str) -> str:
-    """The sentence with its links (``with_links``) as plain words, made once per language:
-    the catalogue does not change while the process runs, and a page asks ten or more."""
-    key = (i18n.language(), message_id)
+def _plain(lang: str, message_id: str) -> str:
+    """The sentence with its links (``with_links``) as plain words, made once per language
+    (``lang``, the page's): the catalogue does not change while the process runs, and a page
+    asks ten or more."""
+    key = (lang, message_id)
     try:
         return _PLAIN[key]
     except KeyError:
         return _PLAIN.setdefault(key, _LINK.sub(r"\1", sentence(message_id)))
 
 
+_LINKED: dict[tuple, Markup] = {}
+_LINKED_MOST = 512          # the pages' help sentences and their fixed links fit many times
+
+
 def with_links(message_id: str, /, **urls: str) -> Markup:
     """The sentence of ``message_id`` as HTML: each ``[words](name)`` becomes a link to
     ``urls[name]``, everything else is escaped. The sentence stays whole for translation;
-    ``text()`` gives it as plain words."""
+    ``text()`` gives it as plain words. Made once per language and links (the catalogue and
+    the configured links do not change while the process runs)."""
+    key = (i18n.language(), message_id, *sorted(urls.items()))
+    try:
+        return _LINKED[key]
+    except KeyError:
+        html = _linked(message_id, urls)
+    if len(_LINKED) < _LINKED_MOST:
+        _LINKED[key] = html
+    return html
+
+
+def _linked(message_id: str, urls: dict[str, str]) -> Markup:
     template = sentence(message_id)
     parts, last = [], 0
     for found in _LINK.finditer(template):

@@ -22,12 +22,15 @@ as HTML.
 
 from __future__ import annotations
 
+import copy
 import time
 import uuid
 from urllib.parse import urlsplit
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, has_request_context, render_template, request
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
@@ -44,17 +47,51 @@ TOKEN_ENDPOINTS = frozenset({"/token", "/userinfo", "/revoke", "/introspect", "/
 class ProtocolSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, except on ``TOKEN_ENDPOINTS``: there an empty session
     that is never saved: no cookie verified (a client's request carries none, or a browser's
-    it has no business with), none set."""
+    it has no business with), none set.
+
+    A cookie that verified is remembered (its data and when it was signed, under the keys
+    that verified it) for the next requests that present the very same value, as a login's
+    steps do: they skip its decoding (base64, HMAC, zlib, JSON), not its age check, and get
+    a copy of their own. Any other value is verified as Flask does."""
+
+    KNOWN_MOST = 4096
+
+    def __init__(self):
+        self._known: dict[str, tuple[dict, int]] = {}
+        self._keys: tuple | None = None
 
     def open_session(self, app, request):
         if request.path in TOKEN_ENDPOINTS:
             return SecureCookieSession()
-        return super().open_session(app, request)
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value or not app.secret_key:
+            return super().open_session(app, request)
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if keys != self._keys:
+            self._known, self._keys = {}, keys
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = self._known.get(value)
+        if known is not None and 0 <= int(time.time()) - known[1] <= max_age:  # itsdangerous' rule
+            return self.session_class(_copied(known[0]))
+        try:
+            data, signed = self.get_signing_serializer(app).loads(
+                value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if len(self._known) >= self.KNOWN_MOST:
+            self._known.clear()
+        self._known[value] = (_copied(data), int(signed.timestamp()))
+        return self.session_class(data)
 
     def save_session(self, app, session, response):
         if request.path in TOKEN_ENDPOINTS:
             return
         super().save_session(app, session, response)
+
+
+def _copied(data: dict) -> dict:
+    """A session's data of its own (its values are strings but for a few small dicts)."""
+    return {k: v if type(v) is str else copy.deepcopy(v) for k, v in data.items()}
 
 
 def strict_transport_security(app) -> str:
@@ -87,6 +124,31 @@ def _sentences(app: Flask) -> None:
     ``msg_html`` for one that carries a piece of the template's own markup."""
     app.add_template_global(messages.with_links, "msg_links")
     app.add_template_global(messages.as_html, "msg_html")
+    app.add_template_global(_fixed_links(app), "url_for")
+
+
+def _fixed_links(app: Flask):
+    """The templates' ``url_for``: Flask's, except that the links it is asked with no values
+    (and the static files) are built once per script root, not at each page (the layout
+    alone asks six). Only when no ``url_defaults`` function could change them."""
+    build = app.url_for
+    if app.url_default_functions:
+        return build
+    built: dict[tuple, str] = {}
+
+    def url_for(endpoint: str, **values) -> str:
+        adapter = request_ctx.url_adapter if has_request_context() else None
+        if adapter is None or endpoint[:1] == "." or \
+                (values and (endpoint != "static" or values.keys() != {"filename"})):
+            return build(endpoint, **values)
+        key = (adapter.script_name, endpoint, values.get("filename"))
+        try:
+            return built[key]
+        except KeyError:
+            url = built[key] = build(endpoint, **values)
+            return url
+
+    return url_for
 
 
 def _request_hooks(app: Flask) -> None:
@@ -132,7 +194,6 @@ def _error_pages(app: Flask) -> None:
         # Issue 11.2: a Host that is not the issuer's (TRUSTED_HOSTS).
         if _protocol():
             return {"error": "invalid_request", "error_description": "Unknown host."}, 400
-        from flask.globals import request_ctx
         issuer = urlsplit(app.config["ISSUER"])
         # The page's own links (its style sheet) are built on the issuer, not that host.
         request_ctx.url_adapter = app.url_map.bind(issuer.netloc, url_scheme=issuer.scheme)

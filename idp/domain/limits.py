@@ -28,13 +28,13 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from idp import clock
-from idp.extensions import db
+from idp.extensions import db, read_one
 from idp.models import QuotaEvent, Throttle
 
 
@@ -168,9 +168,18 @@ def attempt(key: str, kind: str, *, max_attempts: int, lock_for: timedelta,
                    reservation.locks_until if wrong else None)
 
 
+_THROTTLE = Throttle.__table__
+_LOCKED_UNTIL = select(_THROTTLE.c.locked_until).where(
+    _THROTTLE.c.key == bindparam("key"), _THROTTLE.c.kind == bindparam("kind"))
+
+
 def lock_state(key: str, kind: str) -> datetime | None:
-    """The end of a current lock, or None (a read, for pages that only show it)."""
-    return lock_states(key, (kind,))[kind]
+    """The end of a current lock, or None (a read, for pages that only show it): prebuilt,
+    in the request's transaction when one is open, else alone outside any write lock (the
+    login page reads nothing else through the ORM)."""
+    row = read_one(_LOCKED_UNTIL, {"key": key, "kind": kind})
+    until = row[0] if row is not None else None
+    return until if until is not None and until > clock.now() else None
 
 
 def lock_states(key: str, kinds: tuple[str, ...]) -> dict[str, datetime | None]:

@@ -78,7 +78,11 @@ def _to_login(req):
 
 def _take_here(iid, *, commit: bool = True):
     """The interaction's request and result, once, for the browser that started it only
-    (issue 11.3); else the error page to show. ``commit=False``: spent by the caller's commit."""
+    (issue 11.3); else the error page to show. ``commit=False``: spent by the caller's commit.
+    The plain success in one statement; any other case, nothing written by it, as before."""
+    taken = interaction.take_started_here(iid, session, commit=commit)
+    if taken is not None:
+        return taken, None
     if interaction.details(iid) is not None and not interaction.started_here(iid, session):
         return None, _page_error("interaction_other_browser", 403)
     taken = interaction.take(iid, commit=commit)

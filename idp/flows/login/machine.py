@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import clock, interaction, keyed, mail, messages, sessions
@@ -71,7 +71,7 @@ from idp.errors import (
     WrongCode,
     WrongPassword,
 )
-from idp.extensions import db
+from idp.extensions import db, read_one
 from idp.models import Account, LoginFlow
 from idp.ops import audit
 from idp.policy import policy
@@ -120,6 +120,31 @@ def load(flow_id: str | None) -> LoginFlow | None:
     if flow is None or flow.expires_at <= clock.now():
         return None
     return flow
+
+
+# What a login page shows, in one statement: the flow, its pending request (the columns
+# ``interaction`` reads, held for the request) and its account's NIR and address.
+_FLOW, _ACCOUNT, _PENDING = LoginFlow.__table__, Account.__table__, interaction.COLUMNS[0].table
+_PAGE = (select(_FLOW, *(c.label("pending_" + c.name) for c in interaction.COLUMNS),
+                _ACCOUNT.c.nir.label("account_nir"), _ACCOUNT.c.email.label("account_email"))
+         .select_from(_FLOW.outerjoin(_PENDING, _PENDING.c.id == _FLOW.c.interaction_id)
+                      .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _FLOW.c.account_id))
+         .where(_FLOW.c.id == bindparam("flow_id")))
+
+
+def load_page(flow_id: str | None):
+    """``load`` for a page that only shows the flow (GET /login): a row, the flow's columns
+    as attributes and ``account_nir``, ``account_email``, read in one Core statement with
+    the flow's pending request (``interaction.details`` then answers from it), outside any
+    write lock; None as ``load``. Never for a step: it moves the ORM flow of ``load``."""
+    if not flow_id or not isinstance(flow_id, str) or len(flow_id) > 64:
+        return None
+    row = read_one(_PAGE, {"flow_id": flow_id})
+    if row is None or row.expires_at <= clock.now():
+        return None
+    if row.pending_id is not None:
+        interaction.hold([getattr(row, "pending_" + c.name) for c in interaction.COLUMNS])
+    return row
 
 
 def advance(flow: LoginFlow, *, allowed: set[str], to: str, then=None, **changes) -> None:

@@ -22,7 +22,7 @@ from flask import (
 )
 from flask_limiter.util import get_remote_address
 
-from idp import interaction, keyed, messages, sessions
+from idp import i18n, interaction, keyed, messages, sessions
 from idp.domain.nir import parse_nir
 from idp.errors import (
     FlowOutOfStep,
@@ -34,7 +34,7 @@ from idp.errors import (
 from idp.extensions import db, limiter
 from idp.flows import common as forms
 from idp.flows.login import machine
-from idp.models import Account
+from idp.models import Account, LoginFlow
 from idp.policy import policy
 
 bp = Blueprint("login", __name__)
@@ -92,7 +92,7 @@ def _new_flow(iid: str | None):
 def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str | None = None,
           form_nir: str = ""):
     details = interaction.details(flow.interaction_id) if flow else None
-    account = db.session.get(Account, flow.account_id) if flow and flow.account_id else None
+    account_nir, email = _account_shown(flow)
     step = machine.CREDENTIALS
     if flow is not None:
         step, error = machine.page_step(flow, error)
@@ -101,8 +101,8 @@ def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str
     field_errors, banner = forms.field_errors(error) if error is not None else ({}, None)
     html = render_template(
         "flows/login.html", flow=flow, step=step,
-        details=details, account=account,
-        masked_email=messages.mask_email(account.email) if account and account.email else None,
+        details=details, account_nir=account_nir,
+        masked_email=messages.mask_email(email) if email else None,
         banner=banner, field_errors=field_errors, notice=notice,
         marked=error.marks if error is not None and banner else None,
         error_id=error.message_id if error is not None else None,
@@ -111,6 +111,17 @@ def _page(flow, *, error: IdpError | None = None, status: int = 200, notice: str
         franceconnect_enabled=bool(current_app.config.get("FRANCECONNECT_CLIENT_ID"))
         and not (details and details.franceconnect_branding))
     return make_response(html, status)
+
+
+def _account_shown(flow) -> tuple[str | None, str | None]:
+    """The NIR and e-mail address of the flow's account: read with the flow by
+    ``machine.load_page``, or here for a step's own flow (its error page)."""
+    if flow is None or flow.account_id is None:
+        return None, None
+    if isinstance(flow, LoginFlow):
+        account = db.session.get(Account, flow.account_id)
+        return (account.nir, account.email) if account is not None else (None, None)
+    return flow.account_nir, flow.account_email
 
 
 def _biometrics_here(details) -> bool:
@@ -126,7 +137,7 @@ def _biometrics_here(details) -> bool:
 @bp.get("/login")
 def show():
     iid = request.args.get("interaction")
-    flow = _flow()
+    flow = machine.load_page(session.get(FLOW_KEY))     # the page only shows it
     notice = session.pop(NOTICE_KEY, None)
     notice = messages.text(notice) if notice in NOTICES else None
     if iid is not None and (flow is None or flow.interaction_id != iid):
@@ -407,7 +418,8 @@ bp.add_app_template_global(messages.text, "msg")
 
 @bp.app_context_processor
 def _inject():
-    return {"msg": messages.text, "request_id": g.get("request_id"), "help_text": _help_text}
+    return {"msg": messages.texts_in(i18n.language()), "request_id": g.get("request_id"),
+            "help_text": _help_text}
 
 
 def _help_text(message_id: str):

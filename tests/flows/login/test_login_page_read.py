@@ -1,0 +1,133 @@
+"""The login page's own read (GET /login, issue 15): ``machine.load_page`` reads in one
+statement what the page shows, the same values as the steps' ``load``, and the sentences,
+links and URLs the templates ask are the very ones made each time before."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import render_template_string
+from sqlalchemy import event
+
+from idp import i18n, interaction, messages
+from idp.extensions import db
+from idp.flows.login import machine
+from idp.models import LoginFlow
+
+NIR = "1840117123456"
+EMAIL = "jean.dupont@example.fr"
+
+
+def pending() -> str:
+    request = interaction.PendingRequest(
+        client_id="portal", client_name="Mon compte ameli", login_hint=None,
+        require_security_code=True, franceconnect_branding=False, scope="openid profile",
+        consent_claims=[], consent=False, prompt_consent=False, reuse_session=False,
+        session_account_id=None)
+    return interaction.start(request, {}, "browser-nonce-of-this-test")
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements run while the test looks (a list that grows)."""
+    seen: list[str] = []
+
+    def _seen(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            seen.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", _seen)
+        yield seen
+        event.remove(db.engine, "before_cursor_execute", _seen)
+
+
+@pytest.fixture
+def at_code_offered(app, smtp, clock, make_account):
+    """A flow past the password (its account known), in a request context of its own."""
+    from tests.helpers.accounts import PASSWORD
+    account_id = make_account(NIR, email=EMAIL)
+    with app.test_request_context("/login"):
+        flow = machine.start(pending())
+        assert machine.submit_credentials(flow, NIR, PASSWORD, None).kind == machine.Next.PAGE
+        yield flow.id, account_id
+
+
+def test_the_page_read_gives_the_flow_as_load_does_with_its_account(app, at_code_offered):
+    flow_id, account_id = at_code_offered
+    with app.test_request_context("/login"):
+        shown = machine.load_page(flow_id)
+        loaded = machine.load(flow_id)
+        for column in LoginFlow.__table__.c:
+            assert getattr(shown, column.name) == getattr(loaded, column.name), column.name
+        assert shown.step == machine.CODE_OFFERED and shown.account_id == account_id
+        assert (shown.account_nir, shown.account_email) == (NIR, EMAIL)
+
+
+def test_the_page_read_holds_the_pending_request(app, at_code_offered, statements):
+    flow_id, _ = at_code_offered
+    with app.test_request_context("/login"):
+        shown = machine.load_page(flow_id)
+        assert len(statements) == 1
+        details = interaction.details(shown.interaction_id)
+        assert interaction.started_here(shown.interaction_id, {}) is False
+        assert len(statements) == 1                 # answered from the row read with the flow
+    with app.test_request_context("/login"):
+        assert interaction.details(shown.interaction_id) == details    # read alone: the same
+
+
+def test_the_page_read_finds_no_flow_where_load_finds_none(app, at_code_offered, clock):
+    flow_id, _ = at_code_offered
+    with app.test_request_context("/login"):
+        for gone in (None, "", "x" * 65, "no-such-flow", 42):
+            assert machine.load_page(gone) is None and machine.load(gone) is None
+        clock.shift(timedelta(hours=2))
+        assert machine.load_page(flow_id) is None and machine.load(flow_id) is None
+
+
+def test_a_flow_without_account_or_request_reads_as_none(app, clock):
+    with app.test_request_context("/login"):
+        flow = machine.start(None)
+        shown = machine.load_page(flow.id)
+        assert shown.interaction_id is None and shown.account_id is None
+        assert (shown.account_nir, shown.account_email) == (None, None)
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_a_sentence_without_parameters_is_what_the_formatter_made(app, lang):
+    with app.test_request_context("/login"), i18n.forced(lang):
+        text_in = messages.texts_in(lang)
+        for message_id in messages.MESSAGES:
+            try:
+                formatted = messages._formatter.format(messages._plain(lang, message_id))
+            except (KeyError, IndexError, ValueError):
+                continue                            # it takes parameters
+            if message_id in messages._POLICY_DEFAULTS or "." in message_id:
+                continue
+            assert messages.text(message_id) == formatted, message_id
+            assert text_in(message_id) == formatted, message_id
+
+
+@pytest.mark.parametrize("lang", i18n.SUPPORTED)
+def test_a_sentence_with_links_is_made_once_the_same(app, lang):
+    with app.test_request_context("/login"), i18n.forced(lang):
+        urls = {"video": "https://example.org/v?a=1&b=2", "article": "https://example.org/a"}
+        fresh = messages._linked("help_click_here", urls)
+        assert messages.with_links("help_click_here", **urls) == fresh
+        assert messages.with_links("help_click_here", **urls) == fresh        # from the cache
+        other = {**urls, "article": "https://example.org/other"}
+        assert messages.with_links("help_click_here", **other) == messages._linked("help_click_here", other)
+
+
+def test_the_templates_url_for_builds_what_flask_builds(app):
+    template = "{{ url_for('static', filename='idp.css') }} {{ url_for('public.legal') }} " \
+               "{{ url_for('login.show', interaction='abc') }}"
+    for script_root in ("", "/idp", ""):           # each twice: built, then from the cache
+        for _ in range(2):
+            with app.test_request_context("/login", base_url="http://localhost" + script_root):
+                expected = " ".join([app.url_for("static", filename="idp.css"),
+                                     app.url_for("public.legal"),
+                                     app.url_for("login.show", interaction="abc")])
+                assert expected.startswith(script_root + "/static/")
+                assert render_template_string(template) == expected
