@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import clock, interaction, keyed, mail, messages, sessions
@@ -113,10 +113,18 @@ def start(interaction_id: str | None, *, then_endpoint: str | None = None) -> Lo
     return flow
 
 
+_FLOW_MAPPER = inspect(LoginFlow)
+_LOAD = select(LoginFlow).where(LoginFlow.id == bindparam("flow_id"))
+
+
 def load(flow_id: str | None) -> LoginFlow | None:
     if not flow_id or not isinstance(flow_id, str) or len(flow_id) > 64:
         return None
-    flow = db.session.get(LoginFlow, flow_id)
+    # ``session.get`` without building its statement at each call: the row in hand, else
+    # (none, or expired by a rollback: read again, None if gone) the prebuilt select.
+    flow = db.session.identity_map.get(_FLOW_MAPPER.identity_key_from_primary_key((flow_id,)))
+    if flow is None or inspect(flow).expired:
+        flow = db.session.execute(_LOAD, {"flow_id": flow_id}).scalar_one_or_none()
     if flow is None or flow.expires_at <= clock.now():
         return None
     return flow
