@@ -81,6 +81,16 @@ def read_one(statement, params: dict):
         _reading.reset(flag)
 
 
+def in_session(statement, params: dict):
+    """Run a prebuilt Core ``statement`` (or one per dialect: a dict by dialect name, for
+    ON CONFLICT clauses) in the request's session transaction, which it begins if need be;
+    no ORM execution path, no autoflush."""
+    connection = db.session.connection()
+    if isinstance(statement, dict):
+        statement = statement[connection.dialect.name]
+    return connection.execute(statement, params)
+
+
 def write_one(statement, params: dict):
     """The first row (or None) of one data-modifying ``statement`` that is atomic by itself,
     run in autocommit on a pooled connection of its own (PostgreSQL: no BEGIN/COMMIT round

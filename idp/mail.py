@@ -11,6 +11,7 @@ import logging
 import os
 import queue
 import quopri
+import select
 import smtplib
 import socket
 import ssl
@@ -160,7 +161,13 @@ def _relay(message: Composed) -> None:
     """Send through ``MAIL_SERVER`` (issue 11.11), where Flask-Mail would open the connection
     with no timeout and STARTTLS without verifying the relay: here every step must finish
     within ``MAIL_TIMEOUT`` seconds in all, and TLS (STARTTLS or implicit) verifies the
-    relay's certificate and name against the system's trust store, or ``MAIL_CA_FILE``."""
+    relay's certificate and name against the system's trust store, or ``MAIL_CA_FILE``.
+
+    The connection stays open for this thread's next mail (a new one, with its TLS
+    handshake, cost about as much CPU as the rest of the mail). One that the relay has
+    closed meanwhile (idle timeout, restart) is seen before use, or when the relay drops it
+    at the first command: the mail then goes once through a new connection. Any other
+    failure closes it and is the caller's, as with a new connection."""
     cfg = current_app.config
     deadline = time.monotonic() + float(cfg["MAIL_TIMEOUT"])
 
@@ -170,29 +177,87 @@ def _relay(message: Composed) -> None:
             raise TimeoutError("mail relay too slow")
         return remaining
 
-    context = _tls_context(cfg.get("MAIL_CA_FILE") or None)
-    server, port = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"])
-    if cfg.get("MAIL_USE_SSL"):
+    settings = _settings(cfg)
+    host = _kept(settings)
+    if host is not None:
+        try:
+            _send_on(host, message, left)
+            return
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            _drop(host)         # closed by the relay after all: once more, on a new one
+        except BaseException:
+            _drop(host)
+            raise
+    host = _connect(settings, left)
+    try:
+        _send_on(host, message, left)
+    except BaseException:
+        _drop(host)
+        raise
+    _KEPT.host, _KEPT.settings = host, settings
+
+
+_KEPT = threading.local()       # this thread's open relay connection, and its settings
+
+
+def _settings(cfg) -> tuple:
+    """What a relay connection is opened for: a kept one serves only the same."""
+    return (cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"]), bool(cfg.get("MAIL_USE_SSL")),
+            bool(cfg.get("MAIL_USE_TLS")), cfg.get("MAIL_CA_FILE") or None,
+            cfg.get("MAIL_USERNAME"), cfg.get("MAIL_PASSWORD"))
+
+
+def _kept(settings: tuple) -> smtplib.SMTP | None:
+    """This thread's connection to the relay of ``settings``, if it is still open: an idle
+    connection that has something to read has been closed by the relay (or is being told
+    so: a 421), and is closed here."""
+    host = getattr(_KEPT, "host", None)
+    if host is None:
+        return None
+    if _KEPT.settings != settings or host.sock is None:
+        _drop(host)
+        return None
+    try:
+        readable, _, _ = select.select([host.sock], [], [], 0)
+    except (OSError, ValueError):
+        readable = True
+    if readable:
+        _drop(host)
+        return None
+    return host
+
+
+def _drop(host: smtplib.SMTP) -> None:
+    """Close ``host`` without a word to the relay, and forget it if it was kept."""
+    if getattr(_KEPT, "host", None) is host:
+        _KEPT.host = None
+    host.close()
+
+
+def _connect(settings: tuple, left: Callable[[], float]) -> smtplib.SMTP:
+    server, port, use_ssl, use_tls, cafile, username, password = settings
+    context = _tls_context(cafile)
+    if use_ssl:
         host = smtplib.SMTP_SSL(server, port, local_hostname=_fqdn(), timeout=left(),
                                 context=context)
     else:
         host = smtplib.SMTP(server, port, local_hostname=_fqdn(), timeout=left())
     try:
-        if cfg.get("MAIL_USE_TLS"):
+        if use_tls:
             host.sock.settimeout(left())
             host.starttls(context=context)
-        if cfg.get("MAIL_USERNAME") and cfg.get("MAIL_PASSWORD"):
+        if username and password:
             host.sock.settimeout(left())
-            host.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
-        host.sock.settimeout(left())
-        host.sendmail(message.sender, message.send_to, message.as_bytes())
-    finally:
-        try:
-            if host.sock is not None:
-                host.sock.settimeout(max(0.1, min(1.0, deadline - time.monotonic())))
-                host.quit()
-        except (smtplib.SMTPException, OSError):
-            host.close()
+            host.login(username, password)
+    except BaseException:
+        host.close()
+        raise
+    return host
+
+
+def _send_on(host: smtplib.SMTP, message: Composed, left: Callable[[], float]) -> None:
+    host.sock.settimeout(left())
+    host.sendmail(message.sender, message.send_to, message.as_bytes())
 
 
 @lru_cache(maxsize=4)

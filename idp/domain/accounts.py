@@ -4,16 +4,30 @@ and password checks that cost the same whether or not the NIR has an account."""
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from idp import clock, keyed
 from idp.domain.passwords import Hasher
 from idp.errors import AccountClosed, AccountUnattached, AttachmentPending, NoValidatedEmail
-from idp.extensions import db
-from idp.models import Account
+from idp.extensions import db, in_session
+from idp.models import Account, UTCDateTime
 from idp.policy import policy
 
 STATUSES = ("active", "resigned", "unattached", "pending")
+
+# The login's reads and writes of the account, prebuilt (Core, bound parameters): building
+# them and loading ORM rows cost more than the statements.
+_A = Account.__table__
+# The login's time, the previous one kept (a SET's right-hand side reads the row as it was),
+# and what the end of a login reads of the account.
+_NOTE_LOGIN = (update(_A).where(_A.c.id == bindparam("account_id"))
+               .values(previous_login_at=_A.c.last_login_at,
+                       last_login_at=bindparam("now", type_=UTCDateTime()))
+               .returning(_A.c.id, _A.c.passkey_offer))
+_EMAIL = select(_A.c.email).where(_A.c.id == bindparam("account_id"))
+# What the password step needs of an account: its hash and what ``refuse_if_unusable`` reads.
+_FOR_LOGIN = select(_A.c.id, _A.c.password_hash, _A.c.status, _A.c.closed_on, _A.c.email,
+                    _A.c.email_verified).where(_A.c.nir == bindparam("the_nir"))
 
 
 def hasher() -> Hasher:
@@ -25,6 +39,11 @@ def hasher() -> Hasher:
 
 def by_nir(nir: str) -> Account | None:
     return db.session.execute(select(Account).where(Account.nir == nir)).scalar_one_or_none()
+
+
+def for_login(nir: str):
+    """The account of ``nir`` as the password step reads it (``_FOR_LOGIN``), or None."""
+    return in_session(_FOR_LOGIN, {"the_nir": nir}).first()
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -43,7 +62,7 @@ def rehash_if_needed(account_id: int, stored_hash: str, password: str) -> None:
         db.session.commit()
 
 
-def refuse_if_unusable(account: Account) -> None:
+def refuse_if_unusable(account) -> None:
     """The account states the seeds answer with their own message, once the password has
     been verified (never before: that would tell who has an account)."""
     if account.status == "resigned":
@@ -57,14 +76,19 @@ def refuse_if_unusable(account: Account) -> None:
 
 
 def record_login(account_id: int) -> None:
-    note_login(db.session.get(Account, account_id))
+    note_login(account_id)
     db.session.commit()
 
 
-def note_login(account: Account) -> None:
-    """The login's time on the account, written by the caller's next commit."""
-    account.previous_login_at = account.last_login_at
-    account.last_login_at = clock.now()
+def note_login(account_id: int):
+    """The login's time on the account, in the session's transaction (the caller commits
+    it); the account's ``id`` and ``passkey_offer``, or None when there is no such account."""
+    return in_session(_NOTE_LOGIN, {"account_id": account_id, "now": clock.now()}).first()
+
+
+def email_of(account_id: int) -> str | None:
+    """The account's e-mail address (None: none, or no such account)."""
+    return in_session(_EMAIL, {"account_id": account_id}).scalar()
 
 
 def create(*, nir: str, password: str, email: str | None, given_name: str, family_name: str,

@@ -2,8 +2,11 @@
 4-digit confirmation code, the provisional code of account creation.
 
 Stored as a keyed HMAC (never in clear, never logged), one live code per (purpose, subject)
-so that a new code replaces the old one; compared in constant time; consumed once by a
-``DELETE`` whose row count says whether this request was the one that used it.
+so that a new code replaces the old one; consumed once by a ``DELETE`` whose row count says
+whether this request was the one that used it. A right code is found and consumed by that
+one ``DELETE`` matching its keyed hash (an attacker choosing the code chooses nothing of
+the hash it is compared with); any other answer reads the row and compares in constant
+time.
 """
 
 from __future__ import annotations
@@ -11,14 +14,14 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from idp import clock, keyed
 from idp.domain import limits
-from idp.extensions import db
-from idp.models import OneTimeCode
+from idp.extensions import db, in_session
+from idp.models import OneTimeCode, UTCDateTime
 
 
 class Check(enum.Enum):
@@ -34,12 +37,33 @@ VERDICTS = {Check.OK: limits.Verdict.RIGHT, Check.WRONG: limits.Verdict.WRONG,
             Check.EXPIRED: limits.Verdict.NOT_COUNTED, Check.MISSING: limits.Verdict.NOT_COUNTED}
 
 
+# The statements of a code's life, prebuilt (Core, bound parameters): building and
+# cache-keying them at each call cost as much as running them.
+_C = OneTimeCode.__table__
+_STORED = ("code_hash", "created_at", "expires_at", "failed_checks")    # what ``current`` keeps
+_THIS = and_(_C.c.purpose == bindparam("the_purpose"), _C.c.subject == bindparam("the_subject"))
+
+
+def _upsert_for(dialect_insert):
+    statement = dialect_insert(_C)
+    return statement.on_conflict_do_update(index_elements=[_C.c.purpose, _C.c.subject],
+                                           set_={k: statement.excluded[k] for k in _STORED})
+
+
+_UPSERT = {"postgresql": _upsert_for(pg_insert), "sqlite": _upsert_for(sqlite_insert)}
+_CURRENT = select(*(_C.c[k] for k in _STORED)).where(_THIS)
+_ROW = select(_C.c.id, _C.c.code_hash, _C.c.expires_at).where(_THIS)
+_WITHDRAW = delete(_C).where(_THIS)
+_USE = delete(_C).where(_C.c.id == bindparam("row_id"), _C.c.code_hash == bindparam("digest"))
+# The right, live code consumed: the row it removes is the proof.
+_USE_RIGHT = (delete(_C).where(_THIS, _C.c.code_hash == bindparam("digest"),
+                               _C.c.expires_at > bindparam("now", type_=UTCDateTime()))
+              .returning(_C.c.id))
+
+
 def _upsert(purpose: str, subject: str, **values) -> None:
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(OneTimeCode).values(purpose=purpose, subject=subject, **values)
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=[OneTimeCode.purpose, OneTimeCode.subject],
-        set_={k: statement.excluded[k] for k in values}))
+    """The code of (purpose, subject), made or replaced: ``values`` are ``_STORED``."""
+    in_session(_UPSERT, {"purpose": purpose, "subject": subject, **values})
 
 
 def issue(purpose: str, subject: str, *, digits: int, ttl: timedelta) -> str:
@@ -52,17 +76,13 @@ def issue(purpose: str, subject: str, *, digits: int, ttl: timedelta) -> str:
     now = clock.now()
     _upsert(purpose, subject, created_at=now, expires_at=now + ttl, failed_checks=0,
             code_hash=keyed.digest("code/" + purpose, f"{subject}:{code}"))
-    db.session.flush()
     return code
 
 
 def current(purpose: str, subject: str) -> dict | None:
     """The live code's stored fields (its hash, never the code), to put back with
     ``restore`` when the mail carrying its replacement could not be sent."""
-    row = db.session.execute(
-        select(OneTimeCode.code_hash, OneTimeCode.created_at, OneTimeCode.expires_at,
-               OneTimeCode.failed_checks)
-        .where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject)).first()
+    row = in_session(_CURRENT, {"the_purpose": purpose, "the_subject": subject}).first()
     return dict(row._mapping) if row is not None else None
 
 
@@ -76,33 +96,35 @@ def restore(purpose: str, subject: str, saved: dict | None) -> None:
 
 
 def withdraw(purpose: str, subject: str) -> None:
-    db.session.execute(
-        delete(OneTimeCode).where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject))
+    in_session(_WITHDRAW, {"the_purpose": purpose, "the_subject": subject})
 
 
 def check(purpose: str, subject: str, submitted: str, *, void_after: int | None = None) -> Check:
     """Compare and, when right and still valid, consume the code (single use). With
     ``void_after``, the wrong submission that reaches that count in all deletes the code."""
-    row = db.session.execute(
-        select(OneTimeCode).where(OneTimeCode.purpose == purpose, OneTimeCode.subject == subject)
-    ).scalar_one_or_none()
+    this = {"the_purpose": purpose, "the_subject": subject}
+    submitted = "".join(ch for ch in submitted if not ch.isspace())
+    digest = keyed.digest("code/" + purpose, f"{subject}:{submitted}")
+    now = clock.now()
+    if in_session(_USE_RIGHT, {**this, "digest": digest, "now": now}).first() is not None:
+        return Check.OK
+    # Not consumed: why (the row as it is now, judged as of the same ``now``).
+    row = in_session(_ROW, this).first()
     if row is None:
         return Check.MISSING
-    if row.expires_at <= clock.now():
+    if row.expires_at <= now:
         return Check.EXPIRED
-    submitted = "".join(ch for ch in submitted if not ch.isspace())
     if not keyed.same("code/" + purpose, f"{subject}:{submitted}", row.code_hash):
         if void_after is not None:
             _count_wrong(row, void_after)
         return Check.WRONG
-    # Only the request whose DELETE removes the row has used the code.
-    used = db.session.execute(
-        delete(OneTimeCode).where(OneTimeCode.id == row.id,
-                                  OneTimeCode.code_hash == row.code_hash)).rowcount
+    # The right code, stored between the two statements (a concurrent ``issue`` of the same
+    # code value is all but impossible): used by this request only if its DELETE removes it.
+    used = in_session(_USE, {"row_id": row.id, "digest": row.code_hash}).rowcount
     return Check.OK if used == 1 else Check.MISSING
 
 
-def _count_wrong(row: OneTimeCode, void_after: int) -> None:
+def _count_wrong(row, void_after: int) -> None:
     """One more wrong submission of this code, atomically; the one that reaches
     ``void_after`` deletes it."""
     failed = db.session.execute(

@@ -28,14 +28,14 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from idp import clock
-from idp.extensions import db, read_one
-from idp.models import QuotaEvent, Throttle
+from idp.extensions import db, in_session, read_one
+from idp.models import QuotaEvent, Throttle, UTCDateTime
 
 
 class Locked(Exception):
@@ -50,9 +50,59 @@ class QuotaReached(Exception):
         self.until = until
 
 
-def _insert():
-    """The dialect's INSERT, for its ON CONFLICT clauses."""
-    return pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+# The statements of every attempt and quota, prebuilt (Core, bound parameters): building
+# and cache-keying them at each call cost as much as running them. Those with ON CONFLICT
+# exist once per dialect (``in_session`` picks).
+_T, _Q = Throttle.__table__, QuotaEvent.__table__
+_KEY, _KIND = bindparam("the_key"), bindparam("the_kind")
+_NOW = bindparam("now", type_=UTCDateTime())
+_THIS = and_(_T.c.key == _KEY, _T.c.kind == _KIND)
+
+
+def _per_dialect(build) -> dict:
+    return {"postgresql": build(pg_insert), "sqlite": build(sqlite_insert)}
+
+
+def _reserve(dialect_insert):
+    # One statement makes the row (a first attempt) or decides and counts: either the lock
+    # has expired (the count restarts at 1) or there is no lock; the attempt that reaches
+    # max_attempts sets the lock itself. Under a current lock it returns no row.
+    lock_at = bindparam("lock_at", type_=UTCDateTime())
+    lock_expired = and_(_T.c.locked_until.is_not(None), _T.c.locked_until <= _NOW)
+    new_attempts = case((lock_expired, 1), else_=_T.c.attempts + 1)
+    first = dialect_insert(_T).values(key=_KEY, kind=_KIND, attempts=1,
+                                      locked_until=bindparam("first_lock", type_=UTCDateTime()))
+    return (first.on_conflict_do_update(
+        index_elements=[_T.c.key, _T.c.kind],
+        set_={"attempts": new_attempts,
+              "locked_until": case((new_attempts >= bindparam("max_attempts"), lock_at),
+                                   else_=None)},
+        where=or_(_T.c.locked_until.is_(None), _T.c.locked_until <= _NOW))
+        .returning(_T.c.attempts, _T.c.locked_until))
+
+
+def _lock_row(dialect_insert):
+    # Lock the throttle row (made if missing, in the same statement): concurrent requests
+    # for this key queue here.
+    return (dialect_insert(_T).values(key=_KEY, kind=_KIND, attempts=0)
+            .on_conflict_do_update(index_elements=[_T.c.key, _T.c.kind],
+                                   set_={"attempts": _T.c.attempts})
+            .returning(_T.c.locked_until))
+
+
+_RESERVE = _per_dialect(_reserve)
+_LOCK_ROW = _per_dialect(_lock_row)
+_LOCKED_UNTIL = select(_T.c.locked_until).where(_THIS)
+_LOCK_STATES = select(_T.c.kind, _T.c.locked_until).where(
+    _T.c.key == _KEY, _T.c.kind.in_(bindparam("kinds", expanding=True)))
+_SUCCESS = update(_T).where(_THIS).values(attempts=0, locked_until=None)
+_SET_LOCK = update(_T).where(_THIS).values(locked_until=bindparam("until", type_=UTCDateTime()))
+_THESE_EVENTS = and_(_Q.c.key == _KEY, _Q.c.kind == _KIND)
+_FORGET_EVENTS = delete(_Q).where(_THESE_EVENTS, _Q.c.at <= bindparam("since", type_=UTCDateTime()))
+_COUNT_EVENTS = select(func.count()).select_from(_Q).where(
+    _THESE_EVENTS, _Q.c.at > bindparam("since", type_=UTCDateTime()))
+_NEW_EVENT = insert(_Q).values(key=_KEY, kind=_KIND, at=_NOW).returning(_Q.c.id)
+_CANCEL_EVENT = delete(_Q).where(_Q.c.id == bindparam("event_id"))
 
 
 @dataclass
@@ -70,9 +120,7 @@ class Reservation:
 
     def success(self) -> None:
         """The right secret: consecutive failures start again from zero, the lock goes."""
-        db.session.execute(
-            update(Throttle).where(Throttle.key == self.key, Throttle.kind == self.kind)
-            .values(attempts=0, locked_until=None))
+        in_session(_SUCCESS, {"the_key": self.key, "the_kind": self.kind})
         db.session.commit()
 
     def failure(self) -> None:
@@ -96,25 +144,11 @@ def reserve(key: str, kind: str, *, max_attempts: int, lock_for: timedelta) -> R
     """Reserve one attempt, or raise ``Locked``. Atomic: see the module docstring."""
     now = clock.now()
     lock_at = now + lock_for
-    lock_expired = and_(Throttle.locked_until.is_not(None), Throttle.locked_until <= now)
-    # One statement makes the row (a first attempt) or decides and counts: either the lock
-    # has expired (the count restarts at 1) or there is no lock; the attempt that reaches
-    # max_attempts sets the lock itself. Under a current lock it returns no row.
-    new_attempts = case((lock_expired, 1), else_=Throttle.attempts + 1)
-    first = _insert()(Throttle).values(key=key, kind=kind, attempts=1,
-                                       locked_until=lock_at if max_attempts <= 1 else None)
-    row = db.session.execute(
-        first.on_conflict_do_update(
-            index_elements=[Throttle.key, Throttle.kind],
-            set_={"attempts": new_attempts,
-                  "locked_until": case((new_attempts >= max_attempts, lock_at), else_=None)},
-            where=or_(Throttle.locked_until.is_(None), Throttle.locked_until <= now))
-        .returning(Throttle.attempts, Throttle.locked_until)
-    ).first()
+    row = in_session(_RESERVE, {"the_key": key, "the_kind": kind, "now": now, "lock_at": lock_at,
+                          "first_lock": lock_at if max_attempts <= 1 else None,
+                          "max_attempts": max_attempts}).first()
     if row is None:
-        until = db.session.execute(
-            select(Throttle.locked_until).where(Throttle.key == key, Throttle.kind == kind)
-        ).scalar_one()
+        until = in_session(_LOCKED_UNTIL, {"the_key": key, "the_kind": kind}).scalar_one()
         db.session.commit()
         raise Locked(until)
     db.session.commit()
@@ -168,16 +202,11 @@ def attempt(key: str, kind: str, *, max_attempts: int, lock_for: timedelta,
                    reservation.locks_until if wrong else None)
 
 
-_THROTTLE = Throttle.__table__
-_LOCKED_UNTIL = select(_THROTTLE.c.locked_until).where(
-    _THROTTLE.c.key == bindparam("key"), _THROTTLE.c.kind == bindparam("kind"))
-
-
 def lock_state(key: str, kind: str) -> datetime | None:
     """The end of a current lock, or None (a read, for pages that only show it): prebuilt,
     in the request's transaction when one is open, else alone outside any write lock (the
     login page reads nothing else through the ORM)."""
-    row = read_one(_LOCKED_UNTIL, {"key": key, "kind": kind})
+    row = read_one(_LOCKED_UNTIL, {"the_key": key, "the_kind": kind})
     until = row[0] if row is not None else None
     return until if until is not None and until > clock.now() else None
 
@@ -185,9 +214,7 @@ def lock_state(key: str, kind: str) -> datetime | None:
 def lock_states(key: str, kinds: tuple[str, ...]) -> dict[str, datetime | None]:
     """``lock_state`` of several kinds of one key, in one statement."""
     now = clock.now()
-    found = dict(db.session.execute(
-        select(Throttle.kind, Throttle.locked_until)
-        .where(Throttle.key == key, Throttle.kind.in_(kinds))).all())
+    found = dict(in_session(_LOCK_STATES, {"the_key": key, "kinds": list(kinds)}).all())
     return {kind: found[kind] if found.get(kind) is not None and found[kind] > now else None
             for kind in kinds}
 
@@ -199,7 +226,7 @@ class QuotaTicket:
     def cancel(self) -> None:
         """The request did not happen after all (our fault): it is not counted."""
         db.session.rollback()
-        db.session.execute(delete(QuotaEvent).where(QuotaEvent.id == self.event_id))
+        in_session(_CANCEL_EVENT, {"event_id": self.event_id})
         db.session.commit()
 
 
@@ -209,38 +236,26 @@ def take_quota(key: str, kind: str, *, quota: int, window: timedelta,
     leaves the count (and the throttle row's lock) in the caller's transaction, for a caller
     that commits it at once with a write of its own, before any slow work."""
     now = clock.now()
-    # Lock the throttle row first (made if missing, in the same statement): concurrent
-    # requests for this key queue here, so the count below cannot be read by two at once.
-    locked_until = db.session.execute(
-        _insert()(Throttle).values(key=key, kind=kind, attempts=0)
-        .on_conflict_do_update(index_elements=[Throttle.key, Throttle.kind],
-                               set_={"attempts": Throttle.attempts})
-        .returning(Throttle.locked_until)
-    ).scalar_one()
+    this = {"the_key": key, "the_kind": kind}
+    # Lock the throttle row first (``_LOCK_ROW``): concurrent requests for this key queue
+    # here, so the count below cannot be read by two at once.
+    locked_until = in_session(_LOCK_ROW, this).scalar_one()
     if locked_until is not None and locked_until > now:
         db.session.commit()
         raise QuotaReached(locked_until)
     # Requests older than the window never count again: forget them (the table stays small).
-    db.session.execute(delete(QuotaEvent).where(
-        QuotaEvent.key == key, QuotaEvent.kind == kind, QuotaEvent.at <= now - window))
-    used = db.session.execute(
-        select(func.count()).select_from(QuotaEvent)
-        .where(QuotaEvent.key == key, QuotaEvent.kind == kind, QuotaEvent.at > now - window)
-    ).scalar_one()
+    since = {**this, "since": now - window}
+    in_session(_FORGET_EVENTS, since)
+    used = in_session(_COUNT_EVENTS, since).scalar_one()
     if used >= quota:
         until = now + block
-        db.session.execute(
-            update(Throttle).where(Throttle.key == key, Throttle.kind == kind)
-            .values(locked_until=until))
+        in_session(_SET_LOCK, {**this, "until": until})
         db.session.commit()
         raise QuotaReached(until)
-    event = QuotaEvent(key=key, kind=kind, at=now)
-    db.session.add(event)
+    event_id = in_session(_NEW_EVENT, {**this, "now": now}).scalar_one()
     if commit:
         db.session.commit()
-    else:
-        db.session.flush()          # its id, for the ticket
-    return QuotaTicket(event.id)
+    return QuotaTicket(event_id)
 
 
 def first_use(key: str, kind: str, *, forget_at: datetime) -> bool:

@@ -93,9 +93,12 @@ def into_step() -> None:
     rows = take_queued()
     if not rows:
         return
+    connection = db.session.connection()
     try:
-        with db.session.begin_nested():
-            _insert(rows)
+        # The connection's own savepoint: the session's (``begin_nested``) flushes and
+        # tracks a nested transaction first, which cost more than the insert.
+        with connection.begin_nested():
+            connection.execute(_INSERT, rows)
     except Exception:  # noqa: BLE001 - the audit must never break the caller
         log.exception("audit write failed (%d events lost)", len(rows))
 

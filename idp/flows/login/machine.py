@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import clock, interaction, keyed, mail, messages, sessions
@@ -71,8 +71,8 @@ from idp.errors import (
     WrongCode,
     WrongPassword,
 )
-from idp.extensions import db, read_one
-from idp.models import Account, LoginFlow
+from idp.extensions import db, in_session, read_one
+from idp.models import Account, LoginFlow, UTCDateTime
 from idp.ops import audit
 from idp.policy import policy
 
@@ -113,10 +113,18 @@ def start(interaction_id: str | None, *, then_endpoint: str | None = None) -> Lo
     return flow
 
 
+_FLOW_MAPPER = inspect(LoginFlow)
+_LOAD = select(LoginFlow).where(LoginFlow.id == bindparam("flow_id"))
+
+
 def load(flow_id: str | None) -> LoginFlow | None:
     if not flow_id or not isinstance(flow_id, str) or len(flow_id) > 64:
         return None
-    flow = db.session.get(LoginFlow, flow_id)
+    # ``session.get`` without building its statement at each call: the row in hand, else
+    # (none, or expired by a rollback: read again, None if gone) the prebuilt select.
+    flow = db.session.identity_map.get(_FLOW_MAPPER.identity_key_from_primary_key((flow_id,)))
+    if flow is None or inspect(flow).expired:
+        flow = db.session.execute(_LOAD, {"flow_id": flow_id}).scalar_one_or_none()
     if flow is None or flow.expires_at <= clock.now():
         return None
     return flow
@@ -147,6 +155,12 @@ def load_page(flow_id: str | None):
     return row
 
 
+# The compare-and-set of every move, prebuilt: its SET clause is the parameters' columns.
+_MOVE = update(_FLOW).where(_FLOW.c.id == bindparam("flow_id"),
+                            _FLOW.c.step.in_(bindparam("allowed", expanding=True)),
+                            _FLOW.c.expires_at > bindparam("now", type_=UTCDateTime()))
+
+
 def advance(flow: LoginFlow, *, allowed: set[str], to: str, then=None, **changes) -> None:
     """Compare-and-set the step: only one request moves a flow out of a step. ``then()``,
     run only when this request moved it, writes what goes with the move (the result handed
@@ -155,11 +169,8 @@ def advance(flow: LoginFlow, *, allowed: set[str], to: str, then=None, **changes
     in hand takes the values just written instead of being read again: when the update
     matched, they are what the database holds."""
     values = {"step": to, **changes}
-    moved = db.session.execute(
-        update(LoginFlow)
-        .where(LoginFlow.id == flow.id, LoginFlow.step.in_(allowed),
-               LoginFlow.expires_at > clock.now())
-        .values(**values)).rowcount
+    moved = in_session(_MOVE, {"flow_id": flow.id, "allowed": sorted(allowed),
+                               "now": clock.now(), **values}).rowcount
     if moved == 1 and then is not None:
         then()
     audit.into_step()
@@ -206,7 +217,7 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
 
     # Read in the transaction of the attempt's reservation, which ends before the slow hash
     # (no database lock is held while argon2 runs), and kept for what follows it.
-    account = accounts.by_nir(nir)
+    account = accounts.for_login(nir)
     stored = account.password_hash if account is not None else None
     # Case 6 and case 3 locks of the NIR, read with it; told only after the hash.
     locks = limits.lock_states(key, ("code", "code_quota"))
@@ -248,7 +259,7 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
     if method == "pwd_mail":                    # in the transaction of the move below
         advance(flow, allowed=LOGGING_IN, to=CODE_OFFERED, nir=nir, account_id=account.id)
         return Next(Next.PAGE)
-    return _logged_in(flow, account, method=method, nir=nir)
+    return _logged_in(flow, account.id, method=method, nir=nir)
 
 
 def answer_from_session(flow: LoginFlow, live) -> Next | None:
@@ -322,12 +333,12 @@ def send_code(flow: LoginFlow) -> None:
             db.session.commit()
             db.session.refresh(flow)
         raise CodeQuotaReached(until=reached.until) from None
-    account = db.session.get(Account, flow.account_id)
+    email = accounts.email_of(flow.account_id)
     previous = codes.current(CODE_PURPOSE, flow.id)
     code = codes.issue(CODE_PURPOSE, flow.id, digits=p.code_digits, ttl=p.code_ttl)
     db.session.commit()
     try:
-        mail.send("security_code", account.email, secret=code, code=code,
+        mail.send("security_code", email, secret=code, code=code,
                   ttl_minutes=int(p.code_ttl.total_seconds() // 60))
     except MailNotSent:
         # Our fault: the request is not counted and the code already received still works.
@@ -337,7 +348,7 @@ def send_code(flow: LoginFlow) -> None:
         _metrics().mail_failures.inc()
         raise
     resend = flow.step == CODE_SENT
-    _events()("code_sent", account_id=account.id)       # the mail left: its row goes with the move
+    _events()("code_sent", account_id=flow.account_id)      # the mail left: its row goes with the move
     advance(flow, allowed={CODE_OFFERED, CODE_SENT}, to=CODE_SENT, code_sent_at=clock.now(),
             new_code_notice=resend)
     _metrics().codes_sent.inc()
@@ -357,8 +368,7 @@ def submit_code(flow: LoginFlow, submitted: str, *, biometrics: str | None = Non
                             lock_for=p.wrong_code_lock, check=lambda: _judge_code(flow, submitted),
                             locked=lambda until: CodeLocked(until=until))       # case 6
     if judged.value is codes.Check.OK:
-        return _logged_in(flow, db.session.get(Account, flow.account_id), method="pwd_mail",
-                          biometrics=biometrics)
+        return _logged_in(flow, flow.account_id, method="pwd_mail", biometrics=biometrics)
     if judged.value is codes.Check.MISSING:
         # At code_sent the code is gone only when a concurrent request (a double click) has
         # just used it: not a wrong code, and not case 2 either.
@@ -398,7 +408,7 @@ def _amr(method: str) -> list[str]:
     return ["pwd", "otp", "mfa"] if method == "pwd_mail" else ["pwd"]
 
 
-def _logged_in(flow: LoginFlow, account: Account, *, method: str,
+def _logged_in(flow: LoginFlow, account_id: int, *, method: str,
                biometrics: str | None = None, **changes) -> Next:
     """The person proved (the password and the code, a trusted device, or a passkey): the
     outcome the tokens will carry — who, when, how — stored on the row as it moves to the
@@ -406,15 +416,17 @@ def _logged_in(flow: LoginFlow, account: Account, *, method: str,
     with ``remembered_device`` set."""
     amr = _amr(method)
     result = interaction.AuthResult(
-        account_id=account.id, amr=amr, acr=interaction.acr_for(method),
+        account_id=account_id, amr=amr, acr=interaction.acr_for(method),
         auth_time=clock.now().replace(microsecond=0), remembered_device=method == "pwd_device")
+    account = accounts.note_login(account_id)       # committed with the move below
+    if account is None:                 # deleted meanwhile: nobody to log in
+        raise FlowOutOfStep()
     offer = offer_wanted(flow, account, method, biometrics)
-    accounts.note_login(account)        # written with the move below
-    _events()("login_succeeded", account_id=account.id, amr=amr)
+    _events()("login_succeeded", account_id=account_id, amr=amr)
     _metrics().logins.labels("success").inc()
     if offer:
-        _events()("passkey_offer", account_id=account.id, outcome="shown")
-        advance(flow, allowed=LOGGING_IN, to=OFFER, account_id=account.id,
+        _events()("passkey_offer", account_id=account_id, outcome="shown")
+        advance(flow, allowed=LOGGING_IN, to=OFFER, account_id=account_id,
                 result=result.to_json(), **changes)
         return Next(Next.PAGE, result=result)
     return _consent_or_done(flow, result, allowed=LOGGING_IN, **changes)
@@ -438,7 +450,7 @@ def _consent_or_done(flow: LoginFlow, result: interaction.AuthResult, *, allowed
 BIOMETRICS = ("platform", "none")
 
 
-def offer_wanted(flow: LoginFlow, account: Account, method: str,
+def offer_wanted(flow: LoginFlow, account, method: str,
                  biometrics: str | None) -> bool:
     """Whether this login ends on the biometrics offer: after the password and a code really
     checked (``pwd_mail``, see the module docstring), on our own pages or for a client that
@@ -481,7 +493,7 @@ def submit_passkey(flow: LoginFlow, credential, challenge_id: str | None) -> Nex
     account = passkeys.usable_account(login)
     codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
     db.session.commit()
-    return _logged_in(flow, account, method=login.method, nir=account.nir)
+    return _logged_in(flow, account.id, method=login.method, nir=account.nir)
 
 
 def offer_options(flow: LoginFlow) -> passkeys.Options:

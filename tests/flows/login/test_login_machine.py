@@ -229,3 +229,25 @@ def test_every_state_of_the_diagram_is_a_step_of_the_machine():
     doc = machine.__doc__
     for step in machine.STEPS:
         assert f"{step} " in doc or f" {step}" in doc
+
+
+# -- load: the row in hand, or read (issue 15: a prebuilt select instead of session.get) ----
+
+def test_load_gives_the_row_in_hand_then_reads_it_again_after_a_rollback(walk, clock):
+    flow = machine.start(None)
+    flow_id = flow.id
+    assert machine.load(flow.id) is flow
+    db.session.execute(LoginFlow.__table__.update().where(LoginFlow.id == flow.id)
+                       .values(step=machine.CODE_OFFERED))
+    db.session.rollback()                 # expires the row in hand: read again, as it is now
+    assert machine.load(flow.id) is flow and flow.step == machine.CREDENTIALS
+    db.session.rollback()
+    with db.engine.begin() as elsewhere:  # another request deletes it (the purge)
+        elsewhere.execute(LoginFlow.__table__.delete().where(LoginFlow.id == flow_id))
+    db.session.execute(LoginFlow.__table__.select())
+    db.session.rollback()
+    assert machine.load(flow_id) is None  # gone: None, as session.get said
+    assert machine.load("no-such-flow") is None
+    other = machine.start(None)
+    clock.shift(policy().interaction_ttl)
+    assert machine.load(other.id) is None  # expired
