@@ -1,6 +1,7 @@
-"""The hottest protocol calls, userinfo, introspection, the refresh and code grants, answered ahead
-of Flask's request cycle (issue 15): Flask's cycle (request and session objects, routing,
-hooks) and Authlib's endpoint and grant machinery cost about as much as the calls' own work.
+"""The hottest protocol calls, userinfo, introspection, the refresh and code grants, answered
+ahead of Flask's request cycle (issue 15): Flask's cycle (request and session objects,
+routing, hooks) and Authlib's endpoint and grant machinery cost about as much as the calls'
+own work.
 Like ``idp.oidc.published``, a WSGI middleware for exact paths, inside ``ProxyFix``.
 
 Only the plain success is answered here:
@@ -17,8 +18,8 @@ Always on a trusted host, over a transport Authlib accepts (``/introspect`` and 
 Everything else, and any failure on the way (the database down included), goes on to Flask
 untouched, which answers it as always (its errors, ``WWW-Authenticate``, 503s, the
 single-use count, DPoP, signed or encrypted answers, inactive tokens, a reused refresh
-token's or a replayed code's revocation). What was done here until then only read, or was rolled back, so
-nothing is done twice. The answer carries what Flask's would: the same body,
+token's or a replayed code's revocation). What was done here until then only read, or was
+rolled back, so nothing is done twice. The answer carries what Flask's would: the same body,
 ``Cache-Control: no-store`` (and ``Pragma``), the security headers of ``idp.web``,
 ``X-Request-Id``, the audit row and the latency metric under the endpoint's name.
 """
@@ -43,8 +44,9 @@ FORM = "application/x-www-form-urlencoded"
 LARGEST_FORM = 4096           # bytes; a larger request goes to Flask
 HINTS = ("access_token", "refresh_token")
 NO_CACHE = [("Pragma", "no-cache")]
-REFRESH_FORM = {"grant_type", "refresh_token"}
-CODE_FORM = {"grant_type", "code", "redirect_uri", "code_verifier"}
+# The grants answered here: the fields of their form, and which of them is the credential.
+GRANTS = {"refresh_token": ({"grant_type", "refresh_token"}, "refresh_token"),
+          "authorization_code": ({"grant_type", "code", "redirect_uri", "code_verifier"}, "code")}
 
 
 class HotEndpoints:
@@ -124,10 +126,10 @@ class HotEndpoints:
     def _token(environ) -> tuple[bytes, list] | None:
         """The refresh or code grant's token response, committed, or None when Flask must
         answer (nothing written then)."""
-        fields = _form(environ, (REFRESH_FORM, CODE_FORM))
-        grant_type = fields.get("grant_type") if fields is not None else None
-        if not (grant_type == "refresh_token" and set(fields) == REFRESH_FORM and fields["refresh_token"]
-                or grant_type == "authorization_code" and set(fields) == CODE_FORM and fields["code"]):
+        fields = _form(environ, tuple(shape for shape, _ in GRANTS.values()))
+        grant_type = fields["grant_type"] if fields is not None else None
+        grant = GRANTS.get(grant_type)
+        if grant is None or set(fields) != grant[0] or not fields[grant[1]]:
             return None
         client = _basic_client(environ, "token")
         if client is None or not client.check_grant_type(grant_type) \
