@@ -66,15 +66,12 @@ def live(sid: str | None) -> ProviderSession | None:
     return row
 
 
-# What GET /authorize decides by (``live_row``), and its ``add_client``: prebuilt Core
-# statements returning tuples (the ORM's identity lookup and row loading cost more than the
-# query).
+# What GET /authorize decides by (``live_row``): a prebuilt Core statement returning a tuple
+# (the ORM's identity lookup and row loading cost more than the query).
 _SESSION = ProviderSession.__table__
 _LIVE = (select(*(_SESSION.c[name] for name in ("id", "account_id", "auth_time", "amr", "acr", "clients")))
          .where(_SESSION.c.id == bindparam("sid"), _SESSION.c.ended_at.is_(None),
                 _SESSION.c.expires_at > bindparam("now")))
-_NAME_CLIENTS = (update(_SESSION).where(_SESSION.c.id == bindparam("sid"))
-                 .values(clients=bindparam("clients", type_=_SESSION.c.clients.type)))
 
 
 def live_row(sid: str | None) -> Row | None:
@@ -87,15 +84,17 @@ def live_row(sid: str | None) -> Row | None:
 
 def add_client(row: ProviderSession | Row, client_id: str) -> None:
     """Name the client among the session's (what a logout tells): written with the code
-    issued to it next (``idp.oidc.authorize.issue_code``), in the same commit; a row of
-    ``live_row`` by a Core update in the session's transaction."""
+    issued to it next (``idp.oidc.authorize.issue_code``), in the same commit. A row of
+    ``live_row``, read outside that transaction, is read again in it when it lacks the client,
+    so that the list is read and written in one transaction as before (a client once named
+    stays named: a row naming it is right however old)."""
     if client_id in (row.clients or []):
         return
-    clients = [*(row.clients or []), client_id]
-    if isinstance(row, ProviderSession):
-        row.clients = clients
-    else:
-        db.session.connection().execute(_NAME_CLIENTS, {"sid": row.id, "clients": clients})
+    if not isinstance(row, ProviderSession):
+        row = db.session.get(ProviderSession, row.id)
+        if row is None or client_id in (row.clients or []):
+            return
+    row.clients = [*(row.clients or []), client_id]
 
 
 def end(sid: str) -> ProviderSession | None:
