@@ -4,10 +4,10 @@ without asking again, and what logout ends."""
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
 
 from idp import clock, keyed
-from idp.extensions import db
+from idp.extensions import db, read_one
 from idp.interaction import BROWSER_KEY, AuthResult
 from idp.models import Consent, ProviderSession
 from idp.policy import policy
@@ -53,8 +53,12 @@ def reauthenticated(row: ProviderSession, result: AuthResult) -> None:
     row.expires_at = clock.now() + policy().session_ttl
 
 
+def _may_be_sid(sid) -> bool:
+    return bool(sid) and isinstance(sid, str) and len(sid) <= 64
+
+
 def live(sid: str | None) -> ProviderSession | None:
-    if not sid or not isinstance(sid, str) or len(sid) > 64:
+    if not _may_be_sid(sid):
         return None
     row = db.session.get(ProviderSession, sid)
     if row is None or row.ended_at is not None or row.expires_at <= clock.now():
@@ -62,11 +66,35 @@ def live(sid: str | None) -> ProviderSession | None:
     return row
 
 
-def add_client(row: ProviderSession, client_id: str) -> None:
+# What GET /authorize decides by (``live_row``): a prebuilt Core statement returning a tuple
+# (the ORM's identity lookup and row loading cost more than the query).
+_SESSION = ProviderSession.__table__
+_LIVE = (select(*(_SESSION.c[name] for name in ("id", "account_id", "auth_time", "amr", "acr", "clients")))
+         .where(_SESSION.c.id == bindparam("sid"), _SESSION.c.ended_at.is_(None),
+                _SESSION.c.expires_at > bindparam("now")))
+
+
+def live_row(sid: str | None) -> Row | None:
+    """``live``'s session as a row read alone (``read_one``): ``id``, ``account_id``,
+    ``auth_time``, ``amr``, ``acr`` and ``clients``; no ORM object."""
+    if not _may_be_sid(sid):
+        return None
+    return read_one(_LIVE, {"sid": sid, "now": clock.now()})
+
+
+def add_client(row: ProviderSession | Row, client_id: str) -> None:
     """Name the client among the session's (what a logout tells): written with the code
-    issued to it next (``idp.oidc.authorize.issue_code``), in the same commit."""
-    if client_id not in (row.clients or []):
-        row.clients = [*(row.clients or []), client_id]
+    issued to it next (``idp.oidc.authorize.issue_code``), in the same commit. A row of
+    ``live_row``, read outside that transaction, is read again in it when it lacks the client,
+    so that the list is read and written in one transaction as before (a client once named
+    stays named: a row naming it is right however old)."""
+    if client_id in (row.clients or []):
+        return
+    if not isinstance(row, ProviderSession):
+        row = db.session.get(ProviderSession, row.id)
+        if row is None or client_id in (row.clients or []):
+            return
+    row.clients = [*(row.clients or []), client_id]
 
 
 def end(sid: str) -> ProviderSession | None:

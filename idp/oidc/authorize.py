@@ -463,3 +463,9 @@ def issue_code(req: AuthRequest, result: AuthResult, sid: str):
 
 def current_session():
     return sessions.live(session.get("sid"))
+
+
+def current_session_row():
+    """The browser's live provider session as GET /authorize decides by it: a row read alone
+    (``sessions.live_row``), not an ORM object."""
+    return sessions.live_row(session.get("sid"))

@@ -10,7 +10,6 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 
 from idp import clock, i18n, interaction, keys, sessions
 from idp.extensions import csrf, db
-from idp.models import ProviderSession
 from idp.oidc import authorize as az
 from idp.oidc import claims as claims_mod
 from idp.oidc import dpop, id_token, logout, tokens
@@ -46,32 +45,33 @@ def authorize():
         return _page_error("invalid_request", 400, error.description)
     except az.RedirectError as error:
         return az.error_response(error)
-    return _decide(req, az.current_session())
+    return _decide(req, az.current_session_row())
 
 
 def _decide(req, live):
+    """``live``: the browser's provider session (``az.current_session_row``), or None."""
     reasons = az.login_reasons(req, live)
     if not reasons:
         if az.consent_needed(req, live.account_id):
             if "none" in req.prompts:
                 return az.error_response(az.RedirectError(req, "consent_required"))
-            return _to_login(req)
+            return _to_login(req, live)
         sessions.add_client(live, req.client.client_id)
         return az.issue_code(req, _result_of(live), live.id)
     if "none" in req.prompts:
         error = "login_required" if reasons == ["no_session"] or "hint" in reasons or "max_age" in reasons \
             else "interaction_required"
         return az.error_response(az.RedirectError(req, error))
-    return _to_login(req)
+    return _to_login(req, live)
 
 
-def _result_of(live: ProviderSession):
+def _result_of(live):
     return interaction.AuthResult(account_id=live.account_id, amr=live.amr, acr=live.acr,
                                   auth_time=live.auth_time)
 
 
-def _to_login(req):
-    iid = interaction.start(az.pending_request(req, az.current_session()), az.stored(req),
+def _to_login(req, live):
+    iid = interaction.start(az.pending_request(req, live), az.stored(req),
                             interaction.browser_nonce(session))
     return redirect(f"/login?interaction={iid}", 303)
 

@@ -1,6 +1,7 @@
-"""The hottest protocol calls, userinfo, introspection and the refresh grant, answered ahead
-of Flask's request cycle (issue 15): Flask's cycle (request and session objects, routing,
-hooks) and Authlib's endpoint and grant machinery cost about as much as the calls' own work.
+"""The hottest protocol calls, userinfo, introspection, the refresh and code grants, answered
+ahead of Flask's request cycle (issue 15): Flask's cycle (request and session objects,
+routing, hooks) and Authlib's endpoint and grant machinery cost about as much as the calls'
+own work.
 Like ``idp.oidc.published``, a WSGI middleware for exact paths, inside ``ProxyFix``.
 
 Only the plain success is answered here:
@@ -11,13 +12,14 @@ Only the plain success is answered here:
   of an active token of its own;
 * ``POST /token`` of a form holding ``grant_type=refresh_token`` and ``refresh_token`` and
   nothing else, no DPoP proof, by a client authenticating with ``client_secret_basic`` as it
-  registered, as ``server.plain_refresh`` says.
+  registered, as ``server.plain_refresh`` says; likewise of ``grant_type=authorization_code``,
+  ``code``, ``redirect_uri`` and ``code_verifier``, as ``server.plain_code`` says.
 Always on a trusted host, over a transport Authlib accepts (``/introspect`` and ``/token``).
 Everything else, and any failure on the way (the database down included), goes on to Flask
 untouched, which answers it as always (its errors, ``WWW-Authenticate``, 503s, the
 single-use count, DPoP, signed or encrypted answers, inactive tokens, a reused refresh
-token's revocation). What was done here until then only read, or was rolled back, so
-nothing is done twice. The answer carries what Flask's would: the same body,
+token's or a replayed code's revocation). What was done here until then only read, or was
+rolled back, so nothing is done twice. The answer carries what Flask's would: the same body,
 ``Cache-Control: no-store`` (and ``Pragma``), the security headers of ``idp.web``,
 ``X-Request-Id``, the audit row and the latency metric under the endpoint's name.
 """
@@ -42,11 +44,14 @@ FORM = "application/x-www-form-urlencoded"
 LARGEST_FORM = 4096           # bytes; a larger request goes to Flask
 HINTS = ("access_token", "refresh_token")
 NO_CACHE = [("Pragma", "no-cache")]
+# The grants answered here: the fields of their form, and which of them is the credential.
+GRANTS = {"refresh_token": ({"grant_type", "refresh_token"}, "refresh_token"),
+          "authorization_code": ({"grant_type", "code", "redirect_uri", "code_verifier"}, "code")}
 
 
 class HotEndpoints:
     """WSGI middleware: the plain successes of ``GET /userinfo``, ``POST /introspect`` and the
-    refresh grant at ``POST /token``."""
+    refresh and code grants at ``POST /token``."""
 
     def __init__(self, app, wsgi_app):
         self.app = app
@@ -55,7 +60,7 @@ class HotEndpoints:
         # (answer, its latency metric, whether Authlib's transport rule applies)
         self.routes = {("/userinfo", "GET"): (self._userinfo, latency.labels("oidc.userinfo"), False),
                        ("/introspect", "POST"): (self._introspection, latency.labels("oidc.introspect"), True),
-                       ("/token", "POST"): (self._refresh, latency.labels("oidc.token"), True)}
+                       ("/token", "POST"): (self._token, latency.labels("oidc.token"), True)}
 
     def __call__(self, environ, start_response):
         route = self.routes.get((environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")))
@@ -118,17 +123,22 @@ class HotEndpoints:
         return current_app.json.dumps(answer).encode(), NO_CACHE
 
     @staticmethod
-    def _refresh(environ) -> tuple[bytes, list] | None:
-        """The refresh grant's token response, committed, or None when Flask must answer
-        (nothing written then)."""
-        fields = _form(environ, ({"grant_type", "refresh_token"},))
-        if fields is None or fields["grant_type"] != "refresh_token" or not fields["refresh_token"]:
+    def _token(environ) -> tuple[bytes, list] | None:
+        """The refresh or code grant's token response, committed, or None when Flask must
+        answer (nothing written then)."""
+        fields = _form(environ, tuple(shape for shape, _ in GRANTS.values()))
+        grant_type = fields["grant_type"] if fields is not None else None
+        grant = GRANTS.get(grant_type)
+        if grant is None or set(fields) != grant[0] or not fields[grant[1]]:
             return None
         client = _basic_client(environ, "token")
-        if client is None or not client.check_grant_type("refresh_token") \
+        if client is None or not client.check_grant_type(grant_type) \
                 or getattr(client, "dpop_bound_access_tokens", False):
             return None
-        token = server.plain_refresh(client, fields["refresh_token"])
+        if grant_type == "refresh_token":
+            token = server.plain_refresh(client, fields["refresh_token"])
+        else:
+            token = server.plain_code(client, fields["code"], fields["redirect_uri"], fields["code_verifier"])
         if token is None:
             return None
         # Authlib's answer (``handle_response``): Flask's JSON provider, its headers.

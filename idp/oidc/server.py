@@ -20,6 +20,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7523.client import ASSERTION_TYPE
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN, compare_s256_code_challenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
 
@@ -177,11 +178,40 @@ def plain_refresh(client, value: str) -> dict | None:
     if row is None or row.client_id != client.client_id or row.dpop_jkt is not None \
             or not tokens.refresh_usable(row) or tokens.session_over(row):
         return None
+    return _issued_ahead(RefreshTokenGrant.GRANT_TYPE, client, row,
+                         RefreshTokenGrant.INCLUDE_NEW_REFRESH_TOKEN, previous=row, rotating=True)
+
+
+def plain_code(client, code: str, redirect_uri: str, verifier: str) -> dict | None:
+    """The authorization-code grant's plain success, for ``idp.oidc.hot``: ``client``
+    authenticated by the method it registered (one method), not DPoP-bound, allowed the
+    grant; the form holding ``grant_type``, ``code``, ``redirect_uri`` and ``code_verifier``
+    only, no proof. None, with nothing written (the code not spent), whenever
+    ``AuthorizationCodeGrant`` would not issue as is: an unknown, used (a replay: the grant
+    revokes what the code gave), expired or DPoP-bound code, another client's, another
+    ``redirect_uri``, a code without an S256 challenge, a verifier that does not match it, or
+    another request spending it first; the grant then answers, with its error and its
+    revocation. Else the token response, committed with the code spent, the new row and the
+    audit row (``issue``)."""
+    row = tokens.find_code(code)
+    if row is None or row.client_id != client.client_id or row.used_at is not None \
+            or row.expires_at <= clock.now() or row.dpop_jkt is not None \
+            or row.redirect_uri != redirect_uri or row.code_challenge_method != "S256" \
+            or not row.code_challenge or not CODE_VERIFIER_PATTERN.match(verifier) \
+            or not compare_s256_code_challenge(verifier, row.code_challenge):
+        return None
+    return _issued_ahead(AuthorizationCodeGrant.GRANT_TYPE, client, row,
+                         client.check_grant_type("refresh_token"), code=row, spending=True)
+
+
+def _issued_ahead(grant_type: str, client, row, include_refresh_token: bool, **how) -> dict | None:
+    """The tokens of a plain success ahead of Flask, as the grant makes them, for the account
+    of the joined ``row``, issued (``issue(**how)``) and committed; None, nothing written,
+    when another request rotated or spent the credential first."""
     token = current_app.extensions["idp.server"].generate_bearer(
-        RefreshTokenGrant.GRANT_TYPE, client, scope=row.scope,
-        include_refresh_token=RefreshTokenGrant.INCLUDE_NEW_REFRESH_TOKEN)
+        grant_type, client, scope=row.scope, include_refresh_token=include_refresh_token)
     try:
-        if not issue(token, client, tokens.AccountView(row), previous=row, rotating=True):
+        if not issue(token, client, tokens.AccountView(row), **how):
             db.session.rollback()
             return None
     except Exception:
@@ -381,14 +411,16 @@ def _saved_by_the_grants(token, request):
     raise NotImplementedError("each grant saves its tokens with issue()")
 
 
-def issue(token: dict, client, account, *, code=None, previous=None, rotating: bool = False) -> bool:
+def issue(token: dict, client, account, *, code=None, previous=None, rotating: bool = False,
+          spending: bool = False) -> bool:
     """Store the tokens Authlib generated, from the authorization ``code`` row they are
     exchanged for or the ``previous`` (rotated) refresh token row, and add the ID token to
     ``token`` when its scope holds ``openid``. What the ID token says of the login (auth_time,
     acr, amr, sid) comes from that row, where the authorization endpoint put the
     ``AuthResult``'s, and is passed to ``id_token.build`` explicitly. With ``rotating``
-    (``plain_refresh``) ``previous`` is rotated here, with the rest (``tokens.rotate_and_insert``):
-    False, nothing written, when another request rotated it first."""
+    (``plain_refresh``) ``previous`` is rotated here, with the rest (``tokens.rotate_and_insert``),
+    and with ``spending`` (``plain_code``) ``code`` is spent here (``tokens.spend_and_insert``):
+    False, nothing written, when another request rotated or spent it first."""
     now = clock.now()
     source = code or previous
     refresh = token.get("refresh_token")
@@ -417,9 +449,11 @@ def issue(token: dict, client, account, *, code=None, previous=None, rotating: b
             nonce=code.nonce if code is not None else None, access_token=token["access_token"])
     current_app.extensions["idp.events"]("token_issued", client_id=client.client_id,
                                          account_id=source.account_id)
-    # One commit: the rotation (refresh) or nothing (code, consumed already), the new row and
-    # the audit rows of this request.
+    # One commit: the rotation (refresh), the code spent (ahead of Flask) or nothing (code,
+    # consumed already), the new row and the audit rows of this request.
     if rotating:
         return tokens.rotate_and_insert(previous, row, audit.take_queued())
+    if spending:
+        return tokens.spend_and_insert(code, row, audit.take_queued())
     tokens.insert_with_audit(row, audit.take_queued())
     return True

@@ -27,24 +27,50 @@ def token_digest(value: str) -> str:
     return keyed.digest("token", value)
 
 
+# What a client may learn of the account (``idp.oidc.claims``), nothing more: every column
+# read costs (PostgreSQL describes each one).
+ACCOUNT_FIELDS = ("id", "subject", "given_name", "family_name", "preferred_username", "birthdate",
+                  "gender", "birthplace", "birthcountry", "email", "email_verified")
+_ACCOUNT_COLUMNS = tuple(Account.__table__.c[name].label(f"account__{name}") for name in ACCOUNT_FIELDS)
+
+
 # -- authorization codes -----------------------------------------------------------------
 
 _CODE = AuthorizationCode.__table__
 _SAVE_CODE = insert(_CODE)
+_SAVE_CODE_ALONE = _SAVE_CODE.returning(_CODE.c.code_hash)     # write_one reads a row back
 # One statement spends the code and reads it back (prebuilt, Core: the ORM's update and
 # load cost more than the statements).
-_CONSUME = (update(_CODE)
-            .where(_CODE.c.code_hash == bindparam("digest"), _CODE.c.client_id == bindparam("client"),
-                   _CODE.c.used_at.is_(None), _CODE.c.expires_at > bindparam("now"),
-                   or_(_CODE.c.dpop_jkt.is_(None), _CODE.c.dpop_jkt == bindparam("jkt")))
-            .values(used_at=bindparam("now"))
-            .returning(*_CODE.c))
+_SPEND = (update(_CODE)
+          .where(_CODE.c.code_hash == bindparam("digest"), _CODE.c.client_id == bindparam("client"),
+                 _CODE.c.used_at.is_(None), _CODE.c.expires_at > bindparam("now"),
+                 or_(_CODE.c.dpop_jkt.is_(None), _CODE.c.dpop_jkt == bindparam("jkt")))
+          .values(used_at=bindparam("now")))
+_CONSUME = _SPEND.returning(*_CODE.c)
 
 
 def save_code(code: str, **fields) -> None:
-    now = clock.now()
-    db.session.connection().execute(_SAVE_CODE, {"code_hash": code_digest(code), "created_at": now, **fields})
+    """Store the code: in the session's transaction and its commit when one is open (the
+    resume's, ``add_client``'s), else alone in autocommit (PostgreSQL: no BEGIN and COMMIT
+    round trips)."""
+    values = {"code_hash": code_digest(code), "created_at": clock.now(), **fields}
+    if _session_idle():
+        write_one(_SAVE_CODE_ALONE, values)
+        return
+    db.session.connection().execute(_SAVE_CODE, values)
     db.session.commit()
+
+
+# The code grant ahead of Flask (``server.plain_code``) reads the code with its account
+# first, and spends it only once the answer is certain (``spend_and_insert``).
+_CODE_WITH_ACCOUNT = (select(*_CODE.c, *_ACCOUNT_COLUMNS)
+                      .select_from(_CODE.join(Account.__table__, Account.__table__.c.id == _CODE.c.account_id))
+                      .where(_CODE.c.code_hash == bindparam("digest")))
+
+
+def find_code(code: str) -> Row | None:
+    """The row of a code, used or not, with its account (``AccountView``); nothing written."""
+    return read_one(_CODE_WITH_ACCOUNT, {"digest": code_digest(code)})
 
 
 class CodeBoundToAnotherKey(Exception):
@@ -86,11 +112,6 @@ def consume_code(code: str, client_id: str, jkt: str | None = None):
 # and when its provider session ended as ``session_ended_at``.
 _TOKEN = Token.__table__
 _TOKEN_COLUMNS = tuple(_TOKEN.c)              # all of them, dpop_jkt included
-# What a client may learn of the account (``idp.oidc.claims``), nothing more: every column
-# read costs (PostgreSQL describes each one).
-ACCOUNT_FIELDS = ("id", "subject", "given_name", "family_name", "preferred_username", "birthdate",
-                  "gender", "birthplace", "birthcountry", "email", "email_verified")
-_ACCOUNT_COLUMNS = tuple(Account.__table__.c[name].label(f"account__{name}") for name in ACCOUNT_FIELDS)
 _SESSION = ProviderSession.__table__
 # What userinfo reads of the token (its view, ``dpop.refusal_at_resource``, the single-use
 # count): PostgreSQL describes, and psycopg makes an object for, every column of a result.
@@ -208,13 +229,18 @@ def _new_row(source=None):
 
 _INSERT_AUDIT = _with_audit(_new_row())
 _ROTATE_INSERT_AUDIT = _with_audit(_new_row(_ROTATE.returning(_TOKEN.c.id).cte("rotated")))
+_SPEND_INSERT_AUDIT = _with_audit(_new_row(_SPEND.returning(_CODE.c.code_hash).cte("spent")))
+
+
+def _session_idle() -> bool:
+    """No transaction of the request's session is open (else a write joins it)."""
+    return not (db.session.registry.has() and db.session().in_transaction())
 
 
 def _in_one_statement(audit_rows: list[dict]) -> bool:
     """PostgreSQL, one audit row, and no transaction of the session open (else the writes
     join it: a grant's rotation is committed with them)."""
-    return db.engine.dialect.name == "postgresql" and len(audit_rows) == 1 and not (
-        db.session.registry.has() and db.session().in_transaction())
+    return db.engine.dialect.name == "postgresql" and len(audit_rows) == 1 and _session_idle()
 
 
 def _params(values: dict, audit_row: dict, **more) -> dict:
@@ -233,18 +259,36 @@ def insert_with_audit(values: dict, audit_rows: list[dict]) -> None:
     db.session.commit()
 
 
-def rotate_and_insert(row, values: dict, audit_rows: list[dict]) -> bool:
-    """Rotate the refresh token of ``row``, insert the new token row ``values`` and the
-    ``audit_rows``, and commit, all or nothing; False (nothing written) when another request
-    rotated it first. One statement on PostgreSQL when it can, else ``rotate`` and
-    ``insert_with_audit`` in the session's transaction."""
+def _first_use_and_insert(together, first_use, used: dict, values: dict, audit_rows: list[dict]) -> bool:
+    """The first use of a credential (``first_use``, an update of one row bound by ``used``),
+    the new token row ``values`` and the ``audit_rows``, committed all or nothing; False
+    (nothing written) when another request used it first. PostgreSQL: ``together``, one
+    statement, when it can; else in the session's transaction."""
     if _in_one_statement(audit_rows):
-        return write_one(_ROTATE_INSERT_AUDIT, _params(values, audit_rows[0], row_id=row.id,
-                                                        now=clock.now())) is not None
-    if not rotate(row):
+        return write_one(together, _params(values, audit_rows[0], **used)) is not None
+    if db.session.connection().execute(first_use, used).rowcount != 1:
         return False
     insert_with_audit(values, audit_rows)
     return True
+
+
+def rotate_and_insert(row, values: dict, audit_rows: list[dict]) -> bool:
+    """Rotate the refresh token of ``row``, insert the new token row ``values`` and the
+    ``audit_rows``, and commit, all or nothing; False (nothing written) when another request
+    rotated it first."""
+    return _first_use_and_insert(_ROTATE_INSERT_AUDIT, _ROTATE, {"row_id": row.id, "now": clock.now()},
+                                 values, audit_rows)
+
+
+def spend_and_insert(code, values: dict, audit_rows: list[dict]) -> bool:
+    """Spend the code of the row ``code`` (unused, unexpired, not DPoP-bound, of the client
+    the new row is for), insert the new token row ``values`` and the ``audit_rows``, and
+    commit, all or nothing; False (nothing written) when another request spent it first or it
+    expired since."""
+    return _first_use_and_insert(
+        _SPEND_INSERT_AUDIT, _SPEND,
+        {"digest": code.code_hash, "client": values["client_id"], "now": clock.now(), "jkt": None},
+        values, audit_rows)
 
 
 def rotate_refresh_token(row) -> bool:

@@ -61,6 +61,22 @@ def test_logout_sends_a_logout_token_to_the_back_channel_of_each_client_of_the_s
     assert sent["events"] == {BACKCHANNEL_EVENT: {}} and "nonce" not in sent
 
 
+def test_a_client_logged_in_from_the_live_session_is_told_of_its_logout(
+        rps, browser, person, smtp, receiver):
+    """The second client, answered at GET /authorize from the session (no login), is named
+    among the session's clients with its code: the logout reaches its back channel."""
+    portal_tokens, first = logged_in(rps.portal, browser, person, smtp)
+    pending, answer = rps.agency.start(browser)
+    assert answer.headers["Location"].startswith(rps.agency.redirect_uri)     # no login page
+    claims = rps.agency.validate_id_token(
+        rps.agency.exchange(rps.agency.walk(browser, answer), pending), pending).claims
+    assert claims["sid"] == first["sid"]
+    assert end_session(rps.portal, browser, id_token_hint=portal_tokens["id_token"]).status_code == 200
+    assert len(receiver.tokens) == 1
+    sent = rps.agency.verify_jws(receiver.tokens[0]).claims
+    assert sent["aud"] == "agency" and sent["sid"] == claims["sid"]
+
+
 def test_a_failed_back_channel_delivery_is_sent_again_after_its_delay(
         app, rps, browser, person, smtp, receiver, clock):
     from idp.oidc import logout
