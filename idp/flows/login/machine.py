@@ -49,7 +49,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import clock, interaction, keyed, mail, messages, sessions
@@ -71,7 +72,7 @@ from idp.errors import (
     WrongCode,
     WrongPassword,
 )
-from idp.extensions import db, in_session, read_one
+from idp.extensions import commit_one, db, in_session, read_one
 from idp.models import Account, LoginFlow, UTCDateTime
 from idp.ops import audit
 from idp.policy import policy
@@ -101,15 +102,26 @@ def _metrics():
     return current_app.extensions["idp.metrics"]
 
 
+_INSERT = insert(LoginFlow.__table__).returning(LoginFlow.__table__.c.id)
+# The columns a new flow leaves NULL: not in the INSERT (``result`` would be stored as JSON
+# null), set on the object returned.
+_UNSET = {"nir": None, "account_id": None, "code_sent_at": None, "result": None}
+
+
 def start(interaction_id: str | None, *, then_endpoint: str | None = None) -> LoginFlow:
     """A new flow at credentials, for the pending request ``interaction_id`` (or none), or
-    for the journey whose endpoint ``then_endpoint`` takes its result once done."""
+    for the journey whose endpoint ``then_endpoint`` takes its result once done. Stored by one
+    prebuilt INSERT (``commit_one``: on PostgreSQL alone in autocommit when no transaction is
+    open), not the ORM unit of work; the flow returned is in the session as if just loaded,
+    every column set, so the steps' ``load`` and ``advance`` work on it as on a read one."""
     now = clock.now()
-    flow = LoginFlow(id=keyed.token(24), interaction_id=interaction_id, step=CREDENTIALS,
-                     then_endpoint=then_endpoint,
-                     created_at=now, expires_at=now + policy().interaction_ttl)
+    values = {"id": keyed.token(24), "interaction_id": interaction_id, "step": CREDENTIALS,
+              "then_endpoint": then_endpoint, "new_code_notice": False,
+              "created_at": now, "expires_at": now + policy().interaction_ttl}
+    commit_one(_INSERT, values)
+    flow = LoginFlow(**values, **_UNSET)
+    make_transient_to_detached(flow)
     db.session.add(flow)
-    db.session.commit()
     return flow
 
 
