@@ -163,3 +163,18 @@ def test_a_new_flow_moves_in_its_own_request(app, clock, make_account, smtp):
     with app.test_request_context("/login"):
         assert machine.load(flow.id).step == machine.CODE_OFFERED
 
+
+def test_a_steps_load_holds_the_pending_request_and_the_address(app, at_code_offered, statements):
+    """``load`` reads with the flow what its steps read besides: ``interaction.details`` and
+    ``accounts.email_of`` then answer from it, the very values read alone."""
+    from idp.domain import accounts
+    flow_id, account_id = at_code_offered
+    with app.test_request_context("/login"):
+        flow = machine.load(flow_id)
+        assert len(statements) == 1
+        details = interaction.details(flow.interaction_id)
+        assert accounts.email_of(account_id) == EMAIL
+        assert len(statements) == 1
+    with app.app_context(), app.test_request_context("/login"):     # read alone: the same
+        assert interaction.details(flow.interaction_id) == details
+        assert len(statements) == 2
