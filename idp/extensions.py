@@ -98,6 +98,19 @@ def write_one(statement, params: dict):
     return _alone(db.engine, statement, params)
 
 
+def commit_one(statement, params: dict) -> None:
+    """Run and commit one ``statement`` that is atomic by itself (a row stored; it returns a
+    column, since ``write_one`` reads a row back): in the request's session transaction when
+    one is open, committed with what it holds (on SQLite, under its write lock); else alone
+    in autocommit (``write_one``)."""
+    session = db.session() if db.session.registry.has() else None
+    if session is not None and session.in_transaction():
+        session.connection().execute(statement, params)
+        session.commit()
+    else:
+        write_one(statement, params)
+
+
 def _alone(engine, statement, params: dict):
     """One statement on a pooled connection of its own, in autocommit (SQLite: its own
     implicit transaction)."""

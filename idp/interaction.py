@@ -22,7 +22,7 @@ from flask import current_app, g, has_request_context
 from sqlalchemy import bindparam, insert, select, update
 
 from idp import clock, keyed
-from idp.extensions import db, read_one, write_one
+from idp.extensions import commit_one, db, read_one
 from idp.models import Interaction
 from idp.policy import policy
 
@@ -114,7 +114,7 @@ def started_here(interaction_id: str | None, browser_session) -> bool:
 # statements. ``COLUMNS`` is what a read of a pending request selects (``hold`` takes a row of
 # them read with something else: the login page's own read).
 _TABLE = Interaction.__table__
-_INSERT = insert(_TABLE).returning(_TABLE.c.id)    # write_one reads a row back
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)    # commit_one reads a row back
 COLUMNS = (_TABLE.c.id, _TABLE.c.params, _TABLE.c.result, _TABLE.c.consumed_at, _TABLE.c.expires_at)
 _READ = select(*COLUMNS).where(_TABLE.c.id == bindparam("id"))
 _COMPLETE = (update(_TABLE)
@@ -149,13 +149,7 @@ def start(pending: PendingRequest, validated: dict, browser: str) -> str:
            "params": {"request": validated, "display": pending.to_json(),
                       "browser": keyed.digest(_BROWSER_PURPOSE, browser)},
            "created_at": now, "expires_at": now + policy().interaction_ttl}
-    session = db.session() if db.session.registry.has() else None
-    if session is not None and session.in_transaction():
-        # Committed with what the request's transaction holds (on SQLite, its write lock).
-        session.connection().execute(_INSERT, row)
-        session.commit()
-    else:
-        write_one(_INSERT, row)
+    commit_one(_INSERT, row)
     return iid
 
 

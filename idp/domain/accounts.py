@@ -3,7 +3,7 @@ and password checks that cost the same whether or not the NIR has an account."""
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import bindparam, select, update
 
 from idp import clock, keyed
@@ -25,9 +25,11 @@ _NOTE_LOGIN = (update(_A).where(_A.c.id == bindparam("account_id"))
                        last_login_at=bindparam("now", type_=UTCDateTime()))
                .returning(_A.c.id, _A.c.passkey_offer))
 _EMAIL = select(_A.c.email).where(_A.c.id == bindparam("account_id"))
-# What the password step needs of an account: its hash and what ``refuse_if_unusable`` reads.
-_FOR_LOGIN = select(_A.c.id, _A.c.password_hash, _A.c.status, _A.c.closed_on, _A.c.email,
-                    _A.c.email_verified).where(_A.c.nir == bindparam("the_nir"))
+_HELD_EMAILS = "_account_emails"
+# What the password step needs of an account: its hash and what ``refuse_if_unusable`` reads
+# (the login reads them with its NIR's locks, in one statement of its own).
+LOGIN_COLUMNS = (_A.c.id, _A.c.password_hash, _A.c.status, _A.c.closed_on, _A.c.email,
+                 _A.c.email_verified)
 
 
 def hasher() -> Hasher:
@@ -39,11 +41,6 @@ def hasher() -> Hasher:
 
 def by_nir(nir: str) -> Account | None:
     return db.session.execute(select(Account).where(Account.nir == nir)).scalar_one_or_none()
-
-
-def for_login(nir: str):
-    """The account of ``nir`` as the password step reads it (``_FOR_LOGIN``), or None."""
-    return in_session(_FOR_LOGIN, {"the_nir": nir}).first()
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -87,8 +84,18 @@ def note_login(account_id: int):
 
 
 def email_of(account_id: int) -> str | None:
-    """The account's e-mail address (None: none, or no such account)."""
+    """The account's e-mail address (None: none, or no such account): the one read for this
+    request with another table (``hold_email``: the login flow's read), else read here."""
+    held = g.get(_HELD_EMAILS) if has_request_context() else None
+    if held and account_id in held:
+        return held[account_id]
     return in_session(_EMAIL, {"account_id": account_id}).scalar()
+
+
+def hold_email(account_id: int, email: str | None) -> None:
+    """Keep an account's address, read with another table, for the rest of the request."""
+    if has_request_context():
+        g.setdefault(_HELD_EMAILS, {})[account_id] = email
 
 
 def create(*, nir: str, password: str, email: str | None, given_name: str, family_name: str,

@@ -28,7 +28,19 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -93,15 +105,21 @@ def _lock_row(dialect_insert):
 _RESERVE = _per_dialect(_reserve)
 _LOCK_ROW = _per_dialect(_lock_row)
 _LOCKED_UNTIL = select(_T.c.locked_until).where(_THIS)
-_LOCK_STATES = select(_T.c.kind, _T.c.locked_until).where(
-    _T.c.key == _KEY, _T.c.kind.in_(bindparam("kinds", expanding=True)))
 _SUCCESS = update(_T).where(_THIS).values(attempts=0, locked_until=None)
 _SET_LOCK = update(_T).where(_THIS).values(locked_until=bindparam("until", type_=UTCDateTime()))
 _THESE_EVENTS = and_(_Q.c.key == _KEY, _Q.c.kind == _KIND)
 _FORGET_EVENTS = delete(_Q).where(_THESE_EVENTS, _Q.c.at <= bindparam("since", type_=UTCDateTime()))
-_COUNT_EVENTS = select(func.count()).select_from(_Q).where(
-    _THESE_EVENTS, _Q.c.at > bindparam("since", type_=UTCDateTime()))
-_NEW_EVENT = insert(_Q).values(key=_KEY, kind=_KIND, at=_NOW).returning(_Q.c.id)
+# One request counted when fewer than ``quota`` are in the window, in one statement (under
+# the throttle row's lock of ``_LOCK_ROW``): its id, or no row when the quota is reached.
+_COUNTED = (select(func.count()).select_from(_Q)
+            .where(_THESE_EVENTS, _Q.c.at > bindparam("since", type_=UTCDateTime()))
+            .scalar_subquery())
+_NEW_EVENT_UNDER_QUOTA = (
+    insert(_Q).from_select(
+        ["key", "kind", "at"],
+        select(type_coerce(_KEY, String), type_coerce(_KIND, String), _NOW)
+        .where(_COUNTED < bindparam("quota")))
+    .returning(_Q.c.id))
 _CANCEL_EVENT = delete(_Q).where(_Q.c.id == bindparam("event_id"))
 
 
@@ -211,12 +229,17 @@ def lock_state(key: str, kind: str) -> datetime | None:
     return until if until is not None and until > clock.now() else None
 
 
-def lock_states(key: str, kinds: tuple[str, ...]) -> dict[str, datetime | None]:
-    """``lock_state`` of several kinds of one key, in one statement."""
-    now = clock.now()
-    found = dict(in_session(_LOCK_STATES, {"the_key": key, "kinds": list(kinds)}).all())
-    return {kind: found[kind] if found.get(kind) is not None and found[kind] > now else None
-            for kind in kinds}
+def lock_column(kind: str):
+    """The end of the ``kind`` lock of the key ``the_key``, or NULL, as a column of another
+    table's read (the password step reads the account and its NIR's locks at once);
+    ``current`` tells whether it still runs."""
+    return (select(_T.c.locked_until).where(_T.c.key == _KEY, _T.c.kind == kind)
+            .scalar_subquery().label(kind + "_lock"))
+
+
+def current(until: datetime | None) -> datetime | None:
+    """The end of a lock read by ``lock_column``, or None when there is none or it is over."""
+    return until if until is not None and until > clock.now() else None
 
 
 @dataclass
@@ -246,13 +269,12 @@ def take_quota(key: str, kind: str, *, quota: int, window: timedelta,
     # Requests older than the window never count again: forget them (the table stays small).
     since = {**this, "since": now - window}
     in_session(_FORGET_EVENTS, since)
-    used = in_session(_COUNT_EVENTS, since).scalar_one()
-    if used >= quota:
+    event_id = in_session(_NEW_EVENT_UNDER_QUOTA, {**since, "now": now, "quota": quota}).scalar()
+    if event_id is None:
         until = now + block
         in_session(_SET_LOCK, {**this, "until": until})
         db.session.commit()
         raise QuotaReached(until)
-    event_id = in_session(_NEW_EVENT, {**this, "now": now}).scalar_one()
     if commit:
         db.session.commit()
     return QuotaTicket(event_id)

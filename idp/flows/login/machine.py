@@ -49,7 +49,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from idp import clock, interaction, keyed, mail, messages, sessions
@@ -71,7 +72,7 @@ from idp.errors import (
     WrongCode,
     WrongPassword,
 )
-from idp.extensions import db, in_session, read_one
+from idp.extensions import commit_one, db, in_session, read_one
 from idp.models import Account, LoginFlow, UTCDateTime
 from idp.ops import audit
 from idp.policy import policy
@@ -101,20 +102,38 @@ def _metrics():
     return current_app.extensions["idp.metrics"]
 
 
+_INSERT = insert(LoginFlow.__table__).returning(LoginFlow.__table__.c.id)
+# The columns a new flow leaves NULL: not in the INSERT (``result`` would be stored as JSON
+# null), set on the object returned.
+_UNSET = {"nir": None, "account_id": None, "code_sent_at": None, "result": None}
+
+
 def start(interaction_id: str | None, *, then_endpoint: str | None = None) -> LoginFlow:
     """A new flow at credentials, for the pending request ``interaction_id`` (or none), or
-    for the journey whose endpoint ``then_endpoint`` takes its result once done."""
+    for the journey whose endpoint ``then_endpoint`` takes its result once done. Stored by one
+    prebuilt INSERT (``commit_one``: on PostgreSQL alone in autocommit when no transaction is
+    open), not the ORM unit of work; the flow returned is in the session as if just loaded,
+    every column set, so the steps' ``load`` and ``advance`` work on it as on a read one."""
     now = clock.now()
-    flow = LoginFlow(id=keyed.token(24), interaction_id=interaction_id, step=CREDENTIALS,
-                     then_endpoint=then_endpoint,
-                     created_at=now, expires_at=now + policy().interaction_ttl)
+    values = {"id": keyed.token(24), "interaction_id": interaction_id, "step": CREDENTIALS,
+              "then_endpoint": then_endpoint, "new_code_notice": False,
+              "created_at": now, "expires_at": now + policy().interaction_ttl}
+    commit_one(_INSERT, values)
+    flow = LoginFlow(**values, **_UNSET)
+    make_transient_to_detached(flow)
     db.session.add(flow)
-    db.session.commit()
     return flow
 
 
 _FLOW_MAPPER = inspect(LoginFlow)
-_LOAD = select(LoginFlow).where(LoginFlow.id == bindparam("flow_id"))
+_FLOW, _ACCOUNT, _PENDING = LoginFlow.__table__, Account.__table__, interaction.COLUMNS[0].table
+_PENDING_COLUMNS = tuple(c.label("pending_" + c.name) for c in interaction.COLUMNS)
+# A step's flow with what its steps read besides, in one statement: its pending request
+# (``interaction.details``, held for the request) and its account's address (the code's mail).
+_LOAD = (select(LoginFlow, *_PENDING_COLUMNS, _ACCOUNT.c.email.label("account_email"))
+         .select_from(_FLOW.outerjoin(_PENDING, _PENDING.c.id == _FLOW.c.interaction_id)
+                      .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _FLOW.c.account_id))
+         .where(_FLOW.c.id == bindparam("flow_id")))
 
 
 def load(flow_id: str | None) -> LoginFlow | None:
@@ -124,16 +143,27 @@ def load(flow_id: str | None) -> LoginFlow | None:
     # (none, or expired by a rollback: read again, None if gone) the prebuilt select.
     flow = db.session.identity_map.get(_FLOW_MAPPER.identity_key_from_primary_key((flow_id,)))
     if flow is None or inspect(flow).expired:
-        flow = db.session.execute(_LOAD, {"flow_id": flow_id}).scalar_one_or_none()
+        row = db.session.execute(_LOAD, {"flow_id": flow_id}).first()
+        flow = row[0] if row is not None else None
+        if flow is not None:
+            _hold(row, flow.account_id)
     if flow is None or flow.expires_at <= clock.now():
         return None
     return flow
 
 
+def _hold(row, account_id: int | None) -> None:
+    """What a flow's read brought besides (``_LOAD``, ``_PAGE``), held for the request: its
+    pending request, its account's address."""
+    if row.pending_id is not None:
+        interaction.hold([getattr(row, "pending_" + c.name) for c in interaction.COLUMNS])
+    if account_id is not None:
+        accounts.hold_email(account_id, row.account_email)
+
+
 # What a login page shows, in one statement: the flow, its pending request (the columns
 # ``interaction`` reads, held for the request) and its account's NIR and address.
-_FLOW, _ACCOUNT, _PENDING = LoginFlow.__table__, Account.__table__, interaction.COLUMNS[0].table
-_PAGE = (select(_FLOW, *(c.label("pending_" + c.name) for c in interaction.COLUMNS),
+_PAGE = (select(_FLOW, *_PENDING_COLUMNS,
                 _ACCOUNT.c.nir.label("account_nir"), _ACCOUNT.c.email.label("account_email"))
          .select_from(_FLOW.outerjoin(_PENDING, _PENDING.c.id == _FLOW.c.interaction_id)
                       .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _FLOW.c.account_id))
@@ -150,8 +180,7 @@ def load_page(flow_id: str | None):
     row = read_one(_PAGE, {"flow_id": flow_id})
     if row is None or row.expires_at <= clock.now():
         return None
-    if row.pending_id is not None:
-        interaction.hold([getattr(row, "pending_" + c.name) for c in interaction.COLUMNS])
+    _hold(row, row.account_id)
     return row
 
 
@@ -196,6 +225,13 @@ def code_wanted(flow: LoginFlow) -> bool:
 
 # -- step 1: NIR and password --------------------------------------------------------------
 
+# What the password step reads, in one statement: the account of the NIR and that NIR's code
+# and code-quota locks (``code_lock``, ``code_quota_lock``: cases 6 and 3).
+_ACCOUNT_AND_LOCKS = select(*accounts.LOGIN_COLUMNS, limits.lock_column("code"),
+                            limits.lock_column("code_quota")).where(
+    _ACCOUNT.c.nir == bindparam("the_nir"))
+
+
 def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
                        device_cookie: str | None) -> Next:
     """credentials (or a code step: the person typed them again) → code_offered, or → logged
@@ -216,11 +252,11 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
     p = policy()
 
     # Read in the transaction of the attempt's reservation, which ends before the slow hash
-    # (no database lock is held while argon2 runs), and kept for what follows it.
-    account = accounts.for_login(nir)
+    # (no database lock is held while argon2 runs), and kept for what follows it; with it the
+    # case 6 and case 3 locks of the NIR (none without an account: an unknown NIR is never
+    # told a right password), told only after the hash.
+    account = in_session(_ACCOUNT_AND_LOCKS, {"the_nir": nir, "the_key": key}).first()
     stored = account.password_hash if account is not None else None
-    # Case 6 and case 3 locks of the NIR, read with it; told only after the hash.
-    locks = limits.lock_states(key, ("code", "code_quota"))
 
     def check():
         return limits.Verdict.of(accounts.verify_password(stored, password)), None
@@ -238,8 +274,9 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
         raise WrongPassword()                                        # case 4
     # Case 6 still running: told only now that the password is right (issue 11.14); before,
     # a wrong password gets case 4 as an unknown NIR does, so the lock tells nothing.
-    if locks["code"] is not None:
-        raise CodeLocked(until=locks["code"])
+    code_locked = limits.current(account.code_lock)
+    if code_locked is not None:
+        raise CodeLocked(until=code_locked)
     accounts.rehash_if_needed(account.id, stored, password)
     accounts.refuse_if_unusable(account)                             # cases 1, 1 bis, 8, 9
     if not code_wanted(flow):
@@ -251,7 +288,7 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
         # Case 3 still running: the seed's screen at once. Raised before the code of this
         # flow is withdrawn, so that typing the password again during the block does not
         # void a code that works again once it ends (issue 13.1).
-        until = locks["code_quota"]            # code_quota_block(), read above
+        until = limits.current(account.code_quota_lock)      # code_quota_block(), read above
         if until is not None:
             db.session.commit()
             raise CodeQuotaReached(until=until)

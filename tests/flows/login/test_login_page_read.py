@@ -131,3 +131,50 @@ def test_the_templates_url_for_builds_what_flask_builds(app):
                                      app.url_for("login.show", interaction="abc")])
                 assert expected.startswith(script_root + "/static/")
                 assert render_template_string(template) == expected
+
+
+@pytest.mark.parametrize("then_endpoint", [None, "franceconnect.link_done"])
+def test_a_new_flow_is_what_a_read_of_its_row_gives(app, clock, then_endpoint):
+    """``start`` stores by one INSERT and hands back a flow as the database holds it: every
+    column as read again (``result`` SQL NULL, not JSON null), and a step moves it."""
+    with app.test_request_context("/login"):
+        iid = pending() if then_endpoint is None else None
+        flow = machine.start(iid, then_endpoint=then_endpoint)
+        assert db.session.execute(db.select(LoginFlow.id).where(
+            LoginFlow.id == flow.id, LoginFlow.result.is_(None))).scalar() == flow.id
+    with app.test_request_context("/login"):
+        read = machine.load(flow.id)
+        assert read is not flow
+        for column in LoginFlow.__table__.c:
+            assert getattr(read, column.name) == getattr(flow, column.name), column.name
+        assert (read.step, read.interaction_id, read.then_endpoint) == (
+            machine.CREDENTIALS, iid, then_endpoint)
+        assert read.new_code_notice is False and read.nir is None and read.result is None
+
+
+def test_a_new_flow_moves_in_its_own_request(app, clock, make_account, smtp):
+    from tests.helpers.accounts import PASSWORD
+    make_account(NIR, email=EMAIL)
+    with app.test_request_context("/login"):
+        flow = machine.start(pending())
+        assert machine.load(flow.id) is flow             # the one in hand, no read
+        assert machine.submit_credentials(flow, NIR, PASSWORD, None).kind == machine.Next.PAGE
+        assert flow.step == machine.CODE_OFFERED and not db.session.dirty
+    with app.test_request_context("/login"):
+        assert machine.load(flow.id).step == machine.CODE_OFFERED
+
+
+def test_a_steps_load_holds_the_pending_request_and_the_address(app, at_code_offered, statements):
+    """``load`` reads with the flow what its steps read besides: ``interaction.details`` and
+    ``accounts.email_of`` then answer from it, the very values read alone."""
+    from idp.domain import accounts
+    flow_id, account_id = at_code_offered
+    with app.test_request_context("/login"):
+        flow = machine.load(flow_id)
+        assert len(statements) == 1
+        details = interaction.details(flow.interaction_id)
+        assert accounts.email_of(account_id) == EMAIL
+        assert len(statements) == 1
+    with app.app_context(), app.test_request_context("/login"):     # read alone: the same
+        assert interaction.details(flow.interaction_id) == details
+        assert len(statements) == 2
