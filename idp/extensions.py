@@ -11,6 +11,7 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
@@ -53,7 +54,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 # Set while ``read_one`` runs its statement: SQLite then issues no BEGIN at all.
 _reading = ContextVar("idp_read_only", default=False)
-_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+_IDLE = TransactionStatus.IDLE
 
 
 def read_one(statement, params: dict):
@@ -113,12 +114,25 @@ def commit_one(statement, params: dict) -> None:
 
 def _alone(engine, statement, params: dict):
     """One statement on a pooled connection of its own, in autocommit (SQLite: its own
-    implicit transaction)."""
+    implicit transaction). On PostgreSQL the driver's connection is put in autocommit for the
+    statement and back before it returns to the pool, which is what SQLAlchemy's
+    ``isolation_level="AUTOCOMMIT"`` does, without its per-call option and reset machinery
+    (~25 us a statement)."""
     with engine.connect() as connection:
-        if engine.dialect.name != "sqlite":
-            connection = connection.execution_options(**_AUTOCOMMIT)
-        row = connection.execute(statement, params).first()
-        connection.commit()
+        if engine.dialect.name == "sqlite":
+            row = connection.execute(statement, params).first()
+            connection.commit()
+            return row
+        driver = connection.connection.driver_connection
+        driver.autocommit = True          # no BEGIN: SQLAlchemy's commit is then a no-op
+        try:
+            row = connection.execute(statement, params).first()
+            connection.commit()
+        finally:
+            if driver.pgconn.transaction_status == _IDLE:
+                driver.autocommit = False
+            elif not connection.invalidated:    # broken or interrupted: not pooled again
+                connection.invalidate()
     return row
 
 

@@ -4,18 +4,18 @@ without asking again, and what logout ends."""
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
 from idp import clock, keyed
-from idp.extensions import db, read_one
+from idp.extensions import db, in_session, read_one
 from idp.interaction import BROWSER_KEY, AuthResult
 from idp.models import Consent, ProviderSession
 from idp.policy import policy
 
 
 def open_session(result: AuthResult, *, commit: bool = True) -> ProviderSession:
-    """``commit=False``: the row inserted by the caller's commit (the resume's, with the code
-    and the client ``add_client`` names: one INSERT, no UPDATE of ``clients`` after it)."""
+    """``commit=False``: the row inserted by the caller's commit (one INSERT with the client
+    ``add_client`` names before it, no UPDATE of ``clients`` after it)."""
     now = clock.now()
     row = ProviderSession(id=keyed.token(24), account_id=result.account_id,
                           auth_time=result.auth_time, amr=result.amr, acr=result.acr,
@@ -26,10 +26,25 @@ def open_session(result: AuthResult, *, commit: bool = True) -> ProviderSession:
     return row
 
 
-def open_for_browser(browser_session, result: AuthResult, *, commit: bool = True) -> ProviderSession:
+_OPEN = insert(ProviderSession.__table__)
+
+
+def open_for_browser(browser_session, result: AuthResult, *, commit: bool = True,
+                     client_id: str | None = None) -> ProviderSession:
     """The one way a login opens a provider session: the row, and a renewed Flask session
-    naming it (``renew_cookie``)."""
-    row = open_session(result, commit=commit)
+    naming it (``renew_cookie``). With ``client_id`` (the resume's): the row naming that
+    client is inserted by one prebuilt statement in the caller's transaction, committed with
+    it (no ORM unit of work); the object handed back is not in the ORM session."""
+    if client_id is None:
+        row = open_session(result, commit=commit)
+    else:
+        now = clock.now()
+        values = {"id": keyed.token(24), "account_id": result.account_id,
+                  "auth_time": result.auth_time, "amr": result.amr, "acr": result.acr,
+                  "created_at": now, "expires_at": now + policy().session_ttl,
+                  "ended_at": None, "clients": [client_id]}
+        in_session(_OPEN, values)
+        row = ProviderSession(**values)
     renew_cookie(browser_session, row.id)
     return row
 

@@ -124,7 +124,7 @@ def _answer_resume(stored, result):
         # clients are told), and a new Flask session (no fixation).
         if live is not None:
             logout.end_session(live, how="another_login")
-        live = sessions.open_for_browser(session, result, commit=False)
+        live = sessions.open_for_browser(session, result, client_id=req.client.client_id)
     elif result.auth_time > live.auth_time or set(result.amr) - set(live.amr or []):
         # The same person authenticated again (prompt=login, max_age, the code of a step-up,
         # even within the same second): the same session, and so the same ``sid`` every client

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask import session
 
 from idp import interaction, sessions
@@ -14,7 +15,7 @@ from idp.domain import devices
 from idp.errors import CodeExpired, CodeLocked, CodeQuotaReached, FlowOutOfStep, WrongCode
 from idp.extensions import db
 from idp.flows.login import machine
-from idp.models import Consent, Interaction, LoginFlow
+from idp.models import Consent, Interaction, LoginFlow, ProviderSession
 from idp.policy import policy
 
 EMAIL = "jean.dupont@example.fr"
@@ -251,3 +252,29 @@ def test_load_gives_the_row_in_hand_then_reads_it_again_after_a_rollback(walk, c
     other = machine.start(None)
     clock.shift(policy().interaction_ttl)
     assert machine.load(other.id) is None  # expired
+
+
+def _stored_session(sid):
+    row = db.session.execute(sa.select(ProviderSession.__table__).where(
+        ProviderSession.__table__.c.id == sid)).one()._asdict()
+    row.pop("id")
+    return row
+
+
+def test_the_resume_opens_the_session_the_unit_of_work_opened(walk):
+    """``open_for_browser`` with ``client_id`` (the resume's prebuilt INSERT, in the caller's
+    transaction) stores the row the ORM path and ``add_client`` stored, and names it in the
+    cookie; a rollback of the caller's transaction leaves no row."""
+    result = interaction.AuthResult(account_id=walk, amr=["pwd", "otp", "mfa"], acr="eidas1",
+                                    auth_time=machine.clock.now().replace(microsecond=0))
+    by_orm = sessions.open_for_browser(session, result, commit=False)
+    sessions.add_client(by_orm, "portal")
+    db.session.commit()
+    by_core = sessions.open_for_browser(session, result, client_id="portal")
+    sessions.add_client(by_core, "portal")             # already named: nothing to write
+    assert session["sid"] == by_core.id and by_core.clients == ["portal"]
+    db.session.commit()
+    assert _stored_session(by_core.id) == _stored_session(by_orm.id)
+    dropped = sessions.open_for_browser(session, result, client_id="portal")
+    db.session.rollback()
+    assert db.session.get(ProviderSession, dropped.id) is None
