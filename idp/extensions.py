@@ -104,12 +104,16 @@ def commit_one(statement, params: dict) -> None:
     column, since ``write_one`` reads a row back): in the request's session transaction when
     one is open, committed with what it holds (on SQLite, under its write lock); else alone
     in autocommit (``write_one``)."""
-    session = db.session() if db.session.registry.has() else None
-    if session is not None and session.in_transaction():
-        session.connection().execute(statement, params)
-        session.commit()
-    else:
+    if session_idle():
         write_one(statement, params)
+    else:
+        db.session.connection().execute(statement, params)
+        db.session.commit()
+
+
+def session_idle() -> bool:
+    """No transaction of the request's session is open (else a write joins it)."""
+    return not (db.session.registry.has() and db.session().in_transaction())
 
 
 def _alone(engine, statement, params: dict):

@@ -16,14 +16,19 @@ from idp.policy import policy
 def open_session(result: AuthResult, *, commit: bool = True) -> ProviderSession:
     """``commit=False``: the row inserted by the caller's commit (one INSERT with the client
     ``add_client`` names before it, no UPDATE of ``clients`` after it)."""
-    now = clock.now()
-    row = ProviderSession(id=keyed.token(24), account_id=result.account_id,
-                          auth_time=result.auth_time, amr=result.amr, acr=result.acr,
-                          created_at=now, expires_at=now + policy().session_ttl, clients=[])
+    row = ProviderSession(**_new_row(result, clients=[]))
     db.session.add(row)
     if commit:
         db.session.commit()
     return row
+
+
+def _new_row(result: AuthResult, *, clients: list[str]) -> dict:
+    """A new provider session's columns, for the login ``result``."""
+    now = clock.now()
+    return {"id": keyed.token(24), "account_id": result.account_id, "auth_time": result.auth_time,
+            "amr": result.amr, "acr": result.acr, "created_at": now,
+            "expires_at": now + policy().session_ttl, "clients": clients}
 
 
 _OPEN = insert(ProviderSession.__table__)
@@ -38,11 +43,7 @@ def open_for_browser(browser_session, result: AuthResult, *, commit: bool = True
     if client_id is None:
         row = open_session(result, commit=commit)
     else:
-        now = clock.now()
-        values = {"id": keyed.token(24), "account_id": result.account_id,
-                  "auth_time": result.auth_time, "amr": result.amr, "acr": result.acr,
-                  "created_at": now, "expires_at": now + policy().session_ttl,
-                  "ended_at": None, "clients": [client_id]}
+        values = {**_new_row(result, clients=[client_id]), "ended_at": None}
         in_session(_OPEN, values)
         row = ProviderSession(**values)
     renew_cookie(browser_session, row.id)

@@ -225,8 +225,7 @@ def lock_state(key: str, kind: str) -> datetime | None:
     in the request's transaction when one is open, else alone outside any write lock (the
     login page reads nothing else through the ORM)."""
     row = read_one(_LOCKED_UNTIL, {"the_key": key, "the_kind": kind})
-    until = row[0] if row is not None else None
-    return until if until is not None and until > clock.now() else None
+    return current(row[0] if row is not None else None)
 
 
 def lock_column(kind: str):

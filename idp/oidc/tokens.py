@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import Row, bindparam, insert, or_, select, update
 
 from idp import clock, keyed
-from idp.extensions import db, read_one, write_one
+from idp.extensions import commit_one, db, read_one, session_idle, write_one
 from idp.models import Account, AuditEvent, AuthorizationCode, ProviderSession, Token
 from idp.ops import audit
 
@@ -37,8 +37,7 @@ _ACCOUNT_COLUMNS = tuple(Account.__table__.c[name].label(f"account__{name}") for
 # -- authorization codes -----------------------------------------------------------------
 
 _CODE = AuthorizationCode.__table__
-_SAVE_CODE = insert(_CODE)
-_SAVE_CODE_ALONE = _SAVE_CODE.returning(_CODE.c.code_hash)     # write_one reads a row back
+_SAVE_CODE = insert(_CODE).returning(_CODE.c.code_hash)     # commit_one reads a row back
 # One statement spends the code and reads it back (prebuilt, Core: the ORM's update and
 # load cost more than the statements).
 _SPEND = (update(_CODE)
@@ -53,12 +52,7 @@ def save_code(code: str, **fields) -> None:
     """Store the code: in the session's transaction and its commit when one is open (the
     resume's, ``add_client``'s), else alone in autocommit (PostgreSQL: no BEGIN and COMMIT
     round trips)."""
-    values = {"code_hash": code_digest(code), "created_at": clock.now(), **fields}
-    if _session_idle():
-        write_one(_SAVE_CODE_ALONE, values)
-        return
-    db.session.connection().execute(_SAVE_CODE, values)
-    db.session.commit()
+    commit_one(_SAVE_CODE, {"code_hash": code_digest(code), "created_at": clock.now(), **fields})
 
 
 # The code grant ahead of Flask (``server.plain_code``) reads the code with its account
@@ -232,15 +226,10 @@ _ROTATE_INSERT_AUDIT = _with_audit(_new_row(_ROTATE.returning(_TOKEN.c.id).cte("
 _SPEND_INSERT_AUDIT = _with_audit(_new_row(_SPEND.returning(_CODE.c.code_hash).cte("spent")))
 
 
-def _session_idle() -> bool:
-    """No transaction of the request's session is open (else a write joins it)."""
-    return not (db.session.registry.has() and db.session().in_transaction())
-
-
 def _in_one_statement(audit_rows: list[dict]) -> bool:
     """PostgreSQL, one audit row, and no transaction of the session open (else the writes
     join it: a grant's rotation is committed with them)."""
-    return db.engine.dialect.name == "postgresql" and len(audit_rows) == 1 and _session_idle()
+    return db.engine.dialect.name == "postgresql" and len(audit_rows) == 1 and session_idle()
 
 
 def _params(values: dict, audit_row: dict, **more) -> dict:

@@ -93,12 +93,11 @@ def into_step() -> None:
     rows = take_queued()
     if not rows:
         return
-    connection = db.session.connection()
     try:
         # The connection's own savepoint: the session's (``begin_nested``) flushes and
         # tracks a nested transaction first, which cost more than the insert.
-        with connection.begin_nested():
-            connection.execute(_INSERT, rows)
+        with db.session.connection().begin_nested():
+            _insert(rows)
     except Exception:  # noqa: BLE001 - the audit must never break the caller
         log.exception("audit write failed (%d events lost)", len(rows))
 
