@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -233,8 +234,12 @@ class Provider:
                     "IDP_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(40),
                     "IDP_ISSUER": self.base,
                     "IDP_MAIL_SERVER": "127.0.0.1", "IDP_MAIL_PORT": str(sink.port),
-                    "IDP_MAIL_OUTBOX": str(folder / "outbox")}
+                    "IDP_MAIL_OUTBOX": str(folder / "outbox"),
+                    # as production runs several workers: /metrics adds them all up, so that
+                    # ``hash_cpu_seconds`` reads the whole server's argon2 time
+                    "PROMETHEUS_MULTIPROC_DIR": str(folder / f"metrics-{server}-{backend.name}")}
         self.process = None
+        Path(self.env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
     def app(self):
         """The same application in this process (same database, secrets and policy: any
@@ -253,7 +258,23 @@ class Provider:
         if done.returncode != 0:
             raise RuntimeError(f"init-db failed: {done.stdout}{done.stderr}")
 
+    def hash_cpu_seconds(self) -> float | None:
+        """The CPU the server's workers have spent in argon2 so far (the provider's own
+        ``idp_password_hash_cpu_seconds`` counter), so that a login's cost beyond its hash is
+        measured rather than inferred from the hash ceiling; None if /metrics does not say."""
+        try:
+            text = requests.get(self.base + "/metrics", timeout=10).text
+        except requests.RequestException:
+            return None
+        for line in text.splitlines():
+            if line.startswith("idp_password_hash_cpu_seconds_total "):
+                return float(line.split()[1])
+        return None
+
     def start(self) -> None:
+        metrics = Path(self.env["PROMETHEUS_MULTIPROC_DIR"])
+        shutil.rmtree(metrics, ignore_errors=True)      # emptied of the CLI's values
+        metrics.mkdir(parents=True)
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(server_command(self.server, self.workers, self.port, "wsgi:app",
                                                            threads=self.threads),

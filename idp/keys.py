@@ -127,6 +127,12 @@ class _Cache:
 
     def __init__(self):
         self.lock = threading.Lock()
+        # The private keys already imported, by kid: a kid is its key's RFC 7638 thumbprint
+        # (and the associated data of its sealed row), so it never names another key. Kept
+        # across reloads, since importing an RSA private key checks it (cryptography: ~25 ms):
+        # re-importing the set at every reload cost ~60 ms of CPU per worker every
+        # ``signing_key_cache`` (10 s), a few ms of each login at the benchmark's rate.
+        self.imported: dict[str, object] = {}
         self.clear()
 
     def clear(self):
@@ -171,13 +177,22 @@ class _Cache:
                 .order_by(SigningKey.signs_from.desc(), SigningKey.created_at.desc())
             ).scalars().all()
             signing, decrypting, encryption_published = {}, [], []
+            imported = {}
+
+            def private(row):
+                key = self.imported.get(row.kid)
+                if key is None:
+                    key = _import(_unseal(row.private_jwk_encrypted, row.kid))
+                imported[row.kid] = key
+                return key
             for row in rows:
                 if row.use == "enc":
-                    decrypting.append(_import(_unseal(row.private_jwk_encrypted, row.kid)))
+                    decrypting.append(private(row))
                     if row.retired_at is None or now < row.retired_at:
                         encryption_published.append(row.public_jwk)
                 elif _signs_at(row, now) and row.alg not in signing:
-                    signing[row.alg] = (row.kid, _import(_unseal(row.private_jwk_encrypted, row.kid)))
+                    signing[row.alg] = (row.kid, private(row))
+            self.imported = imported            # the keys gone from the set are forgotten
             rows = [row for row in rows if row.use != "enc"]
             # Read again at the next instant a key starts or stops signing or leaves the set.
             until = now + policy().signing_key_cache

@@ -180,6 +180,10 @@ class Policy:
     # remembered until its exp, so a replay is refused for the whole of that life. One hour:
     # Authlib's client signs assertions for 3600 s by default (openid-client for 60 s).
     client_assertion_max_lifetime: timedelta = timedelta(hours=1)
+    # ... and this much clock skew is tolerated on its exp, nbf and iat (RFC 7523 §3 leaves
+    # "a reasonably small leeway" to the server); its jti is remembered that much longer.
+    # 60 s: Authlib's own default, named here so that it is one decision, not a library's.
+    client_assertion_leeway: timedelta = timedelta(seconds=60)
     # DPoP (RFC 9449, idp/oidc/dpop.py): a proof's iat may be this far from now, either side,
     # and its jti is remembered that long after its iat (replays refused). Chosen: 60 s, the
     # clock skew of a phone plus a slow network; RFC 9449 §11.1 asks a "relatively brief"

@@ -35,7 +35,8 @@ LOGIN_COLUMNS = (_A.c.id, _A.c.password_hash, _A.c.status, _A.c.closed_on, _A.c.
 def hasher() -> Hasher:
     found = current_app.extensions.get("idp.hasher")
     if found is None:
-        found = current_app.extensions["idp.hasher"] = Hasher(policy())
+        found = current_app.extensions["idp.hasher"] = Hasher(
+            policy(), spent=current_app.extensions["idp.metrics"].password_hash_cpu.inc)
     return found
 
 

@@ -238,12 +238,14 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     """``private_key_jwt`` (RFC 7523 §3, OIDC Core §9), with what Authlib leaves to us
     (issue 11.16): the assertion is signed with the client's registered
     ``token_endpoint_auth_signing_alg`` (else one we publish); it claims at most
-    ``Policy.client_assertion_max_lifetime``; its ``jti`` is remembered until its ``exp``."""
+    ``Policy.client_assertion_max_lifetime``; its times are checked with
+    ``Policy.client_assertion_leeway``; its ``jti`` is remembered until its ``exp`` (plus
+    that leeway)."""
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
-    def __init__(self, issuer):
-        super().__init__(validate_jti=True)
+    def __init__(self, issuer, leeway: timedelta):
+        super().__init__(validate_jti=True, leeway=int(leeway.total_seconds()))
         self.issuer = issuer
 
     def __call__(self, query_client, request):
@@ -379,7 +381,8 @@ class Server(AuthorizationServer):
         self.register_grant(AuthorizationCodeGrant, [Pkce(required=True)])
         self.register_grant(RefreshTokenGrant)
         self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD,
-                                         PrivateKeyJwt(issuer))
+                                         PrivateKeyJwt(
+                                             issuer, app.extensions["idp.policy"].client_assertion_leeway))
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
         self.register_token_generator("default", self.generate_bearer)

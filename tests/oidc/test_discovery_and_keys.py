@@ -109,5 +109,26 @@ def test_a_retired_key_leaves_the_key_set_once_its_tokens_have_expired(app, serv
     assert len(kids) == 2 and not kids & old
 
 
+def test_a_reload_of_the_keys_imports_only_a_key_it_has_not_seen(app, clock):
+    """The per-process key copy is read again every ``signing_key_cache``: the keys it
+    already holds are kept as imported (an RSA private key's import costs ~25 ms), a
+    rotated-in key is imported once it signs, and a retired one leaves the copy."""
+    from datetime import timedelta
+
+    from idp import keys
+    from idp.policy import Policy
+    with app.app_context():
+        cache = keys._cache_for_app().fresh()
+        signing = dict(cache.signing)
+        cache.clear()                               # as after the cache's 10 s
+        assert all(cache.fresh().signing[alg][1] is key for alg, (_kid, key) in signing.items())
+        assert app.test_cli_runner().invoke(args=["idp", "keys", "rotate"]).exit_code == 0
+        clock.shift(Policy().signing_key_promotion)
+        renewed = cache.fresh().signing
+        assert {kid for kid, _key in renewed.values()}.isdisjoint(kid for kid, _key in signing.values())
+        clock.shift(timedelta(days=8))              # past Policy.signing_key_retention
+        assert set(cache.fresh().imported).isdisjoint(kid for kid, _key in signing.values())
+
+
 def server_jwks(rp) -> str:
     return rp.discovery["jwks_uri"]

@@ -160,3 +160,17 @@ def test_the_account_page_logs_out_in_one_click_with_its_form(rps, browser, pers
     done = browser.post_form("/end_session", {"decision": "logout"}, allow_redirects=False)
     assert done.status_code == 200 and "Vous êtes déconnecté" in done.text
     assert browser.get("/compte", allow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("half", ["access_token", "refresh_token"])
+def test_introspection_says_a_token_of_an_ended_session_is_not_active(
+        half, rps, browser, person, smtp):
+    """A resource server that introspects must see what userinfo and the refresh grant see:
+    after the logout, neither half of the grant is active (RFC 7662 §2.2), so a token copied
+    before the logout opens nothing anywhere."""
+    portal = rps.portal
+    tokens, _ = logged_in(portal, browser, person, smtp)
+    assert portal.post("/introspect", {"token": tokens[half]}).json()["active"] is True
+    assert end_session(portal, browser, id_token_hint=tokens["id_token"]).status_code == 200
+    assert portal.userinfo(tokens["access_token"]).status_code == 401
+    assert portal.post("/introspect", {"token": tokens[half]}).json() == {"active": False}

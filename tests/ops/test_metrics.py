@@ -36,3 +36,28 @@ def test_a_token_event_counts_in_the_metrics_and_leaves_an_audit_row(app):
         assert db.session.scalar(sa.select(AuditEvent.client_id)) == "portal"
     body = app.extensions["idp.metrics"].exposition()
     assert b'idp_tokens_total{action="issued"} 1.0' in body
+
+
+def _hash_cpu(app) -> float:
+    for line in app.extensions["idp.metrics"].exposition().decode().splitlines():
+        if line.startswith("idp_password_hash_cpu_seconds_total "):
+            return float(line.split()[1])
+    raise AssertionError("idp_password_hash_cpu_seconds_total is not exposed")
+
+
+def test_the_cpu_of_every_password_verification_is_counted(app):
+    """argon2's lanes run in threads of their own: the count is the process's CPU around the
+    verification (an unknown NIR's dummy one too), not the calling thread's few ms."""
+    import time
+
+    from idp.domain import accounts
+    with app.app_context():
+        before = _hash_cpu(app)
+        stored = accounts.hasher().hash("Ameli2024!")
+        hashed = _hash_cpu(app)
+        assert hashed > before
+        started = time.process_time()
+        assert accounts.verify_password(stored, "Ameli2024!") is True
+        assert accounts.verify_password(None, "Ameli2024!") is False
+        spent = time.process_time() - started
+    assert 0 < _hash_cpu(app) - hashed <= spent
