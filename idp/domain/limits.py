@@ -121,6 +121,11 @@ _NEW_EVENT_UNDER_QUOTA = (
         select(type_coerce(_KEY, String), type_coerce(_KIND, String), _NOW)
         .where(_COUNTED < bindparam("quota")))
     .returning(_Q.c.id))
+# PostgreSQL forgets the requests older than the window in that same statement (a DELETE in
+# its WITH, run to completion though nothing reads it; the count, which sees only the
+# window, is the same either way); SQLite has no DELETE in a WITH: ``_FORGET_EVENTS`` first.
+_COUNT_EVENT = {"postgresql": _NEW_EVENT_UNDER_QUOTA.add_cte(_FORGET_EVENTS.cte("forgot")),
+                "sqlite": _NEW_EVENT_UNDER_QUOTA}
 _CANCEL_EVENT = delete(_Q).where(_Q.c.id == bindparam("event_id"))
 
 
@@ -278,10 +283,12 @@ def take_quota(key: str, kind: str, *, quota: int, window: timedelta,
     if locked_until is not None and locked_until > now:
         db.session.commit()
         raise QuotaReached(locked_until)
-    # Requests older than the window never count again: forget them (the table stays small).
+    # Requests older than the window never count again: forget them (the table stays small),
+    # on PostgreSQL in the statement that counts this one (``_COUNT_EVENT``).
     since = {**this, "since": now - window}
-    in_session(_FORGET_EVENTS, since)
-    event_id = in_session(_NEW_EVENT_UNDER_QUOTA, {**since, "now": now, "quota": quota}).scalar()
+    if db.session.connection().dialect.name == "sqlite":
+        in_session(_FORGET_EVENTS, since)
+    event_id = in_session(_COUNT_EVENT, {**since, "now": now, "quota": quota}).scalar()
     if event_id is None:
         until = now + block
         in_session(_SET_LOCK, {**this, "until": until})
