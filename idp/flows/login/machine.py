@@ -382,8 +382,7 @@ def send_code(flow: LoginFlow) -> None:
             db.session.refresh(flow)
         raise CodeQuotaReached(until=reached.until) from None
     email = accounts.email_of(flow.account_id)
-    previous = codes.current(CODE_PURPOSE, flow.id)
-    code = codes.issue(CODE_PURPOSE, flow.id, digits=p.code_digits, ttl=p.code_ttl)
+    code, previous = codes.replace(CODE_PURPOSE, flow.id, digits=p.code_digits, ttl=p.code_ttl)
     db.session.commit()
     try:
         mail.send("security_code", email, secret=code, code=code,
