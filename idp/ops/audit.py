@@ -98,13 +98,19 @@ def into_step() -> None:
     # connection's) tracks a nested transaction and releases it, which cost more than the
     # insert. Nothing needs releasing before the step's COMMIT; on a failure the rollback to
     # it undoes the insert alone and leaves the transaction usable for the step's commit.
+    # SQLite needs none for one row: a failed statement there is undone alone and leaves the
+    # transaction usable (the errors that end the transaction would end a savepoint too);
+    # several rows are as many executions, undone together only by a savepoint.
     connection = db.session.connection()
-    connection.exec_driver_sql(_SAVEPOINT)
+    savepoint = len(rows) > 1 or connection.dialect.name != "sqlite"
+    if savepoint:
+        connection.exec_driver_sql(_SAVEPOINT)
     try:
         connection.execute(_INSERT, rows)
     except Exception:  # noqa: BLE001 - the audit must never break the caller
         log.exception("audit write failed (%d events lost)", len(rows))
-        connection.exec_driver_sql(_ROLLBACK_TO)
+        if savepoint:
+            connection.exec_driver_sql(_ROLLBACK_TO)
 
 
 def _insert(rows: list[dict]) -> None:
