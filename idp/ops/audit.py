@@ -99,8 +99,9 @@ def into_step() -> None:
     # insert. Nothing needs releasing before the step's COMMIT; on a failure the rollback to
     # it undoes the insert alone and leaves the transaction usable for the step's commit.
     # SQLite needs none for one row: a failed statement there is undone alone and leaves the
-    # transaction usable (the errors that end the transaction would end a savepoint too);
-    # several rows are as many executions, undone together only by a savepoint.
+    # transaction usable; an error that ended the transaction (disk full, I/O), which would
+    # have ended a savepoint too, is raised: the step's writes are gone, its commit would
+    # commit nothing. Several rows are as many executions, undone together by a savepoint.
     connection = db.session.connection()
     savepoint = len(rows) > 1 or connection.dialect.name != "sqlite"
     if savepoint:
@@ -111,6 +112,8 @@ def into_step() -> None:
         log.exception("audit write failed (%d events lost)", len(rows))
         if savepoint:
             connection.exec_driver_sql(_ROLLBACK_TO)
+        elif not connection.connection.driver_connection.in_transaction:
+            raise
 
 
 def _insert(rows: list[dict]) -> None:

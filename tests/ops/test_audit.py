@@ -1,5 +1,6 @@
 """The audit trail: security events as rows keyed by the NIR's keyed hash, read by the CLI."""
 
+import pytest
 import sqlalchemy as sa
 
 from idp import keyed
@@ -109,3 +110,29 @@ def test_a_refused_audit_row_loses_itself_only_and_the_step_commits_its_writes(
         assert account.last_login_at is not None
         db.session.rollback()
     assert _rows(app) == []
+
+
+def test_on_sqlite_an_audit_failure_that_ends_the_transaction_fails_the_step(
+        app, server, browser, person, smtp):
+    """Without a savepoint (SQLite, one row), an error that ends the whole transaction (a
+    full disk; here a trigger's RAISE(ROLLBACK)) is not taken for a lost audit row: the
+    step's writes are gone with it, so the step fails instead of answering as if it had
+    moved (fails when the error is only logged: the code step then redirects)."""
+    from idp.extensions import db
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite: PostgreSQL's audit rows always have their savepoint")
+    browser.get("/authorize", params=AUTHORIZE)
+    browser.submit_credentials(person.nir, person.password)
+    browser.ask_code()
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("CREATE TRIGGER idp_test_refuse BEFORE INSERT ON audit_event "
+                                 "BEGIN SELECT RAISE(ROLLBACK, 'the disk is full'); END"))
+    try:
+        response = browser.submit_code(smtp.code_for(person.email))
+    finally:
+        with app.app_context():
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP TRIGGER idp_test_refuse"))
+    assert response.status_code == 500 and "Location" not in response.headers
