@@ -283,7 +283,11 @@ def _password_right(flow: LoginFlow, account, nir: str, password: str,
                     device_cookie: str | None) -> Next:
     """What follows a right password, in the transaction that holds its clearing (the
     attempt's success, ``right_with_caller``): committed by the move, or by the caller
-    when a refusal is raised; a fault rolls it back (the count stays one higher)."""
+    when a refusal is raised; a fault rolls it back (the count stays one higher). So a
+    refusal (an ``IdpError``) comes before this step changes anything (a trusted device's
+    use and the login's time are noted only on the way to the move) or after the move's
+    commit. Committed, not redone after a rollback: the clearing holds the throttle row
+    from the check on, so that a wrong attempt reserved meanwhile still counts."""
     # Case 6 still running: told only now that the password is right (issue 11.14); before,
     # a wrong password gets case 4 as an unknown NIR does, so the lock tells nothing.
     code_locked = limits.current(account.code_lock)
@@ -417,7 +421,8 @@ def submit_code(flow: LoginFlow, submitted: str, *, biometrics: str | None = Non
                             right_with_caller=True)
     if judged.value is codes.Check.OK:
         # The code used and the count cleared, in the transaction of the move (a fault rolls
-        # back both: the code still works, the count stays one higher).
+        # back both: the code still works, the count stays one higher); a refusal, raised
+        # before any other write or after the move's commit, commits them (``_password_right``).
         try:
             return _logged_in(flow, flow.account_id, method="pwd_mail", biometrics=biometrics)
         except IdpError:
