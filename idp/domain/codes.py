@@ -61,6 +61,17 @@ _USE_RIGHT = (delete(_C).where(_THIS, _C.c.code_hash == bindparam("digest"),
               .returning(_C.c.id))
 
 
+# ``replace`` on PostgreSQL, in one statement: the live code's stored fields read in the
+# snapshot the upsert in its WITH starts from (every part of the statement sees the table as
+# it was before it), so they are the replaced code's, whatever the upsert does.
+_PREVIOUS = _CURRENT.cte("previous")
+_MADE = pg_insert(_C).values({k: bindparam(k, type_=_C.c[k].type)
+                              for k in ("purpose", "subject", *_STORED)})
+_MADE = _MADE.on_conflict_do_update(index_elements=[_C.c.purpose, _C.c.subject],
+                                    set_={k: _MADE.excluded[k] for k in _STORED})
+_REPLACE_PG = select(*_PREVIOUS.c).add_cte(_MADE.returning(_C.c.id).cte("made"))
+
+
 def _upsert(purpose: str, subject: str, **values) -> None:
     """The code of (purpose, subject), made or replaced: ``values`` are ``_STORED``."""
     in_session(_UPSERT, {"purpose": purpose, "subject": subject, **values})
@@ -72,11 +83,30 @@ def issue(purpose: str, subject: str, *, digits: int, ttl: timedelta) -> str:
     One upsert on (purpose, subject): two requests racing for the same subject (a double
     click, four workers) both succeed and the last one's code is the live one, instead of a
     DELETE-then-INSERT that lets the second INSERT hit the unique constraint."""
+    code, values = _new(purpose, subject, digits, ttl)
+    _upsert(purpose, subject, **values)
+    return code
+
+
+def replace(purpose: str, subject: str, *, digits: int, ttl: timedelta) -> tuple[str, dict | None]:
+    """``issue``, and the stored fields of the code it replaces (``current``: None when there
+    was none), to ``restore`` when the new one cannot be sent. On PostgreSQL one statement
+    (``_REPLACE_PG``); SQLite, which has no upsert in a WITH, reads then issues."""
+    if db.session.connection().dialect.name != "postgresql":
+        saved = current(purpose, subject)
+        return issue(purpose, subject, digits=digits, ttl=ttl), saved
+    code, values = _new(purpose, subject, digits, ttl)
+    row = in_session(_REPLACE_PG, {"purpose": purpose, "subject": subject, "the_purpose": purpose,
+                                   "the_subject": subject, **values}).first()
+    return code, dict(row._mapping) if row is not None else None
+
+
+def _new(purpose: str, subject: str, digits: int, ttl: timedelta) -> tuple[str, dict]:
+    """A new code and the fields stored for it (``_STORED``)."""
     code = keyed.digits(digits)
     now = clock.now()
-    _upsert(purpose, subject, created_at=now, expires_at=now + ttl, failed_checks=0,
-            code_hash=keyed.digest("code/" + purpose, f"{subject}:{code}"))
-    return code
+    return code, {"created_at": now, "expires_at": now + ttl, "failed_checks": 0,
+                  "code_hash": keyed.digest("code/" + purpose, f"{subject}:{code}")}
 
 
 def current(purpose: str, subject: str) -> dict | None:

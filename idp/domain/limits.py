@@ -17,7 +17,8 @@ known one, and the table never holds a NIR in clear):
   transactions here are ``BEGIN IMMEDIATE``), then events in the window are counted. A
   ticket that turns out unused (the mail could not be sent) is cancelled: no quota consumed.
 
-Every function commits its own short transaction, outside any slow work.
+Every function commits its own short transaction, outside any slow work (a right secret's
+clearing may go in the caller's: ``attempt(right_with_caller=True)``).
 """
 
 from __future__ import annotations
@@ -120,6 +121,11 @@ _NEW_EVENT_UNDER_QUOTA = (
         select(type_coerce(_KEY, String), type_coerce(_KIND, String), _NOW)
         .where(_COUNTED < bindparam("quota")))
     .returning(_Q.c.id))
+# PostgreSQL forgets the requests older than the window in that same statement (a DELETE in
+# its WITH, run to completion though nothing reads it; the count, which sees only the
+# window, is the same either way); SQLite has no DELETE in a WITH: ``_FORGET_EVENTS`` first.
+_COUNT_EVENT = {"postgresql": _NEW_EVENT_UNDER_QUOTA.add_cte(_FORGET_EVENTS.cte("forgot")),
+                "sqlite": _NEW_EVENT_UNDER_QUOTA}
 _CANCEL_EVENT = delete(_Q).where(_Q.c.id == bindparam("event_id"))
 
 
@@ -136,10 +142,12 @@ class Reservation:
         """Attempts left before the lock, should this one fail."""
         return self.max_attempts - self.attempt
 
-    def success(self) -> None:
-        """The right secret: consecutive failures start again from zero, the lock goes."""
+    def success(self, *, commit: bool = True) -> None:
+        """The right secret: consecutive failures start again from zero, the lock goes.
+        ``commit=False`` leaves it in the open transaction, for the caller's commit."""
         in_session(_SUCCESS, {"the_key": self.key, "the_kind": self.kind})
-        db.session.commit()
+        if commit:
+            db.session.commit()
 
     def failure(self) -> None:
         """A wrong secret: the reserved attempt stays counted (and the lock, if it set one)."""
@@ -195,11 +203,21 @@ class Attempt:
 
 def attempt(key: str, kind: str, *, max_attempts: int, lock_for: timedelta,
             check: Callable[[], tuple[Verdict, Any]],
-            locked: Callable[[datetime], Exception]) -> Attempt:
+            locked: Callable[[datetime], Exception],
+            right_with_caller: bool = False) -> Attempt:
     """Reserve one attempt (a current lock raises ``locked(until)``), run ``check`` — the slow
     comparison, returning ``(verdict, value)`` — and settle the reservation by its verdict.
     A fault of ours (any exception from ``check``) gives the attempt back and is re-raised:
-    it never consumes an attempt nor sets a lock."""
+    it never consumes an attempt nor sets a lock.
+
+    ``right_with_caller``: a right secret's clearing is left in the open transaction, for
+    the caller's next commit (a login step's move: one transaction less), which must follow
+    on every way out but a fault. The reservation is committed before the check as always,
+    and a wrong secret's outcome at once, so nothing of the count waits on the caller. A
+    fault before the caller's commit loses the clearing only: the count stays one higher,
+    never lower. Except when this very attempt set the lock (the last one allowed): then the
+    clearing is committed at once, so that no fault leaves locked a person who gave the
+    right secret."""
     try:
         reservation = reserve(key, kind, max_attempts=max_attempts, lock_for=lock_for)
     except Locked as lock:
@@ -210,7 +228,7 @@ def attempt(key: str, kind: str, *, max_attempts: int, lock_for: timedelta,
         reservation.cancel()
         raise
     if verdict is Verdict.RIGHT:
-        reservation.success()
+        reservation.success(commit=not right_with_caller or reservation.locks_until is not None)
     elif verdict is Verdict.NOT_COUNTED:
         reservation.cancel()
     else:
@@ -265,10 +283,12 @@ def take_quota(key: str, kind: str, *, quota: int, window: timedelta,
     if locked_until is not None and locked_until > now:
         db.session.commit()
         raise QuotaReached(locked_until)
-    # Requests older than the window never count again: forget them (the table stays small).
+    # Requests older than the window never count again: forget them (the table stays small),
+    # on PostgreSQL in the statement that counts this one (``_COUNT_EVENT``).
     since = {**this, "since": now - window}
-    in_session(_FORGET_EVENTS, since)
-    event_id = in_session(_NEW_EVENT_UNDER_QUOTA, {**since, "now": now, "quota": quota}).scalar()
+    if db.session.connection().dialect.name == "sqlite":
+        in_session(_FORGET_EVENTS, since)
+    event_id = in_session(_COUNT_EVENT, {**since, "now": now, "quota": quota}).scalar()
     if event_id is None:
         until = now + block
         in_session(_SET_LOCK, {**this, "until": until})

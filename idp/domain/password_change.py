@@ -66,8 +66,8 @@ def send_code(account: Account) -> None:
     except limits.QuotaReached as reached:
         raise ChangeCodeQuotaReached(until=reached.until) from None
     subject = str(account.id)
-    saved = codes.current(PURPOSE, subject)
-    code = codes.issue(PURPOSE, subject, digits=p.change_code_digits, ttl=p.change_code_ttl)
+    code, saved = codes.replace(PURPOSE, subject, digits=p.change_code_digits,
+                                ttl=p.change_code_ttl)
     db.session.commit()
     try:
         mail.send("change_code", account.email, secret=code, code=code,

@@ -128,8 +128,7 @@ def deliver(person: Person, channel: str, *, digits: int = 8, link: str | None =
         db.session.add(Letter(nir=person.nir, queued_at=clock.now()))
         db.session.commit()
         return None
-    saved = codes.current(PURPOSE, _subject(person.nir))
-    code = codes.issue(PURPOSE, _subject(person.nir), digits=digits, ttl=code_ttl(digits))
+    code, saved = codes.replace(PURPOSE, _subject(person.nir), digits=digits, ttl=code_ttl(digits))
     db.session.commit()
     ttl_text = messages.duration_text(code_ttl(digits))
     if channel == "email" and on_failure is not None:

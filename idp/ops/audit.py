@@ -24,6 +24,7 @@ OUTCOMES = {"login_failed": "failure", "login_succeeded": "success"}
 _TABLE = AuditEvent.__table__
 _COLUMNS = tuple(c.name for c in _TABLE.c if c.name != "id")
 _INSERT = insert(_TABLE)          # built once: building a statement costs as much as running it
+_SAVEPOINT, _ROLLBACK_TO = "SAVEPOINT step_audit", "ROLLBACK TO SAVEPOINT step_audit"
 
 
 def row_for(event: str, fields: dict, request_id: str | None) -> AuditEvent:
@@ -93,13 +94,26 @@ def into_step() -> None:
     rows = take_queued()
     if not rows:
         return
+    # A savepoint in plain SQL: SQLAlchemy's (the session's ``begin_nested``, even the
+    # connection's) tracks a nested transaction and releases it, which cost more than the
+    # insert. Nothing needs releasing before the step's COMMIT; on a failure the rollback to
+    # it undoes the insert alone and leaves the transaction usable for the step's commit.
+    # SQLite needs none for one row: a failed statement there is undone alone and leaves the
+    # transaction usable; an error that ended the transaction (disk full, I/O), which would
+    # have ended a savepoint too, is raised: the step's writes are gone, its commit would
+    # commit nothing. Several rows are as many executions, undone together by a savepoint.
+    connection = db.session.connection()
+    savepoint = len(rows) > 1 or connection.dialect.name != "sqlite"
+    if savepoint:
+        connection.exec_driver_sql(_SAVEPOINT)
     try:
-        # The connection's own savepoint: the session's (``begin_nested``) flushes and
-        # tracks a nested transaction first, which cost more than the insert.
-        with db.session.connection().begin_nested():
-            _insert(rows)
+        connection.execute(_INSERT, rows)
     except Exception:  # noqa: BLE001 - the audit must never break the caller
         log.exception("audit write failed (%d events lost)", len(rows))
+        if savepoint:
+            connection.exec_driver_sql(_ROLLBACK_TO)
+        elif not connection.connection.driver_connection.in_transaction:
+            raise
 
 
 def _insert(rows: list[dict]) -> None:

@@ -82,3 +82,27 @@ def test_the_wrong_code_that_reaches_void_after_deletes_it(ctx, clock):
     assert _check(_other(code), void_after=2) is Check.WRONG
     assert _check(_other(code), void_after=2) is Check.WRONG
     assert _check(code, void_after=2) is Check.MISSING
+
+
+def test_replace_gives_the_replaced_code_which_restore_puts_back(ctx, clock):
+    """``replace`` (on PostgreSQL one statement: the previous row read in the snapshot its
+    upsert starts from) gives the stored fields of the code it replaced, not its own: put
+    back by ``restore``, the first code works again and the second no longer does."""
+    from idp.domain import codes
+    from idp.domain.codes import Check
+    from idp.extensions import db
+    first, none = codes.replace("login", "flow-1", digits=6, ttl=TTL)
+    db.session.commit()
+    assert none is None
+    clock.shift(timedelta(minutes=1))
+    second, saved = codes.replace("login", "flow-1", digits=6, ttl=TTL)
+    db.session.commit()
+    made = clock.now() - timedelta(minutes=1)
+    assert (saved["created_at"], saved["expires_at"], saved["failed_checks"]) == (
+        made, made + TTL, 0)
+    assert saved["code_hash"] != codes.current("login", "flow-1")["code_hash"]
+    codes.restore("login", "flow-1", saved)
+    db.session.commit()
+    if second != first:
+        assert _check(second) is Check.WRONG
+    assert _check(first) is Check.OK

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 LOCK = timedelta(minutes=15)
 
@@ -161,4 +162,50 @@ def test_attempt_right_starts_the_count_again(ctx):
     _attempt(limits.Verdict.WRONG)
     _attempt(limits.Verdict.WRONG)
     assert _attempt(limits.Verdict.RIGHT).verdict is limits.Verdict.RIGHT
+    assert _reserve().attempt == 1
+
+
+def _right_with_caller():
+    from idp.domain import limits
+    return limits.attempt("k", "password", max_attempts=3, lock_for=LOCK, locked=Refused,
+                          check=lambda: (limits.Verdict.RIGHT, "value"), right_with_caller=True)
+
+
+def _stored(key="k", kind="password"):
+    from idp.extensions import db
+    from idp.models import Throttle
+    row = db.session.execute(sa.select(Throttle.attempts, Throttle.locked_until)
+                             .where(Throttle.key == key, Throttle.kind == kind)).one()
+    db.session.rollback()
+    return tuple(row)
+
+
+def test_a_right_secret_left_to_the_caller_is_cleared_by_its_commit_and_a_fault_loses_only_that(
+        ctx):
+    """``right_with_caller`` (a login step's move commits the clearing): the reservation is
+    committed before the check as always; the clearing waits for the caller's commit, and a
+    fault before it (a rollback) leaves the count one higher, never lower, and no lock."""
+    from idp.domain import limits
+    from idp.extensions import db
+    _attempt(limits.Verdict.WRONG)
+    assert _right_with_caller().verdict is limits.Verdict.RIGHT
+    db.session.rollback()                           # a fault before the caller's commit
+    assert _stored() == (2, None)
+    _right_with_caller()
+    db.session.commit()                             # the caller's commit (the move's)
+    assert _stored() == (0, None)
+
+
+def test_a_right_secret_at_the_attempt_that_locks_is_cleared_at_once_even_left_to_the_caller(
+        ctx, clock):
+    """The last attempt allowed sets the lock when it is reserved: its right secret clears it
+    at once, so that a fault before the caller's commit never leaves a person locked who gave
+    the right secret (fails when the clearing waits for the caller there too)."""
+    from idp.domain import limits
+    from idp.extensions import db
+    _attempt(limits.Verdict.WRONG)
+    _attempt(limits.Verdict.WRONG)
+    _right_with_caller()
+    db.session.rollback()                           # a fault before the caller's commit
+    assert _stored() == (0, None)
     assert _reserve().attempt == 1

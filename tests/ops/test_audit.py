@@ -1,5 +1,6 @@
 """The audit trail: security events as rows keyed by the NIR's keyed hash, read by the CLI."""
 
+import pytest
 import sqlalchemy as sa
 
 from idp import keyed
@@ -65,3 +66,73 @@ def test_a_login_goes_on_when_the_audit_table_cannot_be_written(app, server, bro
     finally:
         with app.app_context():
             AuditEvent.__table__.create(db.engine)
+
+
+def _refuse_audit_rows(conn) -> None:
+    """Every insert into ``audit_event`` refused by a trigger: a statement that fails in the
+    middle of the step's transaction, not before it starts (as a missing table does)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(sa.text("CREATE TRIGGER idp_test_refuse BEFORE INSERT ON audit_event "
+                             "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"))
+        return
+    conn.execute(sa.text("CREATE FUNCTION idp_test_refuse() RETURNS trigger AS $$ "
+                         "BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"))
+    conn.execute(sa.text("CREATE TRIGGER idp_test_refuse BEFORE INSERT ON audit_event "
+                         "FOR EACH ROW EXECUTE FUNCTION idp_test_refuse()"))
+
+
+def test_a_refused_audit_row_loses_itself_only_and_the_step_commits_its_writes(
+        app, server, browser, person, smtp):
+    """``audit.into_step`` (a savepoint on PostgreSQL; none for one row on SQLite, where a
+    failed statement is undone alone): the audit rows of the code's steps refused, the steps
+    still commit what they wrote, the flow's moves and the login's time on the account."""
+    from idp.extensions import db
+    from idp.models import Account, LoginFlow
+    with app.app_context():
+        with db.engine.begin() as conn:
+            _refuse_audit_rows(conn)
+    try:
+        browser.get("/authorize", params=AUTHORIZE)
+        browser.submit_credentials(person.nir, person.password)
+        browser.ask_code()
+        response = browser.submit_code(smtp.code_for(person.email))
+        assert response.status_code == 303 and "/authorize/resume/" in response.headers["Location"]
+    finally:
+        with app.app_context():
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP TRIGGER idp_test_refuse"
+                                     + ("" if conn.dialect.name == "sqlite" else " ON audit_event")))
+                if conn.dialect.name != "sqlite":
+                    conn.execute(sa.text("DROP FUNCTION idp_test_refuse()"))
+    with app.app_context():
+        assert db.session.scalars(sa.select(LoginFlow.step)).all() == ["done"]
+        account = db.session.scalars(sa.select(Account).where(Account.nir == person.nir)).one()
+        assert account.last_login_at is not None
+        db.session.rollback()
+    assert _rows(app) == []
+
+
+def test_on_sqlite_an_audit_failure_that_ends_the_transaction_fails_the_step(
+        app, server, browser, person, smtp):
+    """Without a savepoint (SQLite, one row), an error that ends the whole transaction (a
+    full disk; here a trigger's RAISE(ROLLBACK)) is not taken for a lost audit row: the
+    step's writes are gone with it, so the step fails instead of answering as if it had
+    moved (fails when the error is only logged: the code step then redirects)."""
+    from idp.extensions import db
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite: PostgreSQL's audit rows always have their savepoint")
+    browser.get("/authorize", params=AUTHORIZE)
+    browser.submit_credentials(person.nir, person.password)
+    browser.ask_code()
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("CREATE TRIGGER idp_test_refuse BEFORE INSERT ON audit_event "
+                                 "BEGIN SELECT RAISE(ROLLBACK, 'the disk is full'); END"))
+    try:
+        response = browser.submit_code(smtp.code_for(person.email))
+    finally:
+        with app.app_context():
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP TRIGGER idp_test_refuse"))
+    assert response.status_code == 500 and "Location" not in response.headers

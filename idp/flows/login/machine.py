@@ -262,7 +262,7 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
         return limits.Verdict.of(accounts.verify_password(stored, password)), None
 
     judged = limits.attempt(key, "password", max_attempts=p.wrong_passwords_before_lock,
-                            lock_for=p.wrong_password_lock, check=check,
+                            lock_for=p.wrong_password_lock, check=check, right_with_caller=True,
                             locked=lambda until: PasswordLocked(until=until))   # case 7
     if judged.verdict is not limits.Verdict.RIGHT:
         _events()("login_failed", cause="password", nir_key=key[:16])
@@ -272,12 +272,28 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
             _metrics().locks.labels("password").inc()
             raise PasswordLocked(until=judged.locks_until)          # case 7
         raise WrongPassword()                                        # case 4
+    try:
+        return _password_right(flow, account, nir, password, device_cookie)
+    except IdpError:
+        db.session.commit()     # the refusals of a right password: its clearing goes too
+        raise
+
+
+def _password_right(flow: LoginFlow, account, nir: str, password: str,
+                    device_cookie: str | None) -> Next:
+    """What follows a right password, in the transaction that holds its clearing (the
+    attempt's success, ``right_with_caller``): committed by the move, or by the caller
+    when a refusal is raised; a fault rolls it back (the count stays one higher). So a
+    refusal (an ``IdpError``) comes before this step changes anything (a trusted device's
+    use and the login's time are noted only on the way to the move) or after the move's
+    commit. Committed, not redone after a rollback: the clearing holds the throttle row
+    from the check on, so that a wrong attempt reserved meanwhile still counts."""
     # Case 6 still running: told only now that the password is right (issue 11.14); before,
     # a wrong password gets case 4 as an unknown NIR does, so the lock tells nothing.
     code_locked = limits.current(account.code_lock)
     if code_locked is not None:
         raise CodeLocked(until=code_locked)
-    accounts.rehash_if_needed(account.id, stored, password)
+    accounts.rehash_if_needed(account.id, account.password_hash, password)
     accounts.refuse_if_unusable(account)                             # cases 1, 1 bis, 8, 9
     if not code_wanted(flow):
         method = "pwd"
@@ -290,7 +306,6 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
         # void a code that works again once it ends (issue 13.1).
         until = limits.current(account.code_quota_lock)      # code_quota_block(), read above
         if until is not None:
-            db.session.commit()
             raise CodeQuotaReached(until=until)
     codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void,
     if method == "pwd_mail":                    # in the transaction of the move below
@@ -371,8 +386,7 @@ def send_code(flow: LoginFlow) -> None:
             db.session.refresh(flow)
         raise CodeQuotaReached(until=reached.until) from None
     email = accounts.email_of(flow.account_id)
-    previous = codes.current(CODE_PURPOSE, flow.id)
-    code = codes.issue(CODE_PURPOSE, flow.id, digits=p.code_digits, ttl=p.code_ttl)
+    code, previous = codes.replace(CODE_PURPOSE, flow.id, digits=p.code_digits, ttl=p.code_ttl)
     db.session.commit()
     try:
         mail.send("security_code", email, secret=code, code=code,
@@ -403,9 +417,17 @@ def submit_code(flow: LoginFlow, submitted: str, *, biometrics: str | None = Non
         raise CodeQuotaReached(until=until)
     judged = limits.attempt(key, "code", max_attempts=p.wrong_codes_before_lock,
                             lock_for=p.wrong_code_lock, check=lambda: _judge_code(flow, submitted),
-                            locked=lambda until: CodeLocked(until=until))       # case 6
+                            locked=lambda until: CodeLocked(until=until),       # case 6
+                            right_with_caller=True)
     if judged.value is codes.Check.OK:
-        return _logged_in(flow, flow.account_id, method="pwd_mail", biometrics=biometrics)
+        # The code used and the count cleared, in the transaction of the move (a fault rolls
+        # back both: the code still works, the count stays one higher); a refusal, raised
+        # before any other write or after the move's commit, commits them (``_password_right``).
+        try:
+            return _logged_in(flow, flow.account_id, method="pwd_mail", biometrics=biometrics)
+        except IdpError:
+            db.session.commit()
+            raise
     if judged.value is codes.Check.MISSING:
         # At code_sent the code is gone only when a concurrent request (a double click) has
         # just used it: not a wrong code, and not case 2 either.
@@ -429,8 +451,8 @@ def submit_code(flow: LoginFlow, submitted: str, *, biometrics: str | None = Non
 def _judge_code(flow: LoginFlow, submitted: str) -> tuple[limits.Verdict, codes.Check]:
     """A code is right, wrong, or not judged at all: expired (case 2) or already used."""
     outcome = codes.check(CODE_PURPOSE, flow.id, submitted or "")
-    if outcome is not codes.Check.OK:   # the right code: committed with the attempt's success
-        db.session.commit()
+    if outcome is not codes.Check.OK:   # the right code: used in the attempt's success's
+        db.session.commit()             # transaction (the move's, see ``submit_code``)
     return codes.VERDICTS[outcome], outcome
 
 

@@ -278,3 +278,54 @@ def test_the_resume_opens_the_session_the_unit_of_work_opened(walk):
     dropped = sessions.open_for_browser(session, result, client_id="portal")
     db.session.rollback()
     assert db.session.get(ProviderSession, dropped.id) is None
+
+
+@pytest.mark.parametrize("wrong_before", [1, 2])
+def test_a_fault_in_the_move_after_the_right_code_leaves_nobody_locked_and_the_code_working(
+        walk, smtp, monkeypatch, wrong_before):
+    """The right code is used and its count cleared in the transaction of the move (issue 15):
+    a fault there rolls back both, and the code still works. At the last attempt allowed,
+    whose reservation set the lock, they are committed at once instead (the code is spent, as
+    before issue 15): the person is not locked and logs in with a new code (fails when the
+    clearing waits for the move there too)."""
+    from idp.domain import accounts
+    flow = at_code_sent(machine.start(None))
+    for _ in range(wrong_before):
+        with pytest.raises(WrongCode):
+            machine.submit_code(flow, "000000")
+
+    def fault(_account_id):
+        raise OSError("the database went away")
+    with monkeypatch.context() as patched:
+        patched.setattr(accounts, "note_login", fault)
+        with pytest.raises(OSError):
+            right_code(flow, smtp)
+    db.session.rollback()
+    assert stored(flow).step == machine.CODE_SENT
+    if wrong_before == policy().wrong_codes_before_lock - 1:
+        with pytest.raises(FlowOutOfStep):          # spent, not a wrong code: no lock
+            right_code(flow, smtp)
+        machine.send_code(flow)
+    assert right_code(flow, smtp).kind == Next.ACCOUNT
+
+
+def test_the_refusal_of_a_right_password_still_clears_its_count(walk, make_account):
+    """A right password refused for the account's state (case 1 bis) clears the count of
+    wrong ones like a login does: its clearing, left to the step's commit, is committed
+    with the refusal (fails when the refusal rolls it back: the next two wrong passwords
+    then lock the NIR)."""
+    from datetime import date
+
+    from idp.errors import AccountClosed, WrongPassword
+    from tests.helpers.accounts import PASSWORD
+    closed = "1850575123456"
+    make_account(closed, status="resigned", closed_on=date(2024, 4, 12))
+    flow = machine.start(None)
+    with pytest.raises(WrongPassword):
+        machine.submit_credentials(flow, closed, "not the password 1!", None)
+    with pytest.raises(AccountClosed):
+        machine.submit_credentials(flow, closed, PASSWORD, None)
+    db.session.rollback()               # the request's end: what it left uncommitted is lost
+    for _ in range(policy().wrong_passwords_before_lock - 1):
+        with pytest.raises(WrongPassword):
+            machine.submit_credentials(flow, closed, "not the password 1!", None)
