@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from idp.extensions import db
 from idp.models import AuditEvent, AuthorizationCode, Interaction
-from tests.helpers.rp import logged_in
+from tests.helpers.rp import logged_in, to_consent
 
 RESUME = "/authorize/resume/"
 
@@ -91,6 +91,23 @@ def test_the_login_reaches_the_client_and_its_tokens(rps, browser, person, smtp)
     second = rps.portal.walk(browser, again)
     assert rps.portal.validate_id_token(rps.portal.exchange(second, again_pending),
                                         again_pending).claims["sid"] == claims["sid"]
+
+
+@pytest.mark.parametrize("decision", ["accept", "refuse"])
+def test_consent_accepted_answers_with_the_redirect_and_a_refusal_as_before(
+        app, rps, browser, person, smtp, decision):
+    """"Accepter" is the login's last step: its answer is the redirect with the code;
+    "Refuser" still goes through its own URL (``access_denied``)."""
+    rp = rps.thirdparty
+    _, page = to_consent(rp, browser, person, smtp, scope="openid profile")
+    answer = browser.post_form("/login/consent", {"decision": decision}, allow_redirects=False)
+    assert answer.status_code == 303
+    if decision == "accept":
+        assert answer.headers["Location"].startswith(rp.redirect_uri + "?code=")
+        assert _codes(app) == 1
+    else:
+        assert answer.headers["Location"].startswith("/authorize/refuse/")
+        assert rp.walk(browser, answer)["error"] == "access_denied" and _codes(app) == 0
 
 
 def test_the_resume_url_replayed_after_the_answer_gives_nothing(app, rps, browser, other_browser,
