@@ -109,16 +109,56 @@ def _answer_resume(stored, result):
         req = az.restored(stored)       # validated once, at the start
     except az.PageError as error:       # the client or its redirect URI removed since
         return _page_error(error.message_id, error.status)
+    refusal = _refusal(req, result)
+    if refusal is not None:
+        return az.error_response(refusal)
+    return _issue(req, result, az.current_session())
+
+
+def answer_here(iid: str):
+    """The resume answered by the login's last step (``interaction.answer_here``, issue 15):
+    the same take, for the browser that started the request only (``take_started_here``), and
+    the same provider session and code in one transaction, committed here; only for the plain
+    success answered by a redirect: None (the caller rolls the take back, and the browser
+    goes to the resume URL) for an error, a ``form_post`` (its page, the answer of a POST,
+    would be posted again by a reload: the resume URL's GET answers it), and another person's
+    live session (its end commits on its own, so the login would no longer be one
+    transaction)."""
+    taken = interaction.take_started_here(iid, session, commit=False)
+    if taken is None:
+        return None
+    stored, result = taken
+    try:
+        req = az.restored(stored)
+    except az.PageError:
+        return None
+    if req.response_mode == "form_post" or _refusal(req, result) is not None:
+        return None
+    live = az.current_session()
+    if live is not None and live.account_id != result.account_id:
+        return None
+    response = _issue(req, result, live)
+    db.session.commit()
+    return response
+
+
+def _refusal(req, result):
+    """Why a resume answers the client with an error (a ``RedirectError``), or None."""
     if result is None:
-        return az.error_response(az.RedirectError(req, "access_denied", "The login was not completed."))
+        return az.RedirectError(req, "access_denied", "The login was not completed.")
     if not az.acr_satisfied(req, result.acr):
-        return az.error_response(az.RedirectError(req, "unmet_authentication_requirements"))
+        return az.RedirectError(req, "unmet_authentication_requirements")
     if not az.names_the_hinted_person(req, result.account_id):
         # OIDC Core 3.1.2.1, id_token_hint: when the person the hint names is not the one
         # logged in by the request, an error, not a code for somebody else.
-        return az.error_response(az.RedirectError(
-            req, "login_required", "The person who logged in is not the one 'id_token_hint' names."))
-    live = az.current_session()
+        return az.RedirectError(
+            req, "login_required", "The person who logged in is not the one 'id_token_hint' names.")
+    return None
+
+
+def _issue(req, result, live):
+    """The provider session ``live`` (the browser's, or None) made to say this login, and
+    the code: written with the interaction spent, by the code's commit."""
     if live is None or live.account_id != result.account_id:
         # Another person, or nobody: a new provider session (the other person's ends, and its
         # clients are told), and a new Flask session (no fixation).

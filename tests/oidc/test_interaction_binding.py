@@ -30,8 +30,10 @@ def _says(page, sentence):
 
 
 def test_a_resume_url_replayed_into_another_browser_issues_nothing_there(
-        rps, browser, person, smtp, other_browser, other_person):
-    """issue 11.3: the victim (logged in as themselves) opens the attacker's resume URL."""
+        rps, browser, person, smtp, other_browser, other_person, two_hops):
+    """issue 11.3: the victim (logged in as themselves) opens the attacker's resume URL (still
+    the answer of a login's last step for ``form_post`` and the other cases the step does not
+    answer itself: ``tests/oidc/test_resume_from_the_step.py``)."""
     _, victim_claims = logged_in(rps.portal, browser, person, smtp)
     resume = _stopped_before_resume(rps.portal, other_browser, other_person, smtp)
 

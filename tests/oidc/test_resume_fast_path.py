@@ -1,6 +1,8 @@
 """The resume's plain success in one statement (``interaction.take_started_here``, issue 15):
 it gives the answer the full path gives, and every other case (another browser, a request
-spent, expired or unknown) gets the full path's answer, nothing written by the attempt."""
+spent, expired or unknown) gets the full path's answer, nothing written by the attempt. The
+login's last step, which answers the plain case itself since (``test_resume_from_the_step.py``),
+redirects to the resume URL here (``two_hops``)."""
 
 from __future__ import annotations
 
@@ -13,16 +15,22 @@ from idp import interaction
 from idp.extensions import db
 from idp.models import Interaction
 
+pytestmark = pytest.mark.usefixtures("two_hops")
+
 
 @pytest.fixture
-def full_path_only(monkeypatch):
-    """The resume as it was: the one-statement success never taken."""
+def full_path_only():
+    """The resume as it was: the one-statement success never taken (a patch of its own, which
+    switching off does not undo ``two_hops`` with)."""
+    patch = pytest.MonkeyPatch()
+
     def switch(on: bool):
         if on:
-            monkeypatch.setattr(interaction, "take_started_here", lambda *_a, **_k: None)
+            patch.setattr(interaction, "take_started_here", lambda *_a, **_k: None)
         else:
-            monkeypatch.undo()
-    return switch
+            patch.undo()
+    yield switch
+    patch.undo()
 
 
 def _at_resume(rp, browser, person, smtp) -> str:

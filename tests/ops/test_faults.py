@@ -307,7 +307,7 @@ def test_a_fault_at_the_last_write_of_the_code_step_leaves_nothing_of_that_step(
 
 
 def test_a_fault_at_the_code_of_the_resume_leaves_no_session_and_the_request_to_resume(
-        pg_admin, app, server, browser, person, smtp):
+        pg_admin, app, server, browser, person, smtp, two_hops):
     """The resume is one transaction (issue 15): the interaction spent, the provider session
     opened and the code stored commit together. A fault at the code (a trigger refusing its
     insert) leaves no provider session and the request not spent: once the fault is gone, the
@@ -326,6 +326,35 @@ def test_a_fault_at_the_code_of_the_resume_leaves_no_session_and_the_request_to_
     with app.app_context():
         assert db.session.scalars(sa.select(ProviderSession)).all() == []
         db.session.rollback()
+    again = browser.get(resume, allow_redirects=False)
+    assert again.status_code == 303, again.status_code
+    assert "code=" in again.headers["Location"] and "state=s1" in again.headers["Location"]
+
+
+def test_a_fault_at_the_code_of_the_steps_answer_sends_the_browser_to_the_resume(
+        pg_admin, app, server, browser, person, smtp):
+    """The code step answers the request itself (issue 15) in one transaction after its own:
+    a fault at the code rolls that one back (no provider session, the request not spent, the
+    browser's Flask session as it was: no ``sid`` of a session that is not) and the step's
+    answer is the resume URL, not a server error: the login is done, and once the fault is
+    gone the resume gives the client its code."""
+    from idp.extensions import db
+    from idp.models import Interaction, LoginFlow, ProviderSession
+    browser.get("/authorize", params=AUTHORIZE)
+    browser.submit_credentials(person.nir, person.password)
+    browser.ask_code()
+    with _refusing(pg_admin, "INSERT", "authorization_code"):
+        answer = browser.submit_code(smtp.code_for(person.email))
+    assert answer.status_code == 303, answer.status_code
+    resume = answer.headers["Location"]
+    assert resume.startswith("/authorize/resume/")
+    with app.app_context():
+        assert db.session.scalars(sa.select(ProviderSession)).all() == []
+        assert db.session.get(Interaction, resume.rsplit("/", 1)[1]).consumed_at is None
+        assert db.session.scalars(sa.select(LoginFlow.step)).all() == ["done"]
+        db.session.rollback()
+    serializer = app.session_interface.get_signing_serializer(app)
+    assert "sid" not in serializer.loads(browser.http.cookies[app.config["SESSION_COOKIE_NAME"]])
     again = browser.get(resume, allow_redirects=False)
     assert again.status_code == 303, again.status_code
     assert "code=" in again.headers["Location"] and "state=s1" in again.headers["Location"]

@@ -179,9 +179,9 @@ def submit_credentials():
         flow = _new_flow(None)        # the login page without a request made no flow
     if flow is None or flow.step == machine.DONE:
         return _restart(done=flow is not None)
-    return _go(machine.submit_credentials(flow, request.form.get("nir", ""),
-                                          request.form.get("password", ""),
-                                          request.cookies.get(machine.devices.cookie_name())))
+    return _finish(flow, machine.submit_credentials(
+        flow, request.form.get("nir", ""), request.form.get("password", ""),
+        request.cookies.get(machine.devices.cookie_name())))
 
 
 @bp.post("/login/code/send")
@@ -206,7 +206,7 @@ def submit_code():
     if not _biometrics_here(interaction.details(flow.interaction_id)):
         biometrics = None           # no offer where no passkey can be made (127.0.0.1)
     then = machine.submit_code(flow, request.form.get("code", ""), biometrics=biometrics)
-    response = _go(then)
+    response = _finish(flow, then)
     if request.form.get("remember_device"):
         value, expires = machine.devices.trust(then.result.account_id,
                                                request.user_agent.string or "")
@@ -222,7 +222,7 @@ def consent():
     flow = _flow()
     if flow is None or flow.step != machine.CONSENT:
         return _restart()
-    return _go(machine.decide_consent(flow, accepted=request.form.get("decision") == "accept"))
+    return _finish(flow, machine.decide_consent(flow, accepted=request.form.get("decision") == "accept"))
 
 
 @bp.post("/login/offer")
@@ -232,7 +232,7 @@ def offer():
     if flow is None or flow.step != machine.OFFER:
         return _restart()
     answer = request.form.get("decision")
-    return _go(machine.decide_offer(flow, answer if answer in ("later", "never") else "later"))
+    return _finish(flow, machine.decide_offer(flow, answer if answer in ("later", "never") else "later"))
 
 
 # -- biometrics (issue 14): JSON for navigator.credentials, CSRF token in X-CSRFToken ------
@@ -361,6 +361,18 @@ def _destination(then: machine.Next) -> str:
 def _go(then: machine.Next):
     """Follow a step's ``Next`` (``_destination``) with a redirect."""
     return redirect(_destination(then), 303)
+
+
+def _finish(flow, then: machine.Next):
+    """Follow the ``Next`` of a step that a form posted: a login that has just handed its
+    result to the pending request answers the request here when the protocol can
+    (``interaction.answer_here``: the redirect to the client, one request fewer), else goes
+    to the resume URL as ``_go`` does."""
+    if then.kind == machine.Next.RESUME:
+        answered = interaction.answer_here(flow.interaction_id, session)
+        if answered is not None:
+            return answered
+    return _go(then)
 
 
 def continue_here(flow, *, notice: str | None = None):

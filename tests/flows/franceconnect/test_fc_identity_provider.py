@@ -14,6 +14,7 @@ import requests
 from joserfc import jwe, jwt
 from joserfc.jwk import KeySet
 
+from tests.helpers.fc import follow
 from tests.helpers.pages import query_of_url as query_of
 from tests.helpers.pages import visible
 from tests.helpers.parties import FRANCECONNECT_SECRET as FC_SECRET
@@ -47,7 +48,7 @@ class FcCore:
         self.browser.submit_credentials(person.nir, person.password)
         self.browser.ask_code()
         done = self.browser.submit_code(self.smtp.code_for(person.email))
-        back = self.browser.get(done.headers["Location"], allow_redirects=False)
+        back = follow(self.browser, done, self.redirect_uri)
         assert back.headers["Location"].startswith(self.redirect_uri), back.headers["Location"]
         return query_of(back.headers["Location"])
 
@@ -155,7 +156,7 @@ def _password_only_login(core, browser, person) -> dict:
     assert 'name="password"' in page.text
     done = browser.post_form("/login", {"nir": person.nir, "password": person.password},
                              allow_redirects=False)
-    back = browser.get(done.headers["Location"], allow_redirects=False)
+    back = follow(browser, done, core.redirect_uri)
     code = query_of(back.headers["Location"])["code"]
     return core.verify(core.token(code).json()["id_token"])[1]
 
@@ -168,7 +169,7 @@ def test_amr_does_not_claim_the_code_when_a_trusted_device_spared_it(core, brows
     browser.submit_credentials(fc_person.nir, fc_person.password)
     browser.ask_code()
     done = browser.submit_code(smtp.code_for(fc_person.email), remember=True)
-    browser.get(done.headers["Location"], allow_redirects=False)
+    assert follow(browser, done, core.redirect_uri).headers["Location"].startswith(core.redirect_uri)
     claims = _password_only_login(core, browser, fc_person)
     assert claims["amr"] == ["pwd"] and len(smtp.to(fc_person.email)) == 1
 

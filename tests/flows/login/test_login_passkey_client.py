@@ -15,7 +15,7 @@ from tests.flows.login.test_login_passkey import (
     on_localhost,
     register,
 )
-from tests.flows.login.test_login_tokens import Portal
+from tests.flows.login.test_login_tokens import REDIRECT_URI, Portal
 
 SHIPPED = Path(__file__).resolve().parents[3] / "clients.yaml"
 
@@ -67,4 +67,4 @@ def test_a_client_that_says_no_gets_no_button_no_options_and_no_passkey_login(
     browser.ask_code()
     done = browser.post_form("/login/code", {"code": smtp.code_for(person.email),
                                              "biometrics": "platform"}, allow_redirects=False)
-    assert done.headers["Location"].startswith("/authorize/resume/")
+    assert done.headers["Location"].startswith(REDIRECT_URI + "?code=")

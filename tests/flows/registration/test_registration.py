@@ -73,7 +73,6 @@ def test_a_person_on_file_creates_an_account_and_logs_in_through_openid_connect(
     assert "recevoir un code de sécurité" in page.text, text_of(page)[:800]
     browser.ask_code()
     response = browser.submit_code(smtp.code_for("louis.perso@example.fr"))
-    response = browser.http.get(server.url + response.headers["Location"], allow_redirects=False)
     query = parse_qs(urlparse(response.headers["Location"]).query)
     token = requests.post(server.url + "/token", data={
         "grant_type": "authorization_code", "code": query["code"][0],
