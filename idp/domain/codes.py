@@ -44,8 +44,10 @@ _STORED = ("code_hash", "created_at", "expires_at", "failed_checks")    # what `
 _THIS = and_(_C.c.purpose == bindparam("the_purpose"), _C.c.subject == bindparam("the_subject"))
 
 
-def _upsert_for(dialect_insert):
-    statement = dialect_insert(_C)
+def _upsert_for(dialect_insert, values: dict | None = None):
+    """The code of (purpose, subject) made, or replaced on their unique key; ``values``
+    explicit where the statement cannot take them from the execution's parameters (in a WITH)."""
+    statement = dialect_insert(_C) if values is None else dialect_insert(_C).values(values)
     return statement.on_conflict_do_update(index_elements=[_C.c.purpose, _C.c.subject],
                                            set_={k: statement.excluded[k] for k in _STORED})
 
@@ -65,10 +67,8 @@ _USE_RIGHT = (delete(_C).where(_THIS, _C.c.code_hash == bindparam("digest"),
 # snapshot the upsert in its WITH starts from (every part of the statement sees the table as
 # it was before it), so they are the replaced code's, whatever the upsert does.
 _PREVIOUS = _CURRENT.cte("previous")
-_MADE = pg_insert(_C).values({k: bindparam(k, type_=_C.c[k].type)
-                              for k in ("purpose", "subject", *_STORED)})
-_MADE = _MADE.on_conflict_do_update(index_elements=[_C.c.purpose, _C.c.subject],
-                                    set_={k: _MADE.excluded[k] for k in _STORED})
+_MADE = _upsert_for(pg_insert, {k: bindparam(k, type_=_C.c[k].type)
+                               for k in ("purpose", "subject", *_STORED)})
 _REPLACE_PG = select(*_PREVIOUS.c).add_cte(_MADE.returning(_C.c.id).cte("made"))
 
 
@@ -92,7 +92,7 @@ def replace(purpose: str, subject: str, *, digits: int, ttl: timedelta) -> tuple
     """``issue``, and the stored fields of the code it replaces (``current``: None when there
     was none), to ``restore`` when the new one cannot be sent. On PostgreSQL one statement
     (``_REPLACE_PG``); SQLite, which has no upsert in a WITH, reads then issues."""
-    if db.session.connection().dialect.name != "postgresql":
+    if db.session.connection().dialect.name == "sqlite":
         saved = current(purpose, subject)
         return issue(purpose, subject, digits=digits, ttl=ttl), saved
     code, values = _new(purpose, subject, digits, ttl)

@@ -380,9 +380,9 @@ class Server(AuthorizationServer):
         issuer = app.config["ISSUER"]
         self.register_grant(AuthorizationCodeGrant, [Pkce(required=True)])
         self.register_grant(RefreshTokenGrant)
+        leeway = app.extensions["idp.policy"].client_assertion_leeway
         self.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD,
-                                         PrivateKeyJwt(
-                                             issuer, app.extensions["idp.policy"].client_assertion_leeway))
+                                         PrivateKeyJwt(issuer, leeway))
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
         self.register_token_generator("default", self.generate_bearer)

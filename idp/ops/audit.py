@@ -107,7 +107,7 @@ def into_step() -> None:
     if savepoint:
         connection.exec_driver_sql(_SAVEPOINT)
     try:
-        connection.execute(_INSERT, rows)
+        _insert(rows)
     except Exception:  # noqa: BLE001 - the audit must never break the caller
         log.exception("audit write failed (%d events lost)", len(rows))
         if savepoint:
