@@ -245,7 +245,13 @@ def _error_pages(app: Flask) -> None:
         return _unavailable("rate_limit_unavailable")
 
     @app.errorhandler(500)
-    def _fault(_e):
+    def _fault(error):
+        # A service that went away while an error handler ran (a step's error page that
+        # reads the flow again): Flask hands that second exception to this handler, not to
+        # its own; it is the same outage, and the person gets the same page.
+        original = getattr(error, "original_exception", None)
+        if isinstance(original, OperationalError):
+            return _database_down(original)
         db.session.rollback()
         if _protocol():
             return {"error": "server_error"}, 500

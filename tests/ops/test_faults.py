@@ -358,3 +358,52 @@ def test_a_fault_at_the_code_of_the_steps_answer_sends_the_browser_to_the_resume
     again = browser.get(resume, allow_redirects=False)
     assert again.status_code == 303, again.status_code
     assert "code=" in again.headers["Location"] and "state=s1" in again.headers["Location"]
+
+
+# -- a fault inside an error page -------------------------------------------------------------
+
+@contextmanager
+def _database_fails_at(app, nth_flow_read: int):
+    """The driver refuses the ``nth_flow_read``-th read of a login flow from now on (and every
+    one after it) as a dropped connection does: ``OperationalError`` from the DB-API. A fault
+    at the boundary of the real database, for a moment no gate can pick (the middle of a
+    request)."""
+    from sqlalchemy import event
+
+    from idp.extensions import db
+    seen = []
+
+    def _refuse(_conn, _cursor, statement, *_args):
+        if statement.lstrip().startswith("SELECT login_flow."):
+            seen.append(statement)
+            if len(seen) >= nth_flow_read:
+                raise db.engine.dialect.loaded_dbapi.OperationalError("the server closed the connection")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", _refuse)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _refuse)
+
+
+def test_a_database_fault_while_a_step_shows_its_error_is_the_french_503_page(
+        app, server, browser, person, scheme, monkeypatch):
+    """A step refused (here a code typed before any was sent: out of step), whose error page
+    reads the flow again when the database goes away: the person gets the calm 503 page of a
+    database that does not answer, with its Retry-After, not the 500 of a fault of ours
+    (fails when the error handler's own fault falls through to the 500 page)."""
+    if scheme == "https":
+        pytest.skip("the fault is injected in this process: the http server runs in it")
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)   # as in production
+    browser.get("/authorize", params={
+        "client_id": "portal", "response_type": "code", "scope": "openid", "state": "s",
+        "redirect_uri": "http://127.0.0.1:5001/callback", "code_challenge": "a" * 43,
+        "code_challenge_method": "S256"})
+    browser.submit_credentials(person.nir, person.password)        # code offered, none sent
+    with _database_fails_at(app, nth_flow_read=2) as reads:        # the step's read passes
+        page = browser.post_form("/login/code", {"code": "123456"})
+    assert len(reads) >= 2                                         # the error page read again
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert says(page, UNAVAILABLE) and "Traceback" not in page.text
