@@ -105,7 +105,7 @@ def _metrics():
 _INSERT = insert(LoginFlow.__table__).returning(LoginFlow.__table__.c.id)
 # The columns a new flow leaves NULL: not in the INSERT (``result`` would be stored as JSON
 # null), set on the object returned.
-_UNSET = {"nir": None, "account_id": None, "code_sent_at": None, "result": None}
+_UNSET = {"nir": None, "nir_key": None, "account_id": None, "code_sent_at": None, "result": None}
 
 
 def start(interaction_id: str | None, *, then_endpoint: str | None = None) -> LoginFlow:
@@ -128,9 +128,13 @@ def start(interaction_id: str | None, *, then_endpoint: str | None = None) -> Lo
 _FLOW_MAPPER = inspect(LoginFlow)
 _FLOW, _ACCOUNT, _PENDING = LoginFlow.__table__, Account.__table__, interaction.COLUMNS[0].table
 _PENDING_COLUMNS = tuple(c.label("pending_" + c.name) for c in interaction.COLUMNS)
+# The code-quota lock of the flow's NIR (case 3), named by the keyed hash the flow stores.
+_CODE_QUOTA_LOCK = limits.lock_column("code_quota", key=_FLOW.c.nir_key)
 # A step's flow with what its steps read besides, in one statement: its pending request
-# (``interaction.details``, held for the request) and its account's address (the code's mail).
-_LOAD = (select(LoginFlow, *_PENDING_COLUMNS, _ACCOUNT.c.email.label("account_email"))
+# (``interaction.details``, held for the request), its account's address (the code's mail)
+# and its NIR's code-quota lock (``code_quota_block``, held for the request).
+_LOAD = (select(LoginFlow, *_PENDING_COLUMNS, _ACCOUNT.c.email.label("account_email"),
+                _CODE_QUOTA_LOCK)
          .select_from(_FLOW.outerjoin(_PENDING, _PENDING.c.id == _FLOW.c.interaction_id)
                       .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _FLOW.c.account_id))
          .where(_FLOW.c.id == bindparam("flow_id")))
@@ -146,25 +150,30 @@ def load(flow_id: str | None) -> LoginFlow | None:
         row = db.session.execute(_LOAD, {"flow_id": flow_id}).first()
         flow = row[0] if row is not None else None
         if flow is not None:
-            _hold(row, flow.account_id)
+            _hold(row, flow.account_id, flow.nir_key)
     if flow is None or flow.expires_at <= clock.now():
         return None
     return flow
 
 
-def _hold(row, account_id: int | None) -> None:
+def _hold(row, account_id: int | None, key: str | None) -> None:
     """What a flow's read brought besides (``_LOAD``, ``_PAGE``), held for the request: its
-    pending request, its account's address."""
+    pending request, its account's address, and the code-quota lock of its NIR's keyed hash
+    ``key`` (none held for a flow that stores no key: ``code_quota_block`` reads it alone)."""
     if row.pending_id is not None:
         interaction.hold([getattr(row, "pending_" + c.name) for c in interaction.COLUMNS])
     if account_id is not None:
         accounts.hold_email(account_id, row.account_email)
+    if key is not None:
+        limits.hold_lock(key, "code_quota", row.code_quota_lock)
 
 
 # What a login page shows, in one statement: the flow, its pending request (the columns
-# ``interaction`` reads, held for the request) and its account's NIR and address.
+# ``interaction`` reads, held for the request), its account's NIR and address, and its NIR's
+# code-quota lock (the case 3 screen, ``page_step``).
 _PAGE = (select(_FLOW, *_PENDING_COLUMNS,
-                _ACCOUNT.c.nir.label("account_nir"), _ACCOUNT.c.email.label("account_email"))
+                _ACCOUNT.c.nir.label("account_nir"), _ACCOUNT.c.email.label("account_email"),
+                _CODE_QUOTA_LOCK)
          .select_from(_FLOW.outerjoin(_PENDING, _PENDING.c.id == _FLOW.c.interaction_id)
                       .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _FLOW.c.account_id))
          .where(_FLOW.c.id == bindparam("flow_id")))
@@ -180,7 +189,7 @@ def load_page(flow_id: str | None):
     row = read_one(_PAGE, {"flow_id": flow_id})
     if row is None or row.expires_at <= clock.now():
         return None
-    _hold(row, row.account_id)
+    _hold(row, row.account_id, row.nir_key)
     return row
 
 
@@ -211,8 +220,16 @@ def advance(flow: LoginFlow, *, allowed: set[str], to: str, then=None, **changes
 
 
 def nir_key(flow_or_nir) -> str:
-    nir = flow_or_nir if isinstance(flow_or_nir, str) else flow_or_nir.nir
-    return keyed.nir_key(nir)
+    """The keyed hash of a NIR, or of a flow's: the one it stores (``knowing``), else made."""
+    if isinstance(flow_or_nir, str):
+        return keyed.nir_key(flow_or_nir)
+    return flow_or_nir.nir_key or keyed.nir_key(flow_or_nir.nir)
+
+
+def knowing(nir: str, key: str | None = None) -> dict:
+    """The columns a flow learns its NIR by (``advance``): the NIR and its keyed hash
+    (``key``, made here unless the caller has it), which names its locks in the flow's read."""
+    return {"nir": nir, "nir_key": key or keyed.nir_key(nir)}
 
 
 def code_wanted(flow: LoginFlow) -> bool:
@@ -273,15 +290,16 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
             raise PasswordLocked(until=judged.locks_until)          # case 7
         raise WrongPassword()                                        # case 4
     try:
-        return _password_right(flow, account, nir, password, device_cookie)
+        return _password_right(flow, account, knowing(nir, key), password, device_cookie)
     except IdpError:
         db.session.commit()     # the refusals of a right password: its clearing goes too
         raise
 
 
-def _password_right(flow: LoginFlow, account, nir: str, password: str,
+def _password_right(flow: LoginFlow, account, nir: dict, password: str,
                     device_cookie: str | None) -> Next:
-    """What follows a right password, in the transaction that holds its clearing (the
+    """What follows a right password (``nir``: the flow's columns of the NIR, ``knowing``),
+    in the transaction that holds its clearing (the
     attempt's success, ``right_with_caller``): committed by the move, or by the caller
     when a refusal is raised; a fault rolls it back (the count stays one higher). So a
     refusal (an ``IdpError``) comes before this step changes anything (a trusted device's
@@ -309,9 +327,9 @@ def _password_right(flow: LoginFlow, account, nir: str, password: str,
             raise CodeQuotaReached(until=until)
     codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void,
     if method == "pwd_mail":                    # in the transaction of the move below
-        advance(flow, allowed=LOGGING_IN, to=CODE_OFFERED, nir=nir, account_id=account.id)
+        advance(flow, allowed=LOGGING_IN, to=CODE_OFFERED, account_id=account.id, **nir)
         return Next(Next.PAGE)
-    return _logged_in(flow, account.id, method=method, nir=nir)
+    return _logged_in(flow, account.id, method=method, **nir)
 
 
 def answer_from_session(flow: LoginFlow, live) -> Next | None:
@@ -339,8 +357,8 @@ def answer_from_session(flow: LoginFlow, live) -> Next | None:
             accounts.refuse_if_unusable(account)
         except IdpError:
             return None
-        advance(flow, allowed={CREDENTIALS}, to=CODE_OFFERED, nir=account.nir,
-                account_id=account.id)
+        advance(flow, allowed={CREDENTIALS}, to=CODE_OFFERED, account_id=account.id,
+                **knowing(account.nir))
         return Next(Next.PAGE)
     return None
 
@@ -552,7 +570,7 @@ def submit_passkey(flow: LoginFlow, credential, challenge_id: str | None) -> Nex
     account = passkeys.usable_account(login)
     codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
     db.session.commit()
-    return _logged_in(flow, account.id, method=login.method, nir=account.nir)
+    return _logged_in(flow, account.id, method=login.method, **knowing(account.nir))
 
 
 def offer_options(flow: LoginFlow) -> passkeys.Options:

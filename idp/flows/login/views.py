@@ -69,7 +69,9 @@ def _nir_limit_key() -> str:
             nir = "".join(ch for ch in raw if ch.isalnum())[:13].upper()
     else:
         flow = _flow()
-        nir = flow.nir if flow is not None else None
+        if flow is not None and flow.nir:
+            return "nir:" + machine.nir_key(flow)[:32]     # the key the flow stores
+        nir = None
     if not nir:
         return "ip:" + get_remote_address()
     return "nir:" + keyed.nir_key(nir)[:32]
