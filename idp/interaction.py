@@ -11,8 +11,9 @@ Like node-oidc-provider's ``interactionDetails`` / ``interactionFinished``:
    case they were removed meanwhile), checks the result against it, opens the provider
    session and issues the code.
 
-Issue 15: the login's last step may answer step 3 itself (``answer_here``, which the protocol
-registers), one request fewer; whatever that answer does not cover goes to ``resume_url``.
+Issue 15: the login's last step may answer step 3 itself (``complete_here``, with the answer
+the protocol registers), one request fewer; whatever that answer does not cover goes to
+``resume_url``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from flask import current_app, g, has_request_context
 from sqlalchemy import bindparam, insert, select, update
 
 from idp import clock, keyed
-from idp.extensions import commit_one, db, read_one, session_idle
+from idp.extensions import commit_one, db, read_one
 from idp.models import Interaction
 from idp.policy import policy
 
@@ -141,6 +142,9 @@ _TAKE_HERE = (update(_TABLE)
                      _TABLE.c.params["browser"].as_string() == bindparam("bound"))
               .values(consumed_at=bindparam("now"))
               .returning(_TABLE.c.params, _TABLE.c.result))
+# The login's last step answering the request (``complete_here``): the same take, which writes
+# the login's result in the same statement (the result and the spending, one write of the row).
+_COMPLETE_AND_TAKE_HERE = _TAKE_HERE.values(result=bindparam("answer"))
 _Pending = namedtuple("_Pending", [c.name for c in COLUMNS])
 _HELD = "_interactions"
 
@@ -225,17 +229,22 @@ def take(interaction_id: str, *, commit: bool = True) -> tuple[dict, AuthResult 
     return row.params["request"], result
 
 
-def take_started_here(interaction_id: str | None, browser_session, *,
-                      commit: bool = True) -> tuple[dict, AuthResult | None] | None:
+def take_started_here(interaction_id: str | None, browser_session, *, commit: bool = True,
+                      result: AuthResult | None = None) -> tuple[dict, AuthResult | None] | None:
     """``take`` of a live request that this browser (a Flask session) started, in one
     statement; else None, and nothing written: the caller asks ``details``,
-    ``started_here`` and ``take``, which say why."""
+    ``started_here`` and ``take``, which say why. ``result``: the login's result given to the
+    request by that same statement (``complete_here``), and returned as taken."""
     nonce = browser_session.get(BROWSER_KEY)
     if not interaction_id or len(interaction_id) > 64 or not isinstance(nonce, str):
         return None
-    taken = db.session.connection().execute(_TAKE_HERE, {
-        "iid": interaction_id, "now": clock.now(),
-        "bound": keyed.digest(_BROWSER_PURPOSE, nonce)}).first()
+    values = {"iid": interaction_id, "now": clock.now(),
+              "bound": keyed.digest(_BROWSER_PURPOSE, nonce)}
+    if result is None:
+        taken = db.session.connection().execute(_TAKE_HERE, values).first()
+    else:
+        taken = db.session.connection().execute(
+            _COMPLETE_AND_TAKE_HERE, {**values, "answer": result.to_json()}).first()
     if taken is None:
         return None
     _drop(interaction_id)
@@ -248,40 +257,70 @@ def resume_url(interaction_id: str) -> str:
     return f"/authorize/resume/{interaction_id}"
 
 
-# What the protocol registers (``idp.oidc.init_app``): ``answer(interaction_id)``, the resume's
-# answer given by the request that has just completed the interaction, or None.
+# What the protocol registers (``idp.oidc.init_app``): ``answer(interaction_id, result)``, the
+# resume's answer given by the request that completes the interaction with ``result``, or None.
 ANSWER_HERE = "idp.answer_here"
+_SAVEPOINT, _ROLLBACK_TO = "SAVEPOINT step_answer", "ROLLBACK TO SAVEPOINT step_answer"
+_ANSWERED = "_answered_here"
 
 
-def answer_here(interaction_id: str, browser_session):
-    """The login's last step answering its pending request itself, instead of redirecting to
-    ``resume_url`` (issue 15: one request fewer): the response the resume would give, or
-    None, and the browser goes to ``resume_url`` as before. The protocol's ``ANSWER_HERE``
-    spends the request as the resume does, for the browser that started it only, in one
-    transaction with the provider session and the code; it answers only the plain success
-    (a redirect to the client), else None having written nothing it keeps. Tried only on a
-    session with no transaction open (the step committed its move): whatever the answer did
-    not commit is rolled back here, and this browser's Flask session (renewed by a login) is
-    put back, so that a fault on the way (logged) leaves the request to the resume URL, not
-    a login lost to a server error."""
+def complete_here(interaction_id: str, result: AuthResult, browser_session):
+    """``complete`` by the login's last step, in the transaction of its move, for a page that
+    posted it (``browser_session``, its Flask session): the pending request answered at once,
+    instead of a redirect to ``resume_url`` (issue 15: one request fewer), the response the
+    resume would give; else None, the result given as ``complete`` gives it, and the browser
+    goes to ``resume_url`` as before.
+
+    The protocol's ``ANSWER_HERE`` spends the request as the resume does, for the browser that
+    started it only, once, with the provider session and the code, all written by the move's
+    commit; the result goes in the very statement that spends the request
+    (``take_started_here(result=...)``): one write of the row, not two. It answers only the
+    plain success (a redirect to the client), else None. It runs in a savepoint: when it
+    answers None, or fails (logged), the rollback to it undoes what it wrote (the request
+    not spent, no session, no code), this browser's Flask session (renewed by a login) is put
+    back, and the result is given alone; the move and its result commit all the same, so a
+    fault at the answer leaves a login done, for the resume URL to answer, never lost. A
+    failure of the rollback itself (the database gone) fails the step whole, as any fault of
+    its transaction: nothing of it is kept, the code still works."""
     answer = current_app.extensions.get(ANSWER_HERE)
-    if answer is None or not session_idle():
-        return None
-    kept = dict(browser_session)
-    try:
-        response = answer(interaction_id)
-    except Exception:  # noqa: BLE001 - the resume URL answers instead, or says why
-        log.exception("the login's step could not answer its request: the resume will")
-        response = None
-    if response is None:
+    if answer is not None:
+        # What the step wrote through the ORM goes before the savepoint (a consent kept):
+        # the rollback to it must undo the answer's writes only.
+        db.session.flush()
+        connection = db.session.connection()
+        connection.exec_driver_sql(_SAVEPOINT)
+        kept = dict(browser_session)
         try:
-            db.session.rollback()
-        except Exception:  # noqa: BLE001 - the connection's pool discards it
-            log.exception("rollback after the step's answer failed")
+            response = answer(interaction_id, result)
+        except Exception:  # noqa: BLE001 - the resume URL answers instead, or says why
+            log.exception("the login's step could not answer its request: the resume will")
+            response = None
+        if response is not None:
+            g.setdefault(_ANSWERED, []).append((browser_session, kept))
+            return response
+        _put_back(browser_session, kept)
         _drop(interaction_id)
-        browser_session.clear()
-        browser_session.update(kept)
-    return response
+        connection.exec_driver_sql(_ROLLBACK_TO)
+        # The ORM objects the answer changed (a provider session renewed) hold values the
+        # rollback undid: read again if used, never flushed by the move's commit.
+        for pending in list(db.session.new):
+            db.session.expunge(pending)
+        db.session.expire_all()
+    complete(interaction_id, result, commit=False)
+    return None
+
+
+def answer_lost() -> None:
+    """The step's transaction that held its answer (``complete_here``) did not commit: the
+    Flask sessions that answer renewed are put back as they were, so that the browser keeps
+    its flow and the step can be tried again (nothing of it was kept)."""
+    for browser_session, kept in g.pop(_ANSWERED, ()) if has_request_context() else ():
+        _put_back(browser_session, kept)
+
+
+def _put_back(browser_session, kept: dict) -> None:
+    browser_session.clear()
+    browser_session.update(kept)
 
 
 def acr_for(method: str) -> str | None:

@@ -228,6 +228,9 @@ class LoginFlow(db.Model):
     interaction_id: Mapped[str | None] = mapped_column(String(64))
     step: Mapped[str] = mapped_column(String(32))
     nir: Mapped[str | None] = mapped_column(String(13))
+    # Its keyed hash (``keyed.nir_key``), stored with it: what names the NIR's locks, so that
+    # the flow's read brings them (None on a flow made before the column: computed then).
+    nir_key: Mapped[str | None] = mapped_column(String(64))
     account_id: Mapped[int | None] = mapped_column(Integer)
     code_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     new_code_notice: Mapped[bool] = mapped_column(Boolean, default=False)

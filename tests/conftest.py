@@ -399,7 +399,7 @@ class Browser:
 def two_hops(app, monkeypatch):
     """The login's last step redirecting to the resume URL, as before issue 15, for the tests
     of the resume URL itself (replayed, another browser, a fault at it): the protocol's
-    ``interaction.answer_here`` not registered (on the app served in this process: plain
+    ``interaction.complete_here`` not registered (on the app served in this process: plain
     HTTP, not the gunicorn of ``scheme=https``)."""
     from idp import interaction
     monkeypatch.delitem(app.extensions, interaction.ANSWER_HERE)

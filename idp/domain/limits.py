@@ -46,6 +46,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from flask import g, has_request_context
+
 from idp import clock
 from idp.extensions import db, in_session, read_one
 from idp.models import QuotaEvent, Throttle, UTCDateTime
@@ -127,6 +129,7 @@ _NEW_EVENT_UNDER_QUOTA = (
 _COUNT_EVENT = {"postgresql": _NEW_EVENT_UNDER_QUOTA.add_cte(_FORGET_EVENTS.cte("forgot")),
                 "sqlite": _NEW_EVENT_UNDER_QUOTA}
 _CANCEL_EVENT = delete(_Q).where(_Q.c.id == bindparam("event_id"))
+_HELD_LOCKS = "_held_locks"
 
 
 @dataclass
@@ -145,6 +148,7 @@ class Reservation:
     def success(self, *, commit: bool = True) -> None:
         """The right secret: consecutive failures start again from zero, the lock goes.
         ``commit=False`` leaves it in the open transaction, for the caller's commit."""
+        _drop_held(self.key)
         in_session(_SUCCESS, {"the_key": self.key, "the_kind": self.kind})
         if commit:
             db.session.commit()
@@ -155,6 +159,7 @@ class Reservation:
 
     def cancel(self) -> None:
         """Our fault, not the person's: give the attempt back and lift a lock it set."""
+        _drop_held(self.key)
         db.session.rollback()
         values = {"attempts": case((Throttle.attempts > 0, Throttle.attempts - 1), else_=0)}
         if self.locks_until is not None:
@@ -168,6 +173,7 @@ class Reservation:
 
 def reserve(key: str, kind: str, *, max_attempts: int, lock_for: timedelta) -> Reservation:
     """Reserve one attempt, or raise ``Locked``. Atomic: see the module docstring."""
+    _drop_held(key)
     now = clock.now()
     lock_at = now + lock_for
     row = in_session(_RESERVE, {"the_key": key, "the_kind": kind, "now": now, "lock_at": lock_at,
@@ -239,18 +245,39 @@ def attempt(key: str, kind: str, *, max_attempts: int, lock_for: timedelta,
 
 
 def lock_state(key: str, kind: str) -> datetime | None:
-    """The end of a current lock, or None (a read, for pages that only show it): prebuilt,
-    in the request's transaction when one is open, else alone outside any write lock (the
-    login page reads nothing else through the ORM)."""
+    """The end of a current lock, or None (a read, for pages that only show it): the value
+    read for this request with another table (``hold_lock``), else prebuilt, in the request's
+    transaction when one is open, else alone outside any write lock (the login page reads
+    nothing else through the ORM)."""
+    held = g.get(_HELD_LOCKS) if has_request_context() else None
+    if held and (key, kind) in held:
+        return current(held[(key, kind)])
     row = read_one(_LOCKED_UNTIL, {"the_key": key, "the_kind": kind})
     return current(row[0] if row is not None else None)
 
 
-def lock_column(kind: str):
-    """The end of the ``kind`` lock of the key ``the_key``, or NULL, as a column of another
-    table's read (the password step reads the account and its NIR's locks at once);
-    ``current`` tells whether it still runs."""
-    return (select(_T.c.locked_until).where(_T.c.key == _KEY, _T.c.kind == kind)
+def hold_lock(key: str, kind: str, until: datetime | None) -> None:
+    """Keep the end of a lock (None: no lock), read with another table in this request (a
+    login step's read of its flow, ``lock_column``), for ``lock_state`` to answer from. Any
+    write of this module to the key drops it: a request that has just counted or locked reads
+    again what it wrote."""
+    if has_request_context():
+        g.setdefault(_HELD_LOCKS, {})[(key, kind)] = until
+
+
+def _drop_held(key: str) -> None:
+    held = g.get(_HELD_LOCKS) if has_request_context() else None
+    if held:
+        for kept in [k for k in held if k[0] == key]:
+            del held[kept]
+
+
+def lock_column(kind: str, key=_KEY):
+    """The end of the ``kind`` lock of ``key`` (the key ``the_key``, or a column of the other
+    table), or NULL, as a column of another table's read (the password step reads the account
+    and its NIR's locks at once, a login step its flow and the code-quota lock of the key the
+    flow stores); ``current`` tells whether it still runs."""
+    return (select(_T.c.locked_until).where(_T.c.key == key, _T.c.kind == kind)
             .scalar_subquery().label(kind + "_lock"))
 
 
@@ -275,6 +302,7 @@ def take_quota(key: str, kind: str, *, quota: int, window: timedelta,
     """Count one request, or raise ``QuotaReached`` with the end of the block. ``commit=False``
     leaves the count (and the throttle row's lock) in the caller's transaction, for a caller
     that commits it at once with a write of its own, before any slow work."""
+    _drop_held(key)
     now = clock.now()
     this = {"the_key": key, "the_kind": kind}
     # Lock the throttle row first (``_LOCK_ROW``): concurrent requests for this key queue
@@ -314,6 +342,7 @@ def first_use(key: str, kind: str, *, forget_at: datetime) -> bool:
 
 def clear(key: str, kinds: tuple[str, ...] | None = None) -> int:
     """Lift locks and forget counts for a key (``user unlock``, a password reset)."""
+    _drop_held(key)
     conditions = [Throttle.key == key]
     events = [QuotaEvent.key == key]
     if kinds is not None:

@@ -445,9 +445,9 @@ def error_response(exc: RedirectError):
     return respond(exc.req, values)
 
 
-def issue_code(req: AuthRequest, result: AuthResult, sid: str):
+def issue_code(req: AuthRequest, result: AuthResult, sid: str, *, commit: bool = True):
     """The code, stored in one commit with what the caller changed on the provider session
-    (``sessions.add_client``)."""
+    (``sessions.add_client``); ``commit=False``: left to the caller's commit."""
     from idp import keyed
     code = keyed.token(32)
     now = clock.now()
@@ -457,7 +457,8 @@ def issue_code(req: AuthRequest, result: AuthResult, sid: str):
         claims=req.claims, code_challenge=req.params.get("code_challenge"),
         code_challenge_method=req.params.get("code_challenge_method"),
         auth_time=result.auth_time, acr=result.acr, amr=result.amr, sid=sid,
-        expires_at=now + policy().authorization_code_ttl, dpop_jkt=req.params.get("dpop_jkt"))
+        expires_at=now + policy().authorization_code_ttl, dpop_jkt=req.params.get("dpop_jkt"),
+        commit=commit)
     return respond(req, {"code": code})
 
 

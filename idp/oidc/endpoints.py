@@ -115,16 +115,17 @@ def _answer_resume(stored, result):
     return _issue(req, result, az.current_session())
 
 
-def answer_here(iid: str):
-    """The resume answered by the login's last step (``interaction.answer_here``, issue 15):
-    the same take, for the browser that started the request only (``take_started_here``), and
-    the same provider session and code in one transaction, committed here; only for the plain
-    success answered by a redirect: None (the caller rolls the take back, and the browser
+def answer_here(iid: str, result):
+    """The resume answered by the login's last step (``interaction.complete_here``, issue 15),
+    which gives ``result`` to the request: the same take, for the browser that started the
+    request only (``take_started_here``), writing the result as it spends the request, and the
+    same provider session and code, left to the step's commit; only for the plain success
+    answered by a redirect: None (the caller rolls back to before the take, and the browser
     goes to the resume URL) for an error, a ``form_post`` (its page, the answer of a POST,
     would be posted again by a reload: the resume URL's GET answers it), and another person's
     live session (its end commits on its own, so the login would no longer be one
     transaction)."""
-    taken = interaction.take_started_here(iid, session, commit=False)
+    taken = interaction.take_started_here(iid, session, commit=False, result=result)
     if taken is None:
         return None
     stored, result = taken
@@ -137,9 +138,7 @@ def answer_here(iid: str):
     live = az.current_session()
     if live is not None and live.account_id != result.account_id:
         return None
-    response = _issue(req, result, live)
-    db.session.commit()
-    return response
+    return _issue(req, result, live, commit=False)
 
 
 def _refusal(req, result):
@@ -156,9 +155,10 @@ def _refusal(req, result):
     return None
 
 
-def _issue(req, result, live):
+def _issue(req, result, live, *, commit: bool = True):
     """The provider session ``live`` (the browser's, or None) made to say this login, and
-    the code: written with the interaction spent, by the code's commit."""
+    the code: written with the interaction spent, by the code's commit (``commit=False``: by
+    the caller's, a login step's)."""
     if live is None or live.account_id != result.account_id:
         # Another person, or nobody: a new provider session (the other person's ends, and its
         # clients are told), and a new Flask session (no fixation).
@@ -173,7 +173,7 @@ def _issue(req, result, live):
         sessions.reauthenticated(live, result)
         sessions.renew_cookie(session, live.id)
     sessions.add_client(live, req.client.client_id)
-    return az.issue_code(req, result, live.id)
+    return az.issue_code(req, result, live.id, commit=commit)
 
 
 @bp.get("/authorize/cancel/<iid>")

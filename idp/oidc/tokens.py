@@ -48,11 +48,16 @@ _SPEND = (update(_CODE)
 _CONSUME = _SPEND.returning(*_CODE.c)
 
 
-def save_code(code: str, **fields) -> None:
+def save_code(code: str, *, commit: bool = True, **fields) -> None:
     """Store the code: in the session's transaction and its commit when one is open (the
     resume's, ``add_client``'s), else alone in autocommit (PostgreSQL: no BEGIN and COMMIT
-    round trips)."""
-    commit_one(_SAVE_CODE, {"code_hash": code_digest(code), "created_at": clock.now(), **fields})
+    round trips). ``commit=False``: in the open transaction, left to the caller's commit (a
+    login step's, which answers its request, ``interaction.complete_here``)."""
+    values = {"code_hash": code_digest(code), "created_at": clock.now(), **fields}
+    if commit:
+        commit_one(_SAVE_CODE, values)
+    else:
+        db.session.connection().execute(_SAVE_CODE, values)
 
 
 # The code grant ahead of Flask (``server.plain_code``) reads the code with its account

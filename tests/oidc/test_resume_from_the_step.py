@@ -1,4 +1,4 @@
-"""The login's last step answers the pending request itself (issue 15, ``interaction.answer_here``):
+"""The login's last step answers the pending request itself (issue 15, ``interaction.complete_here``):
 the redirect to the client comes with the step's answer, one request fewer. It is the resume's
 answer, given under the resume's rules: for the browser that started the request only, once,
 in one transaction with the provider session and the code; every case it does not answer (an
@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from idp.extensions import db
-from idp.models import AuditEvent, AuthorizationCode, Interaction
+from idp.models import Account, AuditEvent, AuthorizationCode, Interaction
 from tests.helpers.rp import logged_in, to_consent
 
 RESUME = "/authorize/resume/"
@@ -266,3 +266,30 @@ def test_the_trusted_device_cookie_comes_with_the_answer(app, rps, browser, pers
                              allow_redirects=False)
     assert done.headers["Location"].startswith(rps.portal.redirect_uri)
     assert len(smtp.messages) == mails
+
+
+def test_the_step_gives_its_result_and_spends_the_request_in_one_write(app, rps, browser,
+                                                                       person, smtp):
+    """The code step that answers the request writes the interaction once: the login's result
+    and the request spent, by the statement that takes it for this browser (issue 15); the
+    result stored is the login's, and the same code gives the client the same ID token."""
+    from sqlalchemy import event
+    iid = _at_code(rps.portal, browser, person)
+    seen: list[str] = []
+
+    def _seen(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", _seen)
+        try:
+            page = browser.submit_code(smtp.code_for(person.email))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", _seen)
+        assert "code=" in page.headers["Location"]
+        writes = [s for s in seen if s.lstrip().upper().startswith("UPDATE INTERACTION")]
+        assert len(writes) == 1, writes
+        row = db.session.get(Interaction, iid)
+        account_id = db.session.scalars(sa.select(Account.id).where(Account.nir == person.nir)).one()
+        assert row.consumed_at is not None and row.result["account_id"] == account_id
+        assert row.result["amr"] == ["pwd", "otp", "mfa"]
+        db.session.rollback()

@@ -258,13 +258,16 @@ AUTHORIZE = {"client_id": "portal", "response_type": "code", "scope": "openid",
 
 
 @contextmanager
-def _refusing(pg_admin, operation: str, table: str):
+def _refusing(pg_admin, operation: str, table: str, *, at_commit: bool = False):
     """A fault at one write: a PostgreSQL trigger raising on every ``operation`` of ``table``
-    while the block runs."""
+    while the block runs (``at_commit``: a deferred constraint trigger, raising at the commit
+    of a transaction that made it)."""
+    when = ("CONSTRAINT TRIGGER idp_test_refuse AFTER {} ON {} DEFERRABLE INITIALLY DEFERRED"
+            if at_commit else "TRIGGER idp_test_refuse BEFORE {} ON {}")
     with pg_admin.connect() as conn:
         conn.execute(sa.text("CREATE FUNCTION idp_test_refuse() RETURNS trigger AS $$ "
                              "BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"))
-        conn.execute(sa.text(f"CREATE TRIGGER idp_test_refuse BEFORE {operation} ON {table} "
+        conn.execute(sa.text(f"CREATE {when.format(operation, table)} "
                              "FOR EACH ROW EXECUTE FUNCTION idp_test_refuse()"))
     try:
         yield
@@ -407,3 +410,37 @@ def test_a_database_fault_while_a_step_shows_its_error_is_the_french_503_page(
     assert len(reads) >= 2                                         # the error page read again
     assert page.status_code == 503 and page.headers["Retry-After"]
     assert says(page, UNAVAILABLE) and "Traceback" not in page.text
+
+
+def test_a_fault_at_the_commit_of_the_steps_answer_keeps_nothing_and_the_code_works_again(
+        pg_admin, app, server, browser, person, smtp, monkeypatch):
+    """The code step answers its request in the transaction of its move (issue 15): a fault
+    at its commit keeps nothing (no provider session, the request not spent, the flow still
+    at the code, no login on the account) and the browser's Flask session is the one it had
+    (its flow, no ``sid`` of a session that is not): the same code, typed again once the
+    fault is gone, logs in and answers the client."""
+    from idp.extensions import db
+    from idp.models import Interaction, ProviderSession
+    browser.get("/authorize", params=AUTHORIZE)
+    browser.submit_credentials(person.nir, person.password)
+    browser.ask_code()
+    before = _step_left(app, person.nir)
+    serializer = app.session_interface.get_signing_serializer(app)
+    cookie = app.config["SESSION_COOKIE_NAME"]
+    session_before = serializer.loads(browser.http.cookies[cookie])
+    code, page = smtp.code_for(person.email), browser.page
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)    # production's 500 page
+    with _refusing(pg_admin, "UPDATE", "login_flow", at_commit=True):
+        refused = browser.submit_code(code)
+    assert refused.status_code in (500, 503), refused.status_code
+    assert "Location" not in refused.headers
+    assert _step_left(app, person.nir) == before
+    with app.app_context():
+        assert db.session.scalars(sa.select(ProviderSession)).all() == []
+        assert db.session.scalars(sa.select(Interaction.consumed_at)).all() == [None]
+        db.session.rollback()
+    assert serializer.loads(browser.http.cookies[cookie]) == session_before
+    browser.page = page                 # the code page, its form as it was
+    again = browser.submit_code(code)
+    assert again.status_code == 303, again.status_code
+    assert "code=" in again.headers["Location"] and "state=s1" in again.headers["Location"]

@@ -92,6 +92,7 @@ class Next:
     kind: str
     url: str | None = None          # RESUME, REFUSED: a URL; THEN: an endpoint
     result: interaction.AuthResult | None = None    # once logged in
+    answer: object | None = None    # RESUME: the request's answer given by this step, if any
 
 
 def _events():
@@ -105,7 +106,7 @@ def _metrics():
 _INSERT = insert(LoginFlow.__table__).returning(LoginFlow.__table__.c.id)
 # The columns a new flow leaves NULL: not in the INSERT (``result`` would be stored as JSON
 # null), set on the object returned.
-_UNSET = {"nir": None, "account_id": None, "code_sent_at": None, "result": None}
+_UNSET = {"nir": None, "nir_key": None, "account_id": None, "code_sent_at": None, "result": None}
 
 
 def start(interaction_id: str | None, *, then_endpoint: str | None = None) -> LoginFlow:
@@ -128,9 +129,13 @@ def start(interaction_id: str | None, *, then_endpoint: str | None = None) -> Lo
 _FLOW_MAPPER = inspect(LoginFlow)
 _FLOW, _ACCOUNT, _PENDING = LoginFlow.__table__, Account.__table__, interaction.COLUMNS[0].table
 _PENDING_COLUMNS = tuple(c.label("pending_" + c.name) for c in interaction.COLUMNS)
+# The code-quota lock of the flow's NIR (case 3), named by the keyed hash the flow stores.
+_CODE_QUOTA_LOCK = limits.lock_column("code_quota", key=_FLOW.c.nir_key)
 # A step's flow with what its steps read besides, in one statement: its pending request
-# (``interaction.details``, held for the request) and its account's address (the code's mail).
-_LOAD = (select(LoginFlow, *_PENDING_COLUMNS, _ACCOUNT.c.email.label("account_email"))
+# (``interaction.details``, held for the request), its account's address (the code's mail)
+# and its NIR's code-quota lock (``code_quota_block``, held for the request).
+_LOAD = (select(LoginFlow, *_PENDING_COLUMNS, _ACCOUNT.c.email.label("account_email"),
+                _CODE_QUOTA_LOCK)
          .select_from(_FLOW.outerjoin(_PENDING, _PENDING.c.id == _FLOW.c.interaction_id)
                       .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _FLOW.c.account_id))
          .where(_FLOW.c.id == bindparam("flow_id")))
@@ -146,25 +151,30 @@ def load(flow_id: str | None) -> LoginFlow | None:
         row = db.session.execute(_LOAD, {"flow_id": flow_id}).first()
         flow = row[0] if row is not None else None
         if flow is not None:
-            _hold(row, flow.account_id)
+            _hold(row, flow.account_id, flow.nir_key)
     if flow is None or flow.expires_at <= clock.now():
         return None
     return flow
 
 
-def _hold(row, account_id: int | None) -> None:
+def _hold(row, account_id: int | None, key: str | None) -> None:
     """What a flow's read brought besides (``_LOAD``, ``_PAGE``), held for the request: its
-    pending request, its account's address."""
+    pending request, its account's address, and the code-quota lock of its NIR's keyed hash
+    ``key`` (none held for a flow that stores no key: ``code_quota_block`` reads it alone)."""
     if row.pending_id is not None:
         interaction.hold([getattr(row, "pending_" + c.name) for c in interaction.COLUMNS])
     if account_id is not None:
         accounts.hold_email(account_id, row.account_email)
+    if key is not None:
+        limits.hold_lock(key, "code_quota", row.code_quota_lock)
 
 
 # What a login page shows, in one statement: the flow, its pending request (the columns
-# ``interaction`` reads, held for the request) and its account's NIR and address.
+# ``interaction`` reads, held for the request), its account's NIR and address, and its NIR's
+# code-quota lock (the case 3 screen, ``page_step``).
 _PAGE = (select(_FLOW, *_PENDING_COLUMNS,
-                _ACCOUNT.c.nir.label("account_nir"), _ACCOUNT.c.email.label("account_email"))
+                _ACCOUNT.c.nir.label("account_nir"), _ACCOUNT.c.email.label("account_email"),
+                _CODE_QUOTA_LOCK)
          .select_from(_FLOW.outerjoin(_PENDING, _PENDING.c.id == _FLOW.c.interaction_id)
                       .outerjoin(_ACCOUNT, _ACCOUNT.c.id == _FLOW.c.account_id))
          .where(_FLOW.c.id == bindparam("flow_id")))
@@ -180,7 +190,7 @@ def load_page(flow_id: str | None):
     row = read_one(_PAGE, {"flow_id": flow_id})
     if row is None or row.expires_at <= clock.now():
         return None
-    _hold(row, row.account_id)
+    _hold(row, row.account_id, row.nir_key)
     return row
 
 
@@ -190,29 +200,43 @@ _MOVE = update(_FLOW).where(_FLOW.c.id == bindparam("flow_id"),
                             _FLOW.c.expires_at > bindparam("now", type_=UTCDateTime()))
 
 
-def advance(flow: LoginFlow, *, allowed: set[str], to: str, then=None, **changes) -> None:
+def advance(flow: LoginFlow, *, allowed: set[str], to: str, then=None, **changes):
     """Compare-and-set the step: only one request moves a flow out of a step. ``then()``,
     run only when this request moved it, writes what goes with the move (the result handed
-    to the pending request), and the audit rows queued so far by this step go in the same
-    commit (``audit.into_step``): one transaction, which a fault rolls back whole. The row
-    in hand takes the values just written instead of being read again: when the update
-    matched, they are what the database holds."""
+    to the pending request, or the request answered: what ``then`` returns is returned), and
+    the audit rows queued so far by this step go in the same commit (``audit.into_step``):
+    one transaction, which a fault rolls back whole (and the browser's session an answer
+    renewed is put back, ``interaction.answer_lost``). The row in hand takes the values just
+    written instead of being read again: when the update matched, they are what the database
+    holds."""
     values = {"step": to, **changes}
     moved = in_session(_MOVE, {"flow_id": flow.id, "allowed": sorted(allowed),
                                "now": clock.now(), **values}).rowcount
-    if moved == 1 and then is not None:
-        then()
-    audit.into_step()
-    db.session.commit()
+    done = then() if moved == 1 and then is not None else None
+    try:
+        audit.into_step()
+        db.session.commit()
+    except BaseException:
+        interaction.answer_lost()       # a fault: the browser's session as before the answer
+        raise
     if moved != 1:
         raise FlowOutOfStep()
     for name, value in values.items():
         set_committed_value(flow, name, value)
+    return done
 
 
 def nir_key(flow_or_nir) -> str:
-    nir = flow_or_nir if isinstance(flow_or_nir, str) else flow_or_nir.nir
-    return keyed.nir_key(nir)
+    """The keyed hash of a NIR, or of a flow's: the one it stores (``knowing``), else made."""
+    if isinstance(flow_or_nir, str):
+        return keyed.nir_key(flow_or_nir)
+    return flow_or_nir.nir_key or keyed.nir_key(flow_or_nir.nir)
+
+
+def knowing(nir: str, key: str | None = None) -> dict:
+    """The columns a flow learns its NIR by (``advance``): the NIR and its keyed hash
+    (``key``, made here unless the caller has it), which names its locks in the flow's read."""
+    return {"nir": nir, "nir_key": key or keyed.nir_key(nir)}
 
 
 def code_wanted(flow: LoginFlow) -> bool:
@@ -233,9 +257,11 @@ _ACCOUNT_AND_LOCKS = select(*accounts.LOGIN_COLUMNS, limits.lock_column("code"),
 
 
 def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
-                       device_cookie: str | None) -> Next:
+                       device_cookie: str | None, *, browser=None) -> Next:
     """credentials (or a code step: the person typed them again) → code_offered, or → logged
-    in when a trusted device (or the client) spares the code."""
+    in when a trusted device (or the client) spares the code. ``browser``: the Flask session
+    of the page that posted the step, when its response may be the request's answer
+    (``_hand_on``)."""
     if flow.step not in LOGGING_IN:
         raise FlowOutOfStep()
     try:
@@ -273,16 +299,18 @@ def submit_credentials(flow: LoginFlow, raw_nir: str, password: str,
             raise PasswordLocked(until=judged.locks_until)          # case 7
         raise WrongPassword()                                        # case 4
     try:
-        return _password_right(flow, account, nir, password, device_cookie)
+        return _password_right(flow, account, knowing(nir, key), password, device_cookie,
+                               browser)
     except IdpError:
         db.session.commit()     # the refusals of a right password: its clearing goes too
         raise
 
 
-def _password_right(flow: LoginFlow, account, nir: str, password: str,
-                    device_cookie: str | None) -> Next:
-    """What follows a right password, in the transaction that holds its clearing (the
-    attempt's success, ``right_with_caller``): committed by the move, or by the caller
+def _password_right(flow: LoginFlow, account, nir: dict, password: str,
+                    device_cookie: str | None, browser) -> Next:
+    """What follows a right password (``nir``: the flow's columns of the NIR, ``knowing``),
+    in the transaction that holds its clearing (the attempt's success,
+    ``right_with_caller``): committed by the move, or by the caller
     when a refusal is raised; a fault rolls it back (the count stays one higher). So a
     refusal (an ``IdpError``) comes before this step changes anything (a trusted device's
     use and the login's time are noted only on the way to the move) or after the move's
@@ -309,9 +337,9 @@ def _password_right(flow: LoginFlow, account, nir: str, password: str,
             raise CodeQuotaReached(until=until)
     codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void,
     if method == "pwd_mail":                    # in the transaction of the move below
-        advance(flow, allowed=LOGGING_IN, to=CODE_OFFERED, nir=nir, account_id=account.id)
+        advance(flow, allowed=LOGGING_IN, to=CODE_OFFERED, account_id=account.id, **nir)
         return Next(Next.PAGE)
-    return _logged_in(flow, account.id, method=method, nir=nir)
+    return _logged_in(flow, account.id, method=method, browser=browser, **nir)
 
 
 def answer_from_session(flow: LoginFlow, live) -> Next | None:
@@ -339,8 +367,8 @@ def answer_from_session(flow: LoginFlow, live) -> Next | None:
             accounts.refuse_if_unusable(account)
         except IdpError:
             return None
-        advance(flow, allowed={CREDENTIALS}, to=CODE_OFFERED, nir=account.nir,
-                account_id=account.id)
+        advance(flow, allowed={CREDENTIALS}, to=CODE_OFFERED, account_id=account.id,
+                **knowing(account.nir))
         return Next(Next.PAGE)
     return None
 
@@ -405,9 +433,11 @@ def send_code(flow: LoginFlow) -> None:
     _metrics().codes_sent.inc()
 
 
-def submit_code(flow: LoginFlow, submitted: str, *, biometrics: str | None = None) -> Next:
+def submit_code(flow: LoginFlow, submitted: str, *, biometrics: str | None = None,
+                browser=None) -> Next:
     """code_sent → logged in with the right code; the errors of cases 2, 3, 5 and 6.
-    ``biometrics`` is what the page found on the device (``offer_wanted``)."""
+    ``biometrics`` is what the page found on the device (``offer_wanted``); ``browser`` as
+    for ``submit_credentials``."""
     if flow.step != CODE_SENT or flow.account_id is None:
         raise FlowOutOfStep()
     p = policy()
@@ -424,7 +454,8 @@ def submit_code(flow: LoginFlow, submitted: str, *, biometrics: str | None = Non
         # back both: the code still works, the count stays one higher); a refusal, raised
         # before any other write or after the move's commit, commits them (``_password_right``).
         try:
-            return _logged_in(flow, flow.account_id, method="pwd_mail", biometrics=biometrics)
+            return _logged_in(flow, flow.account_id, method="pwd_mail", biometrics=biometrics,
+                              browser=browser)
         except IdpError:
             db.session.commit()
             raise
@@ -468,7 +499,7 @@ def _amr(method: str) -> list[str]:
 
 
 def _logged_in(flow: LoginFlow, account_id: int, *, method: str,
-               biometrics: str | None = None, **changes) -> Next:
+               biometrics: str | None = None, browser=None, **changes) -> Next:
     """The person proved (the password and the code, a trusted device, or a passkey): the
     outcome the tokens will carry — who, when, how — stored on the row as it moves to the
     biometrics offer, consent or done. A login spared by a trusted device is ``["pwd"]``,
@@ -488,20 +519,20 @@ def _logged_in(flow: LoginFlow, account_id: int, *, method: str,
         advance(flow, allowed=LOGGING_IN, to=OFFER, account_id=account_id,
                 result=result.to_json(), **changes)
         return Next(Next.PAGE, result=result)
-    return _consent_or_done(flow, result, allowed=LOGGING_IN, **changes)
+    return _consent_or_done(flow, result, allowed=LOGGING_IN, browser=browser, **changes)
 
 
 def _consent_or_done(flow: LoginFlow, result: interaction.AuthResult, *, allowed: set[str],
-                     **changes) -> Next:
+                     browser=None, **changes) -> Next:
     """The logged-in result moves to consent when the client needs it, else it goes on."""
     details = interaction.details(flow.interaction_id)
     consent = details is not None and (details.prompt_consent or details.consent and not
                                        sessions.has_consent(result.account_id,
                                                             details.client_id, details.scope))
-    advance(flow, allowed=allowed, to=CONSENT if consent else DONE,
-            then=None if consent else lambda: _hand_on(flow, result),
-            account_id=result.account_id, result=result.to_json(), **changes)
-    return Next(Next.PAGE, result=result) if consent else _handed_on(flow, result)
+    answer = advance(flow, allowed=allowed, to=CONSENT if consent else DONE,
+                     then=None if consent else lambda: _hand_on(flow, result, browser),
+                     account_id=result.account_id, result=result.to_json(), **changes)
+    return Next(Next.PAGE, result=result) if consent else _handed_on(flow, result, answer)
 
 
 # -- biometrics: the passkey login and the activation offer (issue 14) ---------------------
@@ -552,7 +583,7 @@ def submit_passkey(flow: LoginFlow, credential, challenge_id: str | None) -> Nex
     account = passkeys.usable_account(login)
     codes.withdraw(CODE_PURPOSE, flow.id)       # a code sent earlier in this flow is void
     db.session.commit()
-    return _logged_in(flow, account.id, method=login.method, nir=account.nir)
+    return _logged_in(flow, account.id, method=login.method, **knowing(account.nir))
 
 
 def offer_options(flow: LoginFlow) -> passkeys.Options:
@@ -576,24 +607,26 @@ def activate(flow: LoginFlow, credential, challenge_id: str | None, user_agent: 
     return decide_offer(flow, "activated")
 
 
-def decide_offer(flow: LoginFlow, answer: str) -> Next:
+def decide_offer(flow: LoginFlow, answer: str, *, browser=None) -> Next:
     """offer → consent or done: "Plus tard" (``later``: offered again at the next login),
-    "Ne plus me le rappeler" (``never``: stored on the account), or ``activated``."""
+    "Ne plus me le rappeler" (``never``: stored on the account), or ``activated``;
+    ``browser`` as for ``submit_credentials``."""
     if answer not in OFFER_ANSWERS:
         raise ValueError(f"offer answer: {answer!r}")
     if flow.step != OFFER or flow.result is None:
         raise FlowOutOfStep()
     result = interaction.AuthResult.from_json(flow.result)
-    then = _consent_or_done(flow, result, allowed={OFFER})
+    then = _consent_or_done(flow, result, allowed={OFFER}, browser=browser)
     if answer == "never":
         passkeys.set_offer(db.session.get(Account, result.account_id), "never")
     _events()("passkey_offer", account_id=result.account_id, outcome=answer)
     return then
 
 
-def decide_consent(flow: LoginFlow, *, accepted: bool) -> Next:
+def decide_consent(flow: LoginFlow, *, accepted: bool, browser=None) -> Next:
     """consent → done: accepted, the consent is kept and the result goes on; refused, the
-    relying party gets ``access_denied`` (issue 13.4)."""
+    relying party gets ``access_denied`` (issue 13.4). ``browser`` as for
+    ``submit_credentials``."""
     if flow.step != CONSENT or flow.result is None:
         raise FlowOutOfStep()
     details = interaction.details(flow.interaction_id)
@@ -603,24 +636,33 @@ def decide_consent(flow: LoginFlow, *, accepted: bool) -> Next:
 
     def accept():
         sessions.grant_consent(result.account_id, details.client_id, details.scope, commit=False)
-        _hand_on(flow, result)
-    advance(flow, allowed={CONSENT}, to=DONE, then=accept if accepted else None)
+        return _hand_on(flow, result, browser)
+    answer = advance(flow, allowed={CONSENT}, to=DONE, then=accept if accepted else None)
     if not accepted:
         return Next(Next.REFUSED, url=details.refuse_url)
-    return _handed_on(flow, result)
+    return _handed_on(flow, result, answer)
 
 
-def _hand_on(flow: LoginFlow, result: interaction.AuthResult) -> None:
-    """In the transaction that moves the flow to done: its result to the pending request."""
+def _hand_on(flow: LoginFlow, result: interaction.AuthResult, browser=None):
+    """In the transaction that moves the flow to done: its result to the pending request;
+    with ``browser`` (the Flask session of the page that posted the step), the request
+    answered at once when the protocol can (``interaction.complete_here``): that answer,
+    else None."""
+    if flow.interaction_id is None:
+        return None
+    if browser is not None:
+        return interaction.complete_here(flow.interaction_id, result, browser)
+    interaction.complete(flow.interaction_id, result, commit=False)
+    return None
+
+
+def _handed_on(flow: LoginFlow, result: interaction.AuthResult, answer=None) -> Next:
+    """A flow just done (``_hand_on``): where its result goes: the pending request (with its
+    ``answer`` when the step gave it), the journey waiting, or (a login on our own pages) a
+    provider session of its own."""
     if flow.interaction_id is not None:
-        interaction.complete(flow.interaction_id, result, commit=False)
-
-
-def _handed_on(flow: LoginFlow, result: interaction.AuthResult) -> Next:
-    """A flow just done (``_hand_on``): where its result goes: the pending request, the
-    journey waiting, or (a login on our own pages) a provider session of its own."""
-    if flow.interaction_id is not None:
-        return Next(Next.RESUME, url=interaction.resume_url(flow.interaction_id), result=result)
+        return Next(Next.RESUME, url=interaction.resume_url(flow.interaction_id), result=result,
+                    answer=answer)
     if flow.then_endpoint is not None:
         return Next(Next.THEN, url=flow.then_endpoint, result=result)
     return Next(Next.ACCOUNT, result=result)

@@ -69,7 +69,9 @@ def _nir_limit_key() -> str:
             nir = "".join(ch for ch in raw if ch.isalnum())[:13].upper()
     else:
         flow = _flow()
-        nir = flow.nir if flow is not None else None
+        if flow is not None and flow.nir:
+            return "nir:" + machine.nir_key(flow)[:32]     # the key the flow stores
+        nir = None
     if not nir:
         return "ip:" + get_remote_address()
     return "nir:" + keyed.nir_key(nir)[:32]
@@ -181,7 +183,7 @@ def submit_credentials():
         return _restart(done=flow is not None)
     return _finish(flow, machine.submit_credentials(
         flow, request.form.get("nir", ""), request.form.get("password", ""),
-        request.cookies.get(machine.devices.cookie_name())))
+        request.cookies.get(machine.devices.cookie_name()), browser=session))
 
 
 @bp.post("/login/code/send")
@@ -205,7 +207,8 @@ def submit_code():
     biometrics = request.form.get("biometrics") or None
     if not _biometrics_here(interaction.details(flow.interaction_id)):
         biometrics = None           # no offer where no passkey can be made (127.0.0.1)
-    then = machine.submit_code(flow, request.form.get("code", ""), biometrics=biometrics)
+    then = machine.submit_code(flow, request.form.get("code", ""), biometrics=biometrics,
+                               browser=session)
     response = _finish(flow, then)
     if request.form.get("remember_device"):
         value, expires = machine.devices.trust(then.result.account_id,
@@ -222,7 +225,8 @@ def consent():
     flow = _flow()
     if flow is None or flow.step != machine.CONSENT:
         return _restart()
-    return _finish(flow, machine.decide_consent(flow, accepted=request.form.get("decision") == "accept"))
+    return _finish(flow, machine.decide_consent(
+        flow, accepted=request.form.get("decision") == "accept", browser=session))
 
 
 @bp.post("/login/offer")
@@ -232,7 +236,8 @@ def offer():
     if flow is None or flow.step != machine.OFFER:
         return _restart()
     answer = request.form.get("decision")
-    return _finish(flow, machine.decide_offer(flow, answer if answer in ("later", "never") else "later"))
+    return _finish(flow, machine.decide_offer(
+        flow, answer if answer in ("later", "never") else "later", browser=session))
 
 
 # -- biometrics (issue 14): JSON for navigator.credentials, CSRF token in X-CSRFToken ------
@@ -364,14 +369,13 @@ def _go(then: machine.Next):
 
 
 def _finish(flow, then: machine.Next):
-    """Follow the ``Next`` of a step that a form posted: a login that has just handed its
-    result to the pending request answers the request here when the protocol can
-    (``interaction.answer_here``: the redirect to the client, one request fewer), else goes
+    """Follow the ``Next`` of a step that a form posted (``browser=session``): a login that
+    has just handed its result to the pending request answers the request here when the
+    protocol could (``then.answer``, given in the step's transaction by
+    ``interaction.complete_here``: the redirect to the client, one request fewer), else goes
     to the resume URL as ``_go`` does."""
-    if then.kind == machine.Next.RESUME:
-        answered = interaction.answer_here(flow.interaction_id, session)
-        if answered is not None:
-            return answered
+    if then.kind == machine.Next.RESUME and then.answer is not None:
+        return then.answer
     return _go(then)
 
 

@@ -10,7 +10,8 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import event
 
-from idp import i18n, interaction, messages
+from idp import i18n, interaction, keyed, messages
+from idp.errors import CodeQuotaReached
 from idp.extensions import db
 from idp.flows.login import machine
 from idp.models import LoginFlow
@@ -178,3 +179,92 @@ def test_a_steps_load_holds_the_pending_request_and_the_address(app, at_code_off
     with app.app_context(), app.test_request_context("/login"):     # read alone: the same
         assert interaction.details(flow.interaction_id) == details
         assert len(statements) == 2
+
+
+# -- the code-quota lock read with the flow (issue 15) --------------------------------------
+
+def _request(app):
+    """A request of its own: its app context (``g``, the session's identity map) too."""
+    from contextlib import ExitStack
+    stack = ExitStack()
+    stack.enter_context(app.app_context())
+    stack.enter_context(app.test_request_context("/login"))
+    return stack
+
+
+def _block(app, flow_id):
+    """Case 3 on the flow's NIR, as the 6th code asked sets it: the end of the block."""
+    from idp.domain import limits
+    from idp.policy import policy
+    with _request(app):
+        key = keyed.nir_key(NIR)
+        with pytest.raises(limits.QuotaReached) as reached:
+            limits.take_quota(key, "code_quota", quota=0, window=policy().code_quota_window,
+                              block=policy().code_quota_block)
+        return reached.value.until
+
+
+def test_a_flow_knows_its_nirs_keyed_hash_and_its_reads_bring_the_lock(app, at_code_offered,
+                                                                        statements):
+    """The password step stores the NIR's keyed hash on the flow; the page's read and the
+    step's read bring the NIR's code-quota lock with the flow (no read of its own), each
+    request its own: a block set between two requests is what the next one shows."""
+    flow_id, _ = at_code_offered
+    with _request(app):
+        shown = machine.load_page(flow_id)
+        assert shown.nir_key == keyed.nir_key(NIR)
+        assert machine.page_step(shown, None) == (machine.CODE_OFFERED, None)
+        assert len(statements) == 1
+    until = _block(app, flow_id)
+    del statements[:]
+    with _request(app):
+        step, error = machine.page_step(machine.load_page(flow_id), None)
+        assert step == machine.CREDENTIALS and isinstance(error, CodeQuotaReached)
+        assert error.until == until and len(statements) == 1
+    with _request(app):
+        assert machine.code_quota_block(machine.load(flow_id)) == until
+        assert len(statements) == 2
+
+
+def test_a_write_to_the_throttle_row_drops_the_lock_held_for_the_request(app, at_code_offered):
+    """A request that counts or locks after its flow's read answers from what it wrote, not
+    from the lock read with the flow: the block set by this very request is seen, and so is
+    the lock lifted by ``user unlock``."""
+    from idp.domain import limits
+    flow_id, _ = at_code_offered
+    with _request(app):
+        flow = machine.load(flow_id)
+        assert machine.code_quota_block(flow) is None           # held: no lock
+        with pytest.raises(limits.QuotaReached) as reached:
+            limits.take_quota(flow.nir_key, "code_quota", quota=0, window=timedelta(hours=1),
+                              block=timedelta(hours=1))
+        assert machine.code_quota_block(flow) == reached.value.until
+    with _request(app):
+        flow = machine.load(flow_id)
+        assert machine.code_quota_block(flow) == reached.value.until
+        limits.clear(flow.nir_key)
+        assert machine.code_quota_block(flow) is None
+
+
+def test_a_flow_made_before_the_stored_key_reads_the_lock_alone(app, at_code_offered,
+                                                                statements):
+    """A flow row without the keyed hash (made before its column, alive at most
+    ``interaction_ttl``) meets the block all the same, by a read of its own."""
+    flow_id, _ = at_code_offered
+    with _request(app):
+        machine.send_code(machine.load(flow_id))                 # at code_sent
+    with app.app_context():
+        db.session.execute(db.update(LoginFlow).where(LoginFlow.id == flow_id)
+                           .values(nir_key=None))
+        db.session.commit()
+    until = _block(app, flow_id)
+    del statements[:]
+    with _request(app):
+        step, error = machine.page_step(machine.load_page(flow_id), None)
+        assert step == machine.CREDENTIALS and error.until == until
+        assert len(statements) == 2
+    with _request(app):
+        flow = machine.load(flow_id)
+        assert flow.nir_key is None and machine.code_quota_block(flow) == until
+        with pytest.raises(CodeQuotaReached):
+            machine.submit_code(flow, "000000")
