@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import (
     String,
     and_,
@@ -45,8 +46,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-
-from flask import g, has_request_context
 
 from idp import clock
 from idp.extensions import db, in_session, read_one
