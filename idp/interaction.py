@@ -186,7 +186,8 @@ def _live(interaction_id: str | None):
 
 def hold(values):
     """Keep a pending request's row (the values of ``COLUMNS``, in order), read here or with
-    another table (the login page's one read), for the rest of the request:
+    another table (the login page's one read), or just inserted (``start``), for the rest of
+    the request:
     ``details()`` and ``started_here()`` answer from it."""
     row = _Pending(*values)
     if has_request_context():
@@ -263,15 +264,15 @@ def start_shown_here(pending: PendingRequest, validated: dict, browser: str):
     fewer): the response of the page the login pages register (``LOGIN_PAGE``), or None when
     none is registered (an app without them), and nothing stored: the caller stores the
     request with ``start`` and redirects as before. The request and the flow the page makes
-    for it are inserted in one transaction (both or neither; a fault in the page rolls back
-    both), and the request's row is held, not read back."""
+    for it are inserted in one transaction (both or neither: a fault before the flow's commit
+    stores neither), and the request's row is held, not read back."""
     page = current_app.extensions.get(LOGIN_PAGE)
     if page is None:
         return None
     iid = start(pending, validated, browser, commit=False)
     response = page(iid)
     if not session_idle():
-        db.session.commit()     # the page stored nothing of its own: the request alone
+        db.session.commit()     # what the page left open: the request, if it stored no flow
     return response
 
 
