@@ -158,9 +158,17 @@ def local_path(target: str | None) -> str | None:
     return target
 
 
+def come_back_to(path: str) -> None:
+    """The address (a path of this site) the language switch of this page comes back to,
+    when it is not the request's own: the login page that answers GET /authorize comes back
+    to its /login?interaction=<id>, not to a new authorization request."""
+    g.idp_lang_back_to = path
+
+
 def switch_targets() -> list[tuple[str, str, str]]:
     """(language, its name, the switch's URL) for each language other than the page's: the
-    switch comes back to this very page."""
-    here = request.full_path.rstrip("?") if request.query_string else request.path
+    switch comes back to this very page (``come_back_to``, else the request's address)."""
+    here = g.get("idp_lang_back_to") or (
+        request.full_path.rstrip("?") if request.query_string else request.path)
     return [(lang, NAMES[lang], url_for("public.language", lang=lang, next=here))
             for lang in SUPPORTED if lang != language()]

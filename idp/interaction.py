@@ -3,7 +3,9 @@
 Like node-oidc-provider's ``interactionDetails`` / ``interactionFinished``:
 
 1. ``oidc`` validates an authorization request and, when a login is needed, stores it with
-   ``start()`` and sends the browser to the login pages with the interaction's id;
+   ``start()`` and sends the browser to the login pages with the interaction's id (or,
+   issue 15, answers with their page itself: ``start_shown_here``, which the login pages
+   register);
 2. ``flows`` reads what it needs with ``details()`` (a typed ``PendingRequest``), runs the journey, and ends with
    ``complete(id, AuthResult(...))``, then redirects to ``resume_url(id)``;
 3. ``oidc`` takes the result once with ``take()``, with the request it validated at the
@@ -27,7 +29,7 @@ from flask import current_app, g, has_request_context
 from sqlalchemy import bindparam, insert, select, update
 
 from idp import clock, keyed
-from idp.extensions import commit_one, db, read_one
+from idp.extensions import commit_one, db, in_session, read_one, session_idle
 from idp.models import Interaction
 from idp.policy import policy
 
@@ -149,17 +151,23 @@ _Pending = namedtuple("_Pending", [c.name for c in COLUMNS])
 _HELD = "_interactions"
 
 
-def start(pending: PendingRequest, validated: dict, browser: str) -> str:
+def start(pending: PendingRequest, validated: dict, browser: str, *, commit: bool = True) -> str:
     """Store a pending request: what the login pages show (``pending``), the request as
     ``oidc`` validated it (``validated``, opaque here: what the resume answers without
-    validating again), and ``browser``, the ``browser_nonce()`` of the browser asking."""
+    validating again), and ``browser``, the ``browser_nonce()`` of the browser asking.
+    ``commit=False``: inserted in the caller's transaction, committed by its commit, and held
+    for the rest of the request (``details`` answers without reading it back)."""
     now = clock.now()
     iid = keyed.token(24)
     row = {"id": iid, "client_id": pending.client_id,
            "params": {"request": validated, "display": pending.to_json(),
                       "browser": keyed.digest(_BROWSER_PURPOSE, browser)},
            "created_at": now, "expires_at": now + policy().interaction_ttl}
-    commit_one(_INSERT, row)
+    if commit:
+        commit_one(_INSERT, row)
+    else:
+        in_session(_INSERT, row)
+        hold([row[c.name] if c.name in row else None for c in COLUMNS])
     return iid
 
 
@@ -182,7 +190,8 @@ def _live(interaction_id: str | None):
 
 def hold(values):
     """Keep a pending request's row (the values of ``COLUMNS``, in order), read here or with
-    another table (the login page's one read), for the rest of the request:
+    another table (the login page's one read), or just inserted (``start``), for the rest of
+    the request:
     ``details()`` and ``started_here()`` answer from it."""
     row = _Pending(*values)
     if has_request_context():
@@ -251,6 +260,29 @@ def take_started_here(interaction_id: str | None, browser_session, *, commit: bo
     if commit:
         db.session.commit()
     return taken.params["request"], AuthResult.from_json(taken.result) if taken.result else None
+
+
+# What the login pages register (``idp.flows.login``): ``page(interaction_id)``, the login
+# page of a pending request just stored in the current transaction, its flow stored with it.
+LOGIN_PAGE = "idp.login_page"
+
+
+def start_shown_here(pending: PendingRequest, validated: dict, browser: str):
+    """A new pending request (``start``'s arguments) answered by its login page in this very
+    response, instead of a redirect to the login pages with its id (issue 15: one request
+    fewer): the response of the page the login pages register (``LOGIN_PAGE``), or None when
+    none is registered (an app without them), and nothing stored: the caller stores the
+    request with ``start`` and redirects as before. The request and the flow the page makes
+    for it are inserted in one transaction (both or neither: a fault before the flow's commit
+    stores neither), and the request's row is held, not read back."""
+    page = current_app.extensions.get(LOGIN_PAGE)
+    if page is None:
+        return None
+    iid = start(pending, validated, browser, commit=False)
+    response = page(iid)
+    if not session_idle():
+        db.session.commit()     # what the page left open: the request, if it stored no flow
+    return response
 
 
 def resume_url(interaction_id: str) -> str:

@@ -406,6 +406,35 @@ def two_hops(app, monkeypatch):
 
 
 @pytest.fixture
+def statements(app):
+    """The SQL statements the app runs while the test looks (a list that grows), BEGIN and
+    savepoints left out; in this process (the in-process server of plain HTTP included)."""
+    from sqlalchemy import event
+
+    from idp.extensions import db
+    seen: list[str] = []
+
+    def _seen(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            seen.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", _seen)
+        yield seen
+        event.remove(db.engine, "before_cursor_execute", _seen)
+
+
+@pytest.fixture
+def login_hop(app, monkeypatch):
+    """GET /authorize redirecting to /login?interaction=<id>, as before issue 15, for the
+    tests of that URL itself (another browser, an expired request): the login pages'
+    ``interaction.LOGIN_PAGE`` not registered (on the app served in this process: plain
+    HTTP, not the gunicorn of ``scheme=https``)."""
+    from idp import interaction
+    monkeypatch.delitem(app.extensions, interaction.LOGIN_PAGE)
+
+
+@pytest.fixture
 def browser(server):
     tls = getattr(server, "tls", None)
     return Browser(server.url, verify=str(tls.ca) if tls else True)

@@ -71,8 +71,18 @@ def _result_of(live):
 
 
 def _to_login(req, live):
-    iid = interaction.start(az.pending_request(req, live), az.stored(req),
-                            interaction.browser_nonce(session))
+    """A login (or a consent) is needed: the pending request stored, bound to this browser
+    (issue 11.3), and the login page of it as this answer (issue 15: the login pages register
+    it, ``interaction.start_shown_here``). A request sent by POST (the page, the answer of a
+    POST, would be posted again by a reload or the back button), or an app without the login
+    pages, is redirected to ``/login?interaction=<id>`` as before."""
+    pending, stored = az.pending_request(req, live), az.stored(req)
+    browser = interaction.browser_nonce(session)
+    if request.method == "GET":
+        page = interaction.start_shown_here(pending, stored, browser)
+        if page is not None:
+            return page
+    iid = interaction.start(pending, stored, browser)
     return redirect(f"/login?interaction={iid}", 303)
 
 

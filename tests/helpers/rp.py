@@ -274,7 +274,7 @@ def logged_in(rp: RelyingParty, browser, person, smtp, **params) -> tuple[dict, 
 def to_consent(rp: RelyingParty, browser, person, smtp, **params):
     """Log in for ``rp`` up to its consent page; the pending request and that page."""
     pending, answer = rp.start(browser, **params)
-    page = browser.get(answer.headers["Location"])
+    page = login_page(browser, answer)
     for _ in range(8):
         actions = FORM_ACTION.findall(page.text)
         if "/login/consent" in actions:
@@ -290,7 +290,36 @@ def to_consent(rp: RelyingParty, browser, person, smtp, **params):
 
 
 def sends_to_login(response) -> bool:
-    return response.status_code == 303 and "/login?interaction=" in response.headers["Location"]
+    """The authorization request asks a login: its answer is the login page (issue 15), or
+    the redirect to it: a request sent by POST, or a flow that the provider session moved on
+    at once to consent or the code (its page at /login)."""
+    if response.status_code == 303:
+        location = response.headers["Location"]
+        return location == "/login" or location.startswith("/login?interaction=")
+    return response.status_code == 200 and 'action="/login"' in response.text \
+        and interaction_of(response) is not None
+
+
+SWITCH = re.compile(r'href="/langue/[a-z]+\?next=([^"]+)"')
+
+
+def interaction_of(page) -> str | None:
+    """The pending request a login page serves: the id in the address its language switch
+    comes back to (/login?interaction=<id>), also on the page GET /authorize answers."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+    found = SWITCH.search(page.text)
+    if found is None:
+        return None
+    back = unquote(html.unescape(found.group(1)))
+    return parse_qs(urlsplit(back).query).get("interaction", [None])[0]
+
+
+def login_page(browser, answer):
+    """The login page an authorization request's ``answer`` is (GET) or redirects to (POST)."""
+    if answer.status_code in (302, 303):
+        return browser.get(answer.headers["Location"])
+    assert answer.status_code == 200, (answer.status_code, answer.text[:300])
+    return answer
 
 
 def jose_header(compact: str) -> dict:

@@ -12,7 +12,7 @@ import pytest
 from joserfc.jwk import ECKey
 
 from tests.helpers.parties import AGENCY_CB, AGENCY_KEYS, MOBILE_CB, PORTAL_CB
-from tests.helpers.rp import inner_params, query_of, url_with
+from tests.helpers.rp import inner_params, login_page, query_of, url_with
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -197,7 +197,7 @@ def test_a_public_client_with_pkce_logs_in_on_any_loopback_port(rps, browser, pe
 
 def test_login_hint_prefills_the_nir_field(rps, browser, person):
     _, answer = rps.portal.start(browser, login_hint=person.nir)
-    page = browser.get(answer.headers["Location"])
+    page = login_page(browser, answer)
     assert f'value="{person.nir}"' in page.text
 
 

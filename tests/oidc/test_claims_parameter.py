@@ -8,7 +8,7 @@ import json
 import re
 
 from tests.helpers.pages import visible
-from tests.helpers.rp import FORM_ACTION, logged_in, query_of, to_consent
+from tests.helpers.rp import FORM_ACTION, logged_in, login_page, query_of, sends_to_login, to_consent
 
 
 def test_claims_outside_the_client_s_scopes_are_not_granted(rps, browser, person, smtp):
@@ -58,7 +58,7 @@ def test_a_claim_asked_beyond_what_was_consented_asks_consent_again(rps, browser
     assert query_of(answer)["state"] == pending.state            # consent remembered
     later = {"userinfo": {"family_name": None}}
     pending, answer = rps.thirdparty.start(browser, scope="openid", claims=json.dumps(later))
-    assert answer.status_code == 303 and "/login?interaction=" in answer.headers["Location"]
-    page = browser.get(answer.headers["Location"])
+    assert sends_to_login(answer)
+    page = login_page(browser, answer)
     assert "/login/consent" in FORM_ACTION.findall(page.text)
     assert "Votre nom de famille" in visible(page)

@@ -21,6 +21,7 @@ from joserfc.jwk import RSAKey
 
 from tests.helpers.live import free_port
 from tests.helpers.parties import RpKeys, register
+from tests.helpers.rp import sends_to_login
 
 REMOTE_KEYS = RpKeys("remote")
 REMOTE_CB = "https://remote.example/cb"
@@ -130,10 +131,10 @@ def _authorize(server, **kw) -> str:
     answer = requests.get(server.url + "/authorize", allow_redirects=False, params={
         "client_id": "remote", "response_type": "code", "scope": "openid",
         "redirect_uri": REMOTE_CB, "request": _request_object(server, **kw)})
+    if sends_to_login(answer):
+        return "login"
     assert answer.status_code in (302, 303), (answer.status_code, answer.text[:300])
     location = answer.headers["Location"]
-    if "/login?interaction=" in location:
-        return "login"
     assert location.startswith(REMOTE_CB), location
     return parse_qs(urlparse(location).query)["error"][0]
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers.rp import logged_in, query_of, sends_to_login
+from tests.helpers.rp import logged_in, login_page, query_of, sends_to_login
 
 ESSENTIAL_ACR = {"id_token": {"acr": {"essential": True, "values": ["eidas3"]}}}
 
@@ -76,7 +76,7 @@ def test_prompt_consent_asks_consent_even_of_a_first_party_client(rps, browser, 
     logged_in(rps.portal, browser, person, smtp)
     _, answer = rps.portal.start(browser, prompt="consent")
     assert sends_to_login(answer)
-    page = browser.get(answer.headers["Location"])
+    page = login_page(browser, answer)
     assert "/login/consent" in page.text and 'name="password"' not in page.text
 
 
@@ -240,7 +240,7 @@ def test_a_session_opened_without_the_code_gets_a_step_up_for_a_client_that_requ
     assert quick["amr"] == ["pwd"] and smtp.to(person.email) == []
     pending, answer = rps.portal.start(browser)
     assert sends_to_login(answer)
-    page = browser.get(answer.headers["Location"])
+    page = login_page(browser, answer)
     assert 'action="/login/code/send"' in page.text and 'name="password"' not in page.text
     assert "v***@e***.fr" in page.text                    # the code goes to that account
     result = rps.portal.walk(browser, page, person, smtp)

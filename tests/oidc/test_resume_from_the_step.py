@@ -14,16 +14,15 @@ import sqlalchemy as sa
 
 from idp.extensions import db
 from idp.models import Account, AuditEvent, AuthorizationCode, Interaction
-from tests.helpers.rp import logged_in, to_consent
+from tests.helpers.rp import interaction_of, logged_in, to_consent
 
 RESUME = "/authorize/resume/"
 
 
 def _at_code(rp, browser, person, **params) -> str:
     """A login at the code step, the code sent: the interaction's id."""
-    _, answer = rp.start(browser, **params)
-    iid = answer.headers["Location"].split("interaction=")[1]
-    browser.get(answer.headers["Location"])
+    _, page = rp.start(browser, **params)          # its login page
+    iid = interaction_of(page)
     browser.submit_credentials(person.nir, person.password)
     browser.ask_code()
     return iid
@@ -77,8 +76,7 @@ def test_the_code_step_answers_with_the_redirect_the_resume_gave(
 
 
 def test_the_login_reaches_the_client_and_its_tokens(rps, browser, person, smtp):
-    pending, answer = rps.portal.start(browser)
-    browser.get(answer.headers["Location"])
+    pending, _ = rps.portal.start(browser)          # its login page
     browser.submit_credentials(person.nir, person.password)
     browser.ask_code()
     page = browser.submit_code(smtp.code_for(person.email))
@@ -205,9 +203,8 @@ def test_an_error_answer_goes_through_the_resume_url(app, rps, browser, person, 
     logged_in(rps.portal, browser, person, smtp, remember=True)
     browser.logout()
     claims = {"id_token": {"acr": {"essential": True, "values": ["eidas2"]}}}
-    _, answer = rps.portal.start(browser, claims=json.dumps(claims))
-    iid = answer.headers["Location"].split("interaction=")[1]
-    browser.get(answer.headers["Location"])
+    _, page = rps.portal.start(browser, claims=json.dumps(claims))
+    iid = interaction_of(page)
     page = browser.post_form("/login", {"nir": person.nir, "password": person.password},
                              allow_redirects=False)
     assert page.headers["Location"] == RESUME + iid and _consumed(app, iid) is None
@@ -260,8 +257,7 @@ def test_the_trusted_device_cookie_comes_with_the_answer(app, rps, browser, pers
         assert devices.cookie_name() in page.cookies
     browser.logout()
     mails = len(smtp.messages)
-    pending, answer = rps.portal.start(browser)
-    browser.get(answer.headers["Location"])
+    pending, _ = rps.portal.start(browser)          # its login page
     done = browser.post_form("/login", {"nir": person.nir, "password": person.password},
                              allow_redirects=False)
     assert done.headers["Location"].startswith(rps.portal.redirect_uri)

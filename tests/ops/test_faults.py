@@ -117,7 +117,7 @@ def test_database_down_is_a_french_503_page_then_the_login_works_again(db_gate, 
     login = server.url + "/authorize?client_id=portal&response_type=code&scope=openid" \
         "&redirect_uri=http://127.0.0.1:5001/callback&code_challenge=" + "a" * 43 + \
         "&code_challenge_method=S256&state=s"
-    assert requests.get(login).status_code == 200          # the login page, after a redirect
+    assert requests.get(login).status_code == 200          # the login page
 
     gate.close()
     page = requests.get(login)

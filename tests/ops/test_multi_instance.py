@@ -185,7 +185,7 @@ def test_a_login_started_on_a_finishes_on_b_and_its_tokens_serve_on_both(pair, p
     a, b = pair
     browser = Browser()
     params, verifier = authorize_params()
-    page = browser.get(a, "/authorize", params=params)          # → /login?interaction=… on A
+    page = browser.get(a, "/authorize", params=params)          # its login page, on A
     assert 'name="nir"' in page.text
     page = browser.post_form(a, "/login", {"nir": person.nir, "password": person.password})
     assert "recevoir un code de sécurité" in page.text, text_of(page)[:600]

@@ -136,21 +136,23 @@ def _biometrics_here(details) -> bool:
     return f"{request.scheme}://{request.host}" in current_app.config["PASSKEY_ORIGINS"]
 
 
+def _notice() -> str | None:
+    """The French notice a step left for the next login page (``NOTICE_KEY``), taken once."""
+    notice = session.pop(NOTICE_KEY, None)
+    return messages.text(notice) if notice in NOTICES else None
+
+
 @bp.get("/login")
 def show():
     iid = request.args.get("interaction")
     flow = machine.load_page(session.get(FLOW_KEY))     # the page only shows it
-    notice = session.pop(NOTICE_KEY, None)
-    notice = messages.text(notice) if notice in NOTICES else None
+    notice = _notice()
     if iid is not None and (flow is None or flow.interaction_id != iid):
         if interaction.details(iid) is None:
             return render_template("error.html", message_id="interaction_expired"), 400
         if not interaction.started_here(iid, session):                 # issue 11.3
             return render_template("error.html", message_id="interaction_other_browser"), 403
-        flow = _new_flow(iid)
-        answered = machine.answer_from_session(flow, sessions.live(session.get("sid")))
-        if answered is not None:
-            return _go(answered)
+        return _first_page(iid, notice)
     elif flow is None:
         # A login without a pending request: its flow is made when the form is submitted
         # (issue 11.13: a cookie-less GET wrote a row each time).
@@ -161,6 +163,36 @@ def show():
     if flow.step == machine.DONE:
         flow = _new_flow(flow.interaction_id if interaction.details(flow.interaction_id) else None)
     return _page(flow, notice=notice)
+
+
+def _first_page(iid: str, notice: str | None):
+    """The login page of a new pending request ``iid`` that this browser started: a new
+    flow for it, moved on at once when the browser's provider session answers the request
+    but for consent or the code (``machine.answer_from_session``: a redirect to the page of
+    that step), else the credentials page. Shown by GET /login?interaction=<iid>, and by
+    GET /authorize itself (``shown_by_authorize``)."""
+    flow = _new_flow(iid)
+    answered = machine.answer_from_session(flow, sessions.live(session.get("sid")))
+    if answered is not None:
+        return _go(answered)
+    return _page(flow, notice=notice)
+
+
+def shown_by_authorize(iid: str):
+    """``interaction.LOGIN_PAGE``: the login page as the answer of the authorization
+    request that has just stored ``iid`` in the transaction open (issue 15: no redirect to
+    /login?interaction=<iid>). The flow's insert commits it with the request (both or
+    neither); the request's row is held, not read back, and this browser bound it. The
+    page's language switch comes back to /login?interaction=<iid>, not to a new
+    authorization request (which a POST's parameters are not in, and whose ``ui_locales``
+    would choose the language again)."""
+    i18n.come_back_to(url_for("login.show", interaction=iid))
+    return _first_page(iid, _notice())
+
+
+@bp.record_once
+def _register_the_page(state) -> None:
+    state.app.extensions[interaction.LOGIN_PAGE] = shown_by_authorize
 
 
 @bp.get("/login/restart")

@@ -60,6 +60,7 @@ def test_consent_then_a_valid_id_token_then_logout_in_a_browser(
     """issue 10: the login with the e-mailed code, consent, the RP's logout (http and https)."""
     pending = desktop.authorization()
     page.goto(pending.url)
+    assert page.url == pending.url and page.locator("#nir").is_visible()    # issue 15: no hop
     log_in(page, server, person, smtp, start="")
     assert "Le service « Application de bureau » souhaite recevoir" in shown(page)   # 13.4
     press(page, "Accepter")
@@ -97,3 +98,22 @@ def test_a_form_post_answer_and_the_logged_out_page_in_a_browser(
     assert says(page, messages.text("logged_out"))
     page.goto(server.url + "/compte")
     assert page.url.startswith(server.url + "/login")
+
+
+def test_the_back_button_from_the_code_step_shows_a_new_login_page_that_still_logs_in(
+        page, server, site, desktop, person, smtp):
+    """issue 15: the login page is the answer of GET /authorize, so the back button from the
+    code step asks the authorization request again (no-store): a new pending request at
+    the first step, whose login reaches the client."""
+    pending = desktop.authorization()
+    page.goto(pending.url)
+    page.fill("#nir", person.nir)
+    page.fill("#password", person.password)
+    press(page, "Me connecter")
+    assert page.url == server.url + "/login" and page.locator("#nir").get_attribute("readonly") is not None
+    page.go_back()
+    assert page.url == pending.url and page.locator("#password").is_visible()
+    log_in(page, server, person, smtp, start="")
+    press(page, "Accepter")
+    assert page.url.startswith(site.base + "/callback")
+    assert _landed(site, "/callback")["state"] == pending.state

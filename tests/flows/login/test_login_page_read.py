@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from flask import render_template_string
-from sqlalchemy import event
 
 from idp import i18n, interaction, keyed, messages
 from idp.errors import CodeQuotaReached
@@ -27,21 +26,6 @@ def pending() -> str:
         consent_claims=[], consent=False, prompt_consent=False, reuse_session=False,
         session_account_id=None)
     return interaction.start(request, {}, "browser-nonce-of-this-test")
-
-
-@pytest.fixture
-def statements(app):
-    """The SQL statements run while the test looks (a list that grows)."""
-    seen: list[str] = []
-
-    def _seen(_conn, _cursor, statement, *_args):
-        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            seen.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", _seen)
-        yield seen
-        event.remove(db.engine, "before_cursor_execute", _seen)
 
 
 @pytest.fixture

@@ -255,8 +255,7 @@ def test_a_valid_passkey_logs_in_with_no_password_and_no_code(app, script, phone
 def test_the_tokens_say_pop_mfa_and_the_passkeys_acr(app, server, browser, phone, clock):
     from tests.flows.login.test_login_tokens import Portal
     portal = Portal(server, browser)
-    response = portal.authorize()
-    page = browser.get(response.headers["Location"])
+    page = portal.authorize()
     assert 'id="passkey-login"' in page.text and 'autocomplete="username webauthn"' in page.text
     answer = Script(browser).sign_in(phone)
     assert answer.status_code == 200, answer.text
@@ -271,8 +270,7 @@ def test_the_tokens_say_pop_mfa_and_the_passkeys_acr(app, server, browser, phone
 
 def test_the_login_hint_prefills_the_nir_field(server, browser):
     from tests.flows.login.test_login_tokens import Portal
-    response = Portal(server, browser).authorize(login_hint="2690299341732")
-    page = browser.get(response.headers["Location"])
+    page = Portal(server, browser).authorize(login_hint="2690299341732")
     field = re.search(r'<input id="nir"[^>]*>', page.text, re.S).group(0)
     assert 'value="2690299341732"' in field
 

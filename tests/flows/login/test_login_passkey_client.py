@@ -51,7 +51,7 @@ def test_a_client_that_says_no_gets_no_button_no_options_and_no_passkey_login(
     phone = device_for(app)
     register(app, person.nir, phone)
     portal = Portal(server, browser)
-    page = browser.get(portal.authorize().headers["Location"])
+    page = portal.authorize()
     assert 'id="passkey-login"' not in page.text and "webauthn" not in page.text
     assert "passkey.js" not in page.text
     script = Script(browser)
