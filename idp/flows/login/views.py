@@ -67,14 +67,13 @@ def _nir_limit_key() -> str:
             nir = parse_nir(raw).number
         except InvalidNir:
             nir = "".join(ch for ch in raw if ch.isalnum())[:13].upper()
+        key = keyed.nir_key(nir) if nir else None
     else:
         flow = _flow()
-        if flow is not None and flow.nir:
-            return "nir:" + machine.nir_key(flow)[:32]     # the key the flow stores
-        nir = None
-    if not nir:
+        key = machine.nir_key(flow) if flow is not None and flow.nir else None   # the flow's own
+    if not key:
         return "ip:" + get_remote_address()
-    return "nir:" + keyed.nir_key(nir)[:32]
+    return "nir:" + key[:32]
 
 
 def _flow():
