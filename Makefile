@@ -5,7 +5,13 @@
 # make bench — the speed benchmark of issues 6 and 15, beside node-oidc-provider 9 (about 9
 #              minutes; BENCH_ARGS="--quick" for a smoke run, BENCH_ARGS="--help" for every
 #              option); results in bench/results/
-PYTHON ?= python3
+# The venv's interpreter: the system's CPython when it is 3.11+ and can make a venv (a
+# distribution's build: optimised with profiles and at link time, libpython inside the
+# executable), else the first python3 on PATH. Issue 15: a default pyenv build (no
+# --enable-optimizations, a shared libpython) ran the provider's pages ~35 % slower here.
+PYTHON ?= $(or $(shell for p in /usr/bin/python3 python3; do \
+  $$p -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+  && { echo $$p; break; }; done),python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Issue 13.9: `make run` installs the runtime only (STAMP); the tests' tools (pytest,

@@ -256,6 +256,7 @@ def main(argv=None) -> int:
         "command": " ".join(sys.argv),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                    "interpreter": str(Path(sys.executable).resolve()),
                     "platform": platform.platform()},
         "git": {"head": _git("rev-parse", "HEAD"), "changed": _git("status", "--porcelain").splitlines()},
         "load_tools": {"steady": tool, "flows": "python http.client threads"},
@@ -311,6 +312,8 @@ def main(argv=None) -> int:
         if problems:
             print(f"{name}: server log {problems['log']}: {problems['tracebacks']} tracebacks, "
                   f"{problems['error_lines']} ERROR lines")
+    print(f"the provider ran on Python {platform.python_version()} "
+          f"({Path(sys.executable).resolve()}; README Speed says why the build matters).")
     print(f"steady load: {tool}; logins: python http.client threads. "
           f"Took {result['duration_s']:.0f} s. Results: {output}")
     return 0

@@ -39,6 +39,13 @@ from idp import messages
 from idp.extensions import db
 
 REFERRER_POLICY = "same-origin"
+# What every HTML page carries besides ``headers``: no outside resource, no framing, no caching.
+PAGE_HEADERS = (
+    ("Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+     "form-action 'self' *; frame-ancestors 'none'; base-uri 'none'"),
+    ("X-Frame-Options", "DENY"),
+    ("Cache-Control", "no-store"))
 # The protocol endpoints served by Flask that answer machines only (JSON errors, no page):
 # they neither read nor set the browser's session cookie.
 TOKEN_ENDPOINTS = frozenset({"/token", "/userinfo", "/revoke", "/introspect", "/authorize-challenge"})
@@ -160,15 +167,14 @@ def _request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        for name, value in headers(app, request.is_secure):
-            response.headers.setdefault(name, value)
+        # Each header unless the view set it: the names present read in one pass (werkzeug's
+        # ``setdefault`` looks each up and builds an exception for each one missing).
+        wanted = headers(app, request.is_secure)
         if response.mimetype == "text/html":
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                "form-action 'self' *; frame-ancestors 'none'; base-uri 'none'")
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("Cache-Control", "no-store")
+            wanted = [*wanted, *PAGE_HEADERS]
+        present = {name.lower() for name, _value in response.headers}
+        response.headers.extend([(name, value) for name, value in wanted
+                                 if name.lower() not in present])
         response.headers["X-Request-Id"] = g.get("request_id", "")
         endpoint = request.endpoint or "unknown"
         app.extensions["idp.metrics"].latency.labels(endpoint).observe(
