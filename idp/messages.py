@@ -985,7 +985,18 @@ def with_links(message_id: str, /, **urls: str) -> Markup:
     ``urls[name]``, everything else is escaped. The sentence stays whole for translation;
     ``text()`` gives it as plain words. Made once per language and links (the catalogue and
     the configured links do not change while the process runs)."""
-    key = (i18n.language(), message_id, *sorted(urls.items()))
+    return _with_links(i18n.language(), message_id, urls)
+
+
+def links_in(lang: str):
+    """``with_links`` for a page being rendered in ``lang`` (a template's ``msg_links``)."""
+    def with_links_in(message_id: str, /, **urls: str) -> Markup:
+        return _with_links(lang, message_id, urls)
+    return with_links_in
+
+
+def _with_links(lang: str, message_id: str, urls: dict[str, str]) -> Markup:
+    key = (lang, message_id, *sorted(urls.items()))
     try:
         return _LINKED[key]
     except KeyError:
