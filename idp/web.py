@@ -157,15 +157,15 @@ def _page_helpers() -> dict:
 
 class _QuickCallContext(Context):
     """Jinja's context, with a shorter way for what templates call most: a plain Python
-    function with no attribute of its own (``msg``, ``url_for``, ``csrf_token``). Jinja's
-    ``call`` looks for ``pass_context``-like marks on the object and on its ``__call__`` at
-    each call (a page makes thirty); such a function can carry none (those decorators set
+    function that asks for no context (``msg``, ``url_for``, ``csrf_token``). Jinja's ``call``
+    looks for ``pass_context``-like marks on the object and on its ``__call__`` at each call
+    (a page makes thirty); such a function carries none (the decorators set
     ``jinja_pass_arg`` in its ``__dict__``), so it is called as Jinja would call it. Anything
     else goes Jinja's way."""
 
     @internalcode
     def call(__self, __obj, *args, **kwargs):  # noqa: N805 - Jinja's own signature
-        if type(__obj) is not FunctionType or __obj.__dict__:
+        if type(__obj) is not FunctionType or "jinja_pass_arg" in __obj.__dict__:
             return super().call(__obj, *args, **kwargs)
         kwargs.pop("_block_vars", None)
         kwargs.pop("_loop_vars", None)
