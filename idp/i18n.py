@@ -22,9 +22,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, has_request_context, request, url_for
-from flask.globals import request_ctx
 from flask_babel import Babel, force_locale, get_locale, pgettext, refresh
-from werkzeug.urls import _urlencode
 
 from idp.config import secure_cookie_name
 from idp.policy import policy
@@ -174,22 +172,5 @@ def switch_targets(page_lang: str | None = None) -> list[tuple[str, str, str]]:
     here = g.get("idp_lang_back_to") or (
         request.full_path.rstrip("?") if request.query_string else request.path)
     page_lang = page_lang or language()
-    return [(lang, NAMES[lang], switch_url(lang, here)) for lang in SUPPORTED if lang != page_lang]
-
-
-_SWITCH_PATHS: dict[tuple[str, str], str] = {}
-
-
-def switch_url(lang: str, here: str) -> str:
-    """``url_for("public.language", lang=lang, next=here)``, byte for byte, at a fraction of
-    its cost (every page has one): the switch's path is built once per script root and
-    language, and ``next`` is encoded by werkzeug's own rule for a built URL's query. Only
-    when no ``url_defaults`` function could change the address (as ``idp.web``'s links)."""
-    adapter = request_ctx.url_adapter
-    if current_app.url_default_functions or adapter is None:
-        return url_for("public.language", lang=lang, next=here)
-    key = (adapter.script_name, lang)
-    path = _SWITCH_PATHS.get(key)
-    if path is None:
-        path = _SWITCH_PATHS[key] = url_for("public.language", lang=lang)
-    return f"{path}?{_urlencode({'next': here})}"
+    return [(lang, NAMES[lang], url_for("public.language", lang=lang, next=here))
+            for lang in SUPPORTED if lang != page_lang]

@@ -134,22 +134,3 @@ def test_over_https_the_cookie_is_host_prefixed_and_secure(browser):
     assert cookie.startswith("__Host-idp_lang=en;") and "Secure" in cookie and "Path=/" in cookie
     assert "Domain" not in cookie
     assert lang_of(browser.get("/login")) == "en"
-
-
-@pytest.mark.parametrize("here", [
-    "/login", "/login?interaction=abc", "/login?x=1&y=%C3%A9/a b", "/compte?a=é&b=#c",
-    "/p?q=a+b;c=d,e@f:g!$'()*~", "/%0d%0a",
-])
-@pytest.mark.parametrize("script_root", ["", "/idp"])
-def test_the_switch_address_is_flask_s_own(app, here, script_root):
-    """Issue 15: the switch's address, built from its path made once per script root and
-    language, is the very one ``url_for`` gives."""
-    from flask import url_for
-
-    from idp import i18n
-    with app.test_request_context("/login", base_url=f"http://localhost{script_root}/"):
-        assert url_for("public.language", lang="en").startswith(f"{script_root}/langue/")
-        for lang in i18n.SUPPORTED:
-            expected = url_for("public.language", lang=lang, next=here)
-            assert i18n.switch_url(lang, here) == expected
-            assert i18n.switch_url(lang, here) == expected          # its path from the cache
