@@ -25,16 +25,13 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from types import FunctionType
 from urllib.parse import urlsplit
 
-from flask import Flask, g, render_template, request
-from flask.globals import _cv_request, request_ctx
+from flask import Flask, g, has_request_context, render_template, request
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature
-from jinja2.runtime import Context
-from jinja2.utils import internalcode
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
@@ -125,12 +122,11 @@ def init_app(app: Flask) -> None:
 def _sentences(app: Flask) -> None:
     """The HTML forms of idp.messages' sentences for every template (issue 12), beside ``msg``
     (the plain sentence, escaped as any value): ``msg_links`` for a sentence with links in it,
-    ``msg_html`` for one that carries a piece of the template's own markup. And what makes
-    a page's render cheaper (issue 15): ``_QuickCallContext``, ``_page_helpers``."""
+    ``msg_html`` for one that carries a piece of the template's own markup; and, per render,
+    ``_page_helpers`` (issue 15)."""
     app.add_template_global(messages.with_links, "msg_links")
     app.add_template_global(messages.as_html, "msg_html")
     app.add_template_global(_fixed_links(app), "url_for")
-    app.jinja_env.context_class = _QuickCallContext
     # After Flask-WTF's own processor (csrf.init_app ran first): ours gives ``csrf_token``.
     app.context_processor(_page_helpers)
 
@@ -155,27 +151,6 @@ def _page_helpers() -> dict:
             "language_switch": lambda: i18n.switch_targets(lang), "csrf_token": csrf_token}
 
 
-class _QuickCallContext(Context):
-    """Jinja's context, with a shorter way for what templates call most: a plain Python
-    function that asks for no context (``msg``, ``url_for``, ``csrf_token``). Jinja's ``call``
-    looks for ``pass_context``-like marks on the object and on its ``__call__`` at each call
-    (a page makes thirty); such a function carries none (the decorators set
-    ``jinja_pass_arg`` in its ``__dict__``), so it is called as Jinja would call it. Anything
-    else goes Jinja's way."""
-
-    @internalcode
-    def call(__self, __obj, *args, **kwargs):  # noqa: N805 - Jinja's own signature
-        if type(__obj) is not FunctionType or "jinja_pass_arg" in __obj.__dict__:
-            return super().call(__obj, *args, **kwargs)
-        kwargs.pop("_block_vars", None)
-        kwargs.pop("_loop_vars", None)
-        try:
-            return __obj(*args, **kwargs)
-        except StopIteration:
-            return __self.environment.undefined(
-                "value was undefined because a callable raised a StopIteration exception")
-
-
 def _fixed_links(app: Flask):
     """The templates' ``url_for``: Flask's, except that the links it is asked with no values
     (and the static files) are built once per script root, not at each page (the layout
@@ -186,8 +161,7 @@ def _fixed_links(app: Flask):
     built: dict[tuple, str] = {}
 
     def url_for(endpoint: str, **values) -> str:
-        ctx = _cv_request.get(None)          # ``request_ctx`` without its proxy
-        adapter = ctx.url_adapter if ctx is not None else None
+        adapter = request_ctx.url_adapter if has_request_context() else None
         if adapter is None or endpoint[:1] == "." or \
                 (values and (endpoint != "static" or values.keys() != {"filename"})):
             return build(endpoint, **values)
