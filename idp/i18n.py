@@ -165,10 +165,12 @@ def come_back_to(path: str) -> None:
     g.idp_lang_back_to = path
 
 
-def switch_targets() -> list[tuple[str, str, str]]:
-    """(language, its name, the switch's URL) for each language other than the page's: the
-    switch comes back to this very page (``come_back_to``, else the request's address)."""
+def switch_targets(page_lang: str | None = None) -> list[tuple[str, str, str]]:
+    """(language, its name, the switch's URL) for each language other than the page's
+    (``page_lang`` when the caller knows it): the switch comes back to this very page
+    (``come_back_to``, else the request's address)."""
     here = g.get("idp_lang_back_to") or (
         request.full_path.rstrip("?") if request.query_string else request.path)
+    page_lang = page_lang or language()
     return [(lang, NAMES[lang], url_for("public.language", lang=lang, next=here))
-            for lang in SUPPORTED if lang != language()]
+            for lang in SUPPORTED if lang != page_lang]

@@ -939,13 +939,24 @@ def text(message_id: str, /, **params) -> str:
 
 def texts_in(lang: str):
     """``text`` for a page being rendered in ``lang``, the page's language asked once for
-    all its sentences (a template's ``msg``)."""
+    all its sentences (a template's ``msg``); most of them are ready-made."""
     def text_in(message_id: str, /, **params) -> str:
+        if not params:
+            ready = _READY.get((lang, message_id))
+            if ready is not None:
+                return ready
         return _text(lang, message_id, params)
     return text_in
 
 
+# The sentences asked with no parameters that need none (no variant, no policy default,
+# no placeholder), by (language, message id): the words themselves, the same for every page
+# (the catalogue does not change while the process runs).
+_READY: dict[tuple[str, str], str] = {}
+
+
 def _text(lang: str, message_id: str, params: dict) -> str:
+    asked = message_id
     if message_id in VARIANTS:
         name, default = VARIANTS[message_id]
         message_id = f"{message_id}.{params.get(name) or default}"
@@ -957,6 +968,8 @@ def _text(lang: str, message_id: str, params: dict) -> str:
             pol = _policy()
             params = {**params, **{k: defaults[k](pol) for k in missing}}
     if not params and "{" not in template and "}" not in template:
+        if asked == message_id and not defaults:
+            _READY[(lang, message_id)] = template
         return template         # nothing to format: string.Formatter would copy it
     return _formatter.format(template, **params)
 
@@ -985,7 +998,18 @@ def with_links(message_id: str, /, **urls: str) -> Markup:
     ``urls[name]``, everything else is escaped. The sentence stays whole for translation;
     ``text()`` gives it as plain words. Made once per language and links (the catalogue and
     the configured links do not change while the process runs)."""
-    key = (i18n.language(), message_id, *sorted(urls.items()))
+    return _with_links(i18n.language(), message_id, urls)
+
+
+def links_in(lang: str):
+    """``with_links`` for a page being rendered in ``lang`` (a template's ``msg_links``)."""
+    def with_links_in(message_id: str, /, **urls: str) -> Markup:
+        return _with_links(lang, message_id, urls)
+    return with_links_in
+
+
+def _with_links(lang: str, message_id: str, urls: dict[str, str]) -> Markup:
+    key = (lang, message_id, *sorted(urls.items()))
     try:
         return _LINKED[key]
     except KeyError:

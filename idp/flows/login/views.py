@@ -465,8 +465,7 @@ bp.add_app_template_global(messages.text, "msg")
 
 @bp.app_context_processor
 def _inject():
-    return {"msg": messages.texts_in(i18n.language()), "request_id": g.get("request_id"),
-            "help_text": _help_text}
+    return {"request_id": g.get("request_id"), "help_text": _help_text}
 
 
 def _help_text(message_id: str):

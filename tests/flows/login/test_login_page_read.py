@@ -92,6 +92,7 @@ def test_a_sentence_without_parameters_is_what_the_formatter_made(app, lang):
                 continue
             assert messages.text(message_id) == formatted, message_id
             assert text_in(message_id) == formatted, message_id
+            assert text_in(message_id) == formatted, message_id        # ready-made (issue 15)
 
 
 @pytest.mark.parametrize("lang", i18n.SUPPORTED)
