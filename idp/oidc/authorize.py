@@ -74,12 +74,13 @@ class AuthRequest:
 def collect_params() -> dict:
     source = request.form if request.method == "POST" else request.args
     check_size(source.items(multi=True))
+    longest = policy().authorize_max_parameter_length
     params = {}
     for key in source:
         values = source.getlist(key)
         if len(values) > 1:
             raise AuthError("invalid_request", f"Parameter '{key}' is repeated.")
-        if len(values[0]) > policy().authorize_max_parameter_length and key != "request":
+        if len(values[0]) > longest and key != "request":
             raise AuthError("invalid_request", f"Parameter '{key}' is too long.")
         params[key] = values[0]
     return params

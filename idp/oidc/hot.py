@@ -13,7 +13,8 @@ Only the plain success is answered here:
 * ``POST /token`` of a form holding ``grant_type=refresh_token`` and ``refresh_token`` and
   nothing else, no DPoP proof, by a client authenticating with ``client_secret_basic`` as it
   registered, as ``server.plain_refresh`` says; likewise of ``grant_type=authorization_code``,
-  ``code``, ``redirect_uri`` and ``code_verifier``, as ``server.plain_code`` says.
+  ``code``, ``redirect_uri`` and ``code_verifier`` (or no ``code_verifier``, for a code asked
+  without PKCE), as ``server.plain_code`` says.
 Always on a trusted host, over a transport Authlib accepts (``/introspect`` and ``/token``).
 Everything else, and any failure on the way (the database down included), goes on to Flask
 untouched, which answers it as always (its errors, ``WWW-Authenticate``, 503s, the
@@ -44,9 +45,12 @@ FORM = "application/x-www-form-urlencoded"
 LARGEST_FORM = 4096           # bytes; a larger request goes to Flask
 HINTS = ("access_token", "refresh_token")
 NO_CACHE = [("Pragma", "no-cache")]
-# The grants answered here: the fields of their form, and which of them is the credential.
-GRANTS = {"refresh_token": ({"grant_type", "refresh_token"}, "refresh_token"),
-          "authorization_code": ({"grant_type", "code", "redirect_uri", "code_verifier"}, "code")}
+# The grants answered here: the fields their form may hold (one of these sets), and which of
+# them is the credential.
+GRANTS = {"refresh_token": (({"grant_type", "refresh_token"},), "refresh_token"),
+          "authorization_code": (({"grant_type", "code", "redirect_uri", "code_verifier"},
+                                  {"grant_type", "code", "redirect_uri"}), "code")}
+SHAPES = tuple(shape for shapes, _ in GRANTS.values() for shape in shapes)
 
 
 class HotEndpoints:
@@ -126,10 +130,10 @@ class HotEndpoints:
     def _token(environ) -> tuple[bytes, list] | None:
         """The refresh or code grant's token response, committed, or None when Flask must
         answer (nothing written then)."""
-        fields = _form(environ, tuple(shape for shape, _ in GRANTS.values()))
+        fields = _form(environ, SHAPES)
         grant_type = fields["grant_type"] if fields is not None else None
         grant = GRANTS.get(grant_type)
-        if grant is None or set(fields) != grant[0] or not fields[grant[1]]:
+        if grant is None or set(fields) not in grant[0] or not fields[grant[1]]:
             return None
         client = _basic_client(environ, "token")
         if client is None or not client.check_grant_type(grant_type) \
@@ -138,7 +142,8 @@ class HotEndpoints:
         if grant_type == "refresh_token":
             token = server.plain_refresh(client, fields["refresh_token"])
         else:
-            token = server.plain_code(client, fields["code"], fields["redirect_uri"], fields["code_verifier"])
+            token = server.plain_code(client, fields["code"], fields["redirect_uri"],
+                                      fields.get("code_verifier"))
         if token is None:
             return None
         # Authlib's answer (``handle_response``): Flask's JSON provider, its headers.

@@ -182,22 +182,29 @@ def plain_refresh(client, value: str) -> dict | None:
                          RefreshTokenGrant.INCLUDE_NEW_REFRESH_TOKEN, previous=row, rotating=True)
 
 
-def plain_code(client, code: str, redirect_uri: str, verifier: str) -> dict | None:
+def plain_code(client, code: str, redirect_uri: str, verifier: str | None) -> dict | None:
     """The authorization-code grant's plain success, for ``idp.oidc.hot``: ``client``
     authenticated by the method it registered (one method), not DPoP-bound, allowed the
     grant; the form holding ``grant_type``, ``code``, ``redirect_uri`` and ``code_verifier``
-    only, no proof. None, with nothing written (the code not spent), whenever
+    (``verifier``), or, for a code asked without PKCE (a confidential client may: ``Pkce``
+    requires it of public clients only), the same without ``code_verifier`` (None), and
+    nothing else, no proof. None, with nothing written (the code not spent), whenever
     ``AuthorizationCodeGrant`` would not issue as is: an unknown, used (a replay: the grant
     revokes what the code gave), expired or DPoP-bound code, another client's, another
-    ``redirect_uri``, a code without an S256 challenge, a verifier that does not match it, or
-    another request spending it first; the grant then answers, with its error and its
-    revocation. Else the token response, committed with the code spent, the new row and the
-    audit row (``issue``)."""
+    ``redirect_uri``, a verifier for a code without an S256 challenge or none for a code
+    with a challenge, a verifier that does not match it, or another request spending it
+    first; the grant then answers, with its error and its revocation. Else the token
+    response, committed with the code spent, the new row and the audit row (``issue``)."""
     row = tokens.find_code(code)
     if row is None or row.client_id != client.client_id or row.used_at is not None \
             or row.expires_at <= clock.now() or row.dpop_jkt is not None \
-            or row.redirect_uri != redirect_uri or row.code_challenge_method != "S256" \
-            or not row.code_challenge or not CODE_VERIFIER_PATTERN.match(verifier) \
+            or row.redirect_uri != redirect_uri:
+        return None
+    if verifier is None:
+        if row.code_challenge:       # Pkce's invalid_grant: the verification failed
+            return None
+    elif row.code_challenge_method != "S256" or not row.code_challenge \
+            or not CODE_VERIFIER_PATTERN.match(verifier) \
             or not compare_s256_code_challenge(verifier, row.code_challenge):
         return None
     return _issued_ahead(AuthorizationCodeGrant.GRANT_TYPE, client, row,

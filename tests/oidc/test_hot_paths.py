@@ -243,16 +243,20 @@ def _code(rp, browser, person, smtp, **params):
 
 
 def _code_form(rp, pending, answer) -> dict:
-    return {"grant_type": "authorization_code", "code": answer["code"], "redirect_uri": rp.redirect_uri,
-            "code_verifier": pending.verifier}
+    """The plain form: with the verifier, or none for a code asked without PKCE."""
+    form = {"grant_type": "authorization_code", "code": answer["code"], "redirect_uri": rp.redirect_uri}
+    if pending.verifier is not None:
+        form["code_verifier"] = pending.verifier
+    return form
 
 
-def test_a_code_answered_ahead_of_flask_is_flasks_answer(app, rps, browser, person, smtp):
+@pytest.mark.parametrize("pkce", [True, False], ids=["with PKCE", "a confidential client without PKCE"])
+def test_a_code_answered_ahead_of_flask_is_flasks_answer(pkce, app, rps, browser, person, smtp):
     portal = rps.portal
     ahead, flask = _apps(app)
     auth = _basic("portal", PORTAL_SECRET)
-    pending, answer = _code(portal, browser, person, smtp)
-    other_pending, other_answer = _code(portal, browser, person, smtp)
+    pending, answer = _code(portal, browser, person, smtp, pkce=pkce)
+    other_pending, other_answer = _code(portal, browser, person, smtp, pkce=pkce)
     counted = _latency_counts(portal.issuer).get("oidc.token", 0)
     first = _call(ahead, portal.issuer, "POST", "/token", form=_code_form(portal, pending, answer),
                   headers={**auth, "X-Request-Id": "rid-code-ahead"})
