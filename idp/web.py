@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 from flask import Flask, g, has_request_context, render_template, request
 from flask.globals import request_ctx
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature
 from limits.errors import StorageError
 from redis.exceptions import RedisError
@@ -134,28 +133,18 @@ def _sentences(app: Flask) -> None:
     app.add_template_global(messages.with_links, "msg_links")
     app.add_template_global(messages.as_html, "msg_html")
     app.add_template_global(_fixed_links(app), "url_for")
-    # After Flask-WTF's own processor (csrf.init_app ran first): ours gives ``csrf_token``.
     app.context_processor(_page_helpers)
 
 
 def _page_helpers() -> dict:
     """The helpers of the page being rendered, in its language asked once for the whole
-    render (each ``lang()``, ``msg``, ``msg_links`` and the switch asked it again), and its
-    CSRF token asked once (Flask-WTF's ``generate_csrf`` reads its config and ``g`` at each
-    of a form's ``csrf_token()``; the account page has seven). They belong to this render
-    only: nothing is kept beyond it. Macros imported without context (flows/_fields.html)
-    still see the app's globals, which ask the language themselves."""
+    render (each ``lang()``, ``msg``, ``msg_links`` and the switch asked it again). They
+    belong to this render only: nothing is kept beyond it. Macros imported without context
+    (flows/_fields.html) still see the app's globals, which ask the language themselves."""
     lang = i18n.language()
-    token: list[str] = []
-
-    def csrf_token() -> str:
-        if not token:
-            token.append(generate_csrf())
-        return token[0]
-
     return {"lang": lambda: lang, "msg": messages.texts_in(lang),
             "msg_links": messages.links_in(lang),
-            "language_switch": lambda: i18n.switch_targets(lang), "csrf_token": csrf_token}
+            "language_switch": lambda: i18n.switch_targets(lang)}
 
 
 def _fixed_links(app: Flask):
